@@ -1,0 +1,1 @@
+"""Agents: a tabular Q-learner and the SB3 / sb3-contrib algorithms behind one ``train``."""

@@ -1,0 +1,202 @@
+"""A folder per run: ``<runs_dir>/<kind>/<name>-<config hash>/`` with ``config.yml`` and ``metrics.csv``.
+
+A run is *finished* when its folder exists under its final name: work happens in a temporary sibling
+folder that is renamed into place only after the work returned and ``metrics.csv`` was written, so an
+interrupted run never leaves a folder that looks finished. A finished run whose config is unchanged
+is reused; a changed config hashes to a new folder, so only what changed is retrained.
+
+>>> run = Run("runs", "qtable", {"user": "pop_lover", "seed": 0}, name="pop_lover-seed0")
+>>> run.path.name.startswith("pop_lover-seed0-")
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from musicrec import __version__
+from musicrec.errors import ParameterError
+from musicrec.utils import project_path
+
+CONFIG_FILE = "config.yml"
+METRICS_FILE = "metrics.csv"
+RUN_INFO_FILE = "run.yml"
+
+
+def _plain(value: Any) -> Any:
+    """Turn numpy scalars, tuples and paths into plain YAML/JSON types."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalar
+        return value.item()
+    return value
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """Short, stable hash of a config (key order does not matter)."""
+    text = json.dumps(_plain(config), sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.=+-]+", "_", text).strip("_")
+    return slug[:80] or "run"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
+    """Write a DataFrame as CSV through a temporary file and a rename."""
+    write_text_atomic(path, frame.to_csv(index=index))
+    return Path(path)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Run:
+    """One experiment run, identified by its kind and its config.
+
+    Parameters
+    ----------
+    runs_dir : path
+        Root of all runs (root-relative paths resolve against the project root).
+    kind : str
+        The experiment family, a sub-folder of ``runs_dir`` (``"qtable"``, ``"grid_a2c"``, ...).
+    config : mapping
+        Everything that determines the result (hyperparameters, seed, budget, env settings).
+        It must be YAML-serialisable; it is written to ``config.yml``.
+    name : str, optional
+        Readable prefix of the folder name; the config hash is appended.
+    """
+
+    def __init__(self, runs_dir: str | os.PathLike, kind: str, config: Mapping[str, Any], *,
+                 name: str | None = None):
+        if not isinstance(config, Mapping):
+            raise ParameterError(f"config must be a mapping, got {type(config).__name__}")
+        self.kind = _slug(kind)
+        self.config = _plain(config)
+        self.hash = config_hash(self.config)
+        self.name = _slug(name) if name else "run"
+        self.path = project_path(runs_dir) / self.kind / f"{self.name}-{self.hash}"
+
+    def __repr__(self) -> str:
+        return f"Run({self.kind}/{self.path.name}, finished={self.finished})"
+
+    @property
+    def finished(self) -> bool:
+        """True when the folder exists under its final name and holds the same config."""
+        config_file = self.path / CONFIG_FILE
+        if not (config_file.exists() and (self.path / METRICS_FILE).exists()):
+            return False
+        with config_file.open() as handle:
+            return yaml.safe_load(handle) == self.config
+
+    def execute(self, work: Callable[[Path], Any], *, force: bool = False) -> "Run":
+        """Run ``work(folder)`` unless the run is already finished; return ``self``.
+
+        ``work`` receives a temporary folder (holding ``config.yml`` already) and must write
+        ``metrics.csv`` there (use :func:`write_csv_atomic` or ``DataFrame.to_csv``), plus any model
+        files. On success the folder is renamed to :attr:`path`; on any exception, or if
+        ``metrics.csv`` is missing, it is deleted and the error propagates.
+        """
+        if self.finished and not force:
+            return self
+        self._remove_stale_temporaries()
+        tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+        tmp.mkdir(parents=True)
+        started = time.time()
+        try:
+            write_text_atomic(tmp / CONFIG_FILE, yaml.safe_dump(self.config, sort_keys=True))
+            work(tmp)
+            if not (tmp / METRICS_FILE).exists():
+                raise RuntimeError(f"run {self.kind}/{self.path.name} wrote no {METRICS_FILE}")
+            info = {
+                "kind": self.kind,
+                "config_hash": self.hash,
+                "musicrec_version": __version__,
+                "python": sys.version.split()[0],
+                "platform": platform.platform(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+                "wall_time_s": round(time.time() - started, 3),
+            }
+            write_text_atomic(tmp / RUN_INFO_FILE, yaml.safe_dump(info, sort_keys=False))
+            if self.path.exists():  # a stale copy with another config or a forced rerun
+                shutil.rmtree(self.path)
+            os.replace(tmp, self.path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return self
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete temporary folders of this run left by processes that no longer exist."""
+        for stale in self.path.parent.glob(f"{self.path.name}.tmp-*"):
+            match = re.search(r"\.tmp-(\d+)-", stale.name)
+            if match and not _pid_alive(int(match.group(1))):
+                shutil.rmtree(stale, ignore_errors=True)
+
+    # -- reading a finished run -------------------------------------------------------------
+    def _require_finished(self) -> None:
+        if not self.finished:
+            raise ParameterError(f"run {self.kind}/{self.path.name} is not finished")
+
+    def metrics(self) -> pd.DataFrame:
+        """The run's ``metrics.csv``."""
+        self._require_finished()
+        return pd.read_csv(self.path / METRICS_FILE)
+
+    def info(self) -> dict[str, Any]:
+        """The run's ``run.yml`` (versions, start time, wall time)."""
+        self._require_finished()
+        with (self.path / RUN_INFO_FILE).open() as handle:
+            return yaml.safe_load(handle)
+
+    def file(self, name: str) -> Path:
+        """Path of a file the run wrote (model, arrays...)."""
+        self._require_finished()
+        path = self.path / name
+        if not path.exists():
+            raise ParameterError(f"run {self.kind}/{self.path.name} has no file {name!r}")
+        return path
+
+
+def cached_run(runs_dir: str | os.PathLike, kind: str, config: Mapping[str, Any],
+               work: Callable[[Path], Any], *, name: str | None = None) -> Run:
+    """Shorthand for ``Run(runs_dir, kind, config, name=name).execute(work)``."""
+    return Run(runs_dir, kind, config, name=name).execute(work)

@@ -1,0 +1,1 @@
+"""Simulated users: small objects with a seeded sampler and ``respond(item) -> Feedback``."""

@@ -1,0 +1,41 @@
+"""The front door: pinned requirements, the conda file, the Makefile targets, README and CI."""
+
+import re
+import subprocess
+
+import yaml
+
+from musicrec.utils import PROJECT_ROOT
+
+
+def _requirements():
+    lines = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_requirements_are_exact_pins_with_cpu_torch():
+    requirements = _requirements()
+    assert requirements and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][^\s;]*", r) for r in requirements), \
+        [r for r in requirements if "==" not in r]
+    assert "torch==2.13.0" in requirements
+
+
+def test_environment_yml_points_at_the_same_pins():
+    env = yaml.safe_load((PROJECT_ROOT / "environment.yml").read_text())
+    assert "python=3.11" in env["dependencies"]
+    pip = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict) and "pip" in item)
+    assert pip == ["-r requirements.txt"]
+
+
+def test_makefile_has_the_documented_targets():
+    text = (PROJECT_ROOT / "Makefile").read_text()
+    for target in ("setup", "reproduce", "test", "lab", "report", "clean"):
+        assert re.search(rf"^{target}:", text, re.M), target
+    result = subprocess.run(["make", "-n", "reproduce"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_readme_shows_the_two_commands_and_ci_runs_the_tests():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "make reproduce" in readme and "make test" in readme
+    assert "make test" in (PROJECT_ROOT / ".ci" / "run").read_text()
