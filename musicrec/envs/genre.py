@@ -39,13 +39,18 @@ class GenreEnv(gymnasium.Env):
         Recommendations per episode.
     profiles_path : path, optional
         Another profiles file.
+    render_mode : None
+        Gymnasium's argument; nothing is rendered.
     """
 
     metadata = {"render_modes": []}
 
     def __init__(self, user: str | Mapping = "generic", *, genres: Sequence[str] | None = None,
                  like_reward: float = 10.0, dislike_reward: float = -5.0, episode_length: int = 10,
-                 profiles_path: str | Path | None = None):
+                 profiles_path: str | Path | None = None, render_mode: str | None = None):
+        if render_mode is not None:
+            raise ParameterError(f"render_mode={render_mode!r}: GenreEnv does not render")
+        self.render_mode = render_mode
         check_number("like_reward", like_reward)
         check_number("dislike_reward", dislike_reward)
         check_number("episode_length", episode_length, low=1, integer=True)

@@ -1,0 +1,304 @@
+"""Stable-baselines3 / sb3-contrib agents behind one ``train(config, env_config, seed, run_dir)``.
+
+An *agent preset* names an algorithm class and the fixed settings that define it:
+
+================  =========================================================================
+preset            algorithm
+================  =========================================================================
+``a2c``           SB3 ``A2C`` (no recurrence)
+``ppo``           SB3 ``PPO``
+``recurrent_ppo`` sb3-contrib ``RecurrentPPO`` (LSTM policy)
+``trpo``          sb3-contrib ``TRPO``, the natural-gradient trust-region method standing in for
+                  ACKTR, which SB3 dropped (label it "TRPO (in ACKTR's place)")
+``ddpg``          SB3 ``DDPG`` (continuous actions)
+================  =========================================================================
+
+Hyperparameters come from ``musicrec/configs/hyperparams/<preset>.yml`` (a ``default:`` block and one
+block per env id), updated by ``config["hyperparams"]``. Everything is validated before any training
+starts: an unknown preset, an env id that is not registered, or a hyperparameter the algorithm does
+not take raises :class:`~musicrec.errors.ParameterError`.
+
+Config keys: ``preset`` (required), ``total_timesteps`` (required), ``n_envs`` (default 1),
+``policy`` (default from the preset), ``hyperparams`` (overrides). Env config keys: ``id`` and
+``kwargs``.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from musicrec.errors import ParameterError, check_choice, check_number
+from musicrec.hyperparams import HYPERPARAM_DIR, load_hyperparams
+from musicrec.runs import write_csv_atomic
+from musicrec.utils import set_seed, setup_torch
+
+
+@dataclass(frozen=True)
+class AgentPreset:
+    """An algorithm class (``module:Class``), its default policy and settings it always uses."""
+
+    algorithm: str
+    policy: str
+    recurrent: bool = False
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    def algorithm_class(self):
+        module, name = self.algorithm.split(":")
+        return getattr(__import__(module, fromlist=[name]), name)
+
+
+PRESETS: dict[str, AgentPreset] = {
+    "a2c": AgentPreset("stable_baselines3:A2C", "MlpPolicy", label="A2C"),
+    "ppo": AgentPreset("stable_baselines3:PPO", "MlpPolicy", label="PPO"),
+    "recurrent_ppo": AgentPreset("sb3_contrib:RecurrentPPO", "MlpLstmPolicy", recurrent=True,
+                                 label="RecurrentPPO (LSTM)"),
+    "trpo": AgentPreset("sb3_contrib:TRPO", "MlpPolicy", label="TRPO (in ACKTR's place)"),
+    "ddpg": AgentPreset("stable_baselines3:DDPG", "MlpPolicy", label="DDPG"),
+}
+
+# Hyperparameters that train() sets itself.
+_RESERVED = {"policy", "env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model"}
+
+
+def register_preset(name: str, preset: AgentPreset) -> None:
+    """Add an agent preset (e.g. a recurrent A2C built on RecurrentPPO)."""
+    PRESETS[name] = preset
+
+
+def _torch_class(name: str, module: str):
+    import torch
+
+    target = getattr(torch.optim, name, None) if module == "optim" else getattr(torch.nn, name, None)
+    if target is None:
+        raise ParameterError(f"{module} class {name!r} does not exist in torch")
+    return target
+
+
+def _build_policy_kwargs(policy_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Turn YAML strings into classes: ``optimizer_class: RMSprop``, ``activation_fn: Tanh``."""
+    kwargs = dict(policy_kwargs or {})
+    if isinstance(kwargs.get("optimizer_class"), str):
+        kwargs["optimizer_class"] = _torch_class(kwargs["optimizer_class"], "optim")
+    if isinstance(kwargs.get("activation_fn"), str):
+        kwargs["activation_fn"] = _torch_class(kwargs["activation_fn"], "nn")
+    return kwargs
+
+
+def _build_action_noise(spec: Mapping[str, Any] | None, action_dim: int):
+    if spec is None:
+        return None
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+    kinds = {"normal": NormalActionNoise, "ornstein_uhlenbeck": OrnsteinUhlenbeckActionNoise}
+    kind = check_choice("action_noise.kind", spec.get("kind", "normal"), kinds)
+    sigma = check_number("action_noise.sigma", spec.get("sigma", 0.1), low=0)
+    return kinds[kind](mean=np.zeros(action_dim), sigma=sigma * np.ones(action_dim))
+
+
+def resolve_config(config: Mapping[str, Any], env_config: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``config`` and ``env_config`` and return the full, plain config of the run.
+
+    The result holds the preset, the policy, the merged hyperparameters (YAML file, then
+    ``config["hyperparams"]``), the budget and the env; it is what a run folder's ``config.yml``
+    records and what :func:`train` uses. Raises :class:`ParameterError` before anything trains.
+    """
+    import gymnasium
+
+    import musicrec.envs  # noqa: F401  (registers the ids)
+
+    if not isinstance(config, Mapping) or not isinstance(env_config, Mapping):
+        raise ParameterError("config and env_config must be mappings")
+    preset_name = check_choice("preset", config.get("preset"), sorted(PRESETS))
+    preset = PRESETS[preset_name]
+    env_id = env_config.get("id")
+    if env_id not in gymnasium.registry:
+        known = sorted(k for k in gymnasium.registry if k.startswith("musicrec/"))
+        raise ParameterError(f"env id {env_id!r} is not registered; musicrec ids: {known}")
+    unknown_keys = set(config) - {"preset", "total_timesteps", "n_envs", "policy", "hyperparams"}
+    if unknown_keys:
+        raise ParameterError(f"unknown agent config key(s) {sorted(unknown_keys)}")
+    total = check_number("total_timesteps", config.get("total_timesteps"), low=1, integer=True)
+    n_envs = check_number("n_envs", config.get("n_envs", 1), low=1, integer=True)
+
+    yaml_file = HYPERPARAM_DIR / f"{preset_name}.yml"
+    hyperparams = load_hyperparams(preset_name, env_id) if yaml_file.exists() else {}
+    hyperparams.update(copy.deepcopy(dict(config.get("hyperparams") or {})))
+    clash = {k: v for k, v in preset.fixed.items() if k in hyperparams and hyperparams[k] != v}
+    if clash:
+        raise ParameterError(f"preset {preset_name!r} fixes {sorted(clash)}; do not override them")
+    hyperparams.update(preset.fixed)
+
+    accepted = set(inspect.signature(preset.algorithm_class().__init__).parameters) - _RESERVED - {"self"}
+    unknown = sorted(set(hyperparams) - accepted)
+    if unknown:
+        raise ParameterError(
+            f"hyperparameter(s) {unknown} are not taken by {preset.algorithm.split(':')[1]} "
+            f"(preset {preset_name!r}); it takes {sorted(accepted)}")
+    _build_policy_kwargs(hyperparams.get("policy_kwargs"))  # fail early on unknown torch classes
+    return {
+        "preset": preset_name,
+        "algorithm": preset.algorithm,
+        "policy": config.get("policy", preset.policy),
+        "total_timesteps": int(total),
+        "n_envs": int(n_envs),
+        "hyperparams": hyperparams,
+        "env": {"id": env_id, "kwargs": dict(env_config.get("kwargs") or {})},
+    }
+
+
+class EpisodeLogger:
+    """Collects finished episodes (return, length) from the ``Monitor`` infos during training."""
+
+    def __init__(self):
+        self.rows: list[dict[str, Any]] = []
+        self.start = time.perf_counter()
+
+    def callback(self):
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        logger = self
+
+        class _Callback(BaseCallback):
+            def _on_step(self) -> bool:
+                for info in self.locals.get("infos", []):
+                    episode = info.get("episode")
+                    if episode is not None:
+                        logger.rows.append({
+                            "timesteps": int(self.num_timesteps),
+                            "episode": len(logger.rows),
+                            "return": float(episode["r"]),
+                            "length": int(episode["l"]),
+                            "time_s": round(time.perf_counter() - logger.start, 3),
+                        })
+                return True
+
+        return _Callback()
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["timesteps", "episode", "return", "length", "time_s"])
+
+
+class ProgressBar:
+    """A tqdm bar over environment steps, updated at most every few seconds (notebook-friendly)."""
+
+    def __init__(self, total: int, description: str, *, enabled: bool = True, mininterval: float = 5.0):
+        self.total, self.description = total, description
+        self.enabled, self.mininterval = enabled, mininterval
+
+    def callback(self):
+        from stable_baselines3.common.callbacks import BaseCallback
+        from tqdm.auto import tqdm
+
+        bar_spec = self
+
+        class _Callback(BaseCallback):
+            def _on_training_start(self) -> None:
+                self.bar = tqdm(total=bar_spec.total, desc=bar_spec.description, unit="step",
+                                disable=not bar_spec.enabled, mininterval=bar_spec.mininterval)
+
+            def _on_step(self) -> bool:
+                self.bar.update(self.num_timesteps - self.bar.n)
+                return True
+
+            def _on_training_end(self) -> None:
+                self.bar.update(self.num_timesteps - self.bar.n)
+                self.bar.close()
+
+        return _Callback()
+
+
+def make_env(env_config: Mapping[str, Any], n_envs: int, seed: int):
+    """A ``DummyVecEnv`` of ``n_envs`` monitored copies of the env, seeded ``seed, seed+1, ...``."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    import musicrec.envs  # noqa: F401
+
+    # render_mode=None: SB3 would otherwise ask for "rgb_array", which our envs do not render.
+    kwargs = {"render_mode": None, **dict(env_config.get("kwargs") or {})}
+    return make_vec_env(env_config["id"], n_envs=n_envs, seed=seed, env_kwargs=kwargs,
+                        vec_env_cls=DummyVecEnv)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the model, the episode log and the resolved config."""
+
+    model: Any
+    episodes: pd.DataFrame
+    config: dict[str, Any]
+    wall_time_s: float
+
+
+def train(config: Mapping[str, Any], env_config: Mapping[str, Any], seed: int,
+          run_dir: str | os.PathLike | None, *, device: str = "cpu",
+          callbacks: Sequence[Any] = (), progress_bar: bool = True,
+          vec_env_factory: Callable[[Mapping[str, Any], int, int], Any] | None = None) -> TrainResult:
+    """Train an agent preset on an environment and, if ``run_dir`` is given, save it there.
+
+    Parameters
+    ----------
+    config : mapping
+        ``preset``, ``total_timesteps``, optional ``n_envs``, ``policy`` and ``hyperparams``.
+    env_config : mapping
+        ``id`` (a registered gymnasium id) and ``kwargs``.
+    seed : int
+        Seeds python, numpy, torch, the algorithm and the environments (``seed + i`` for env ``i``).
+    run_dir : path or None
+        Folder for ``model.zip`` and ``metrics.csv`` (one row per finished training episode:
+        ``timesteps, episode, return, length, time_s``); usually the temporary folder handed out by
+        :meth:`musicrec.runs.Run.execute`.
+    device : str
+        ``cpu`` (one torch thread), ``cuda`` or ``auto``.
+    callbacks : sequence of SB3 callbacks
+        Extra callbacks (e.g. a periodic evaluation that writes its own CSV into ``run_dir``).
+    vec_env_factory : callable, optional
+        ``factory(env_config, n_envs, seed) -> VecEnv`` in place of :func:`make_env`.
+    """
+    resolved = resolve_config(config, env_config)
+    set_seed(seed)
+    torch_device = setup_torch(device)
+    preset = PRESETS[resolved["preset"]]
+    factory = vec_env_factory or make_env
+    env = factory(resolved["env"], resolved["n_envs"], seed)
+
+    hyperparams = copy.deepcopy(resolved["hyperparams"])
+    if "policy_kwargs" in hyperparams:
+        hyperparams["policy_kwargs"] = _build_policy_kwargs(hyperparams["policy_kwargs"])
+    if "action_noise" in hyperparams:
+        hyperparams["action_noise"] = _build_action_noise(
+            hyperparams["action_noise"], int(np.prod(env.action_space.shape)))
+    model = preset.algorithm_class()(resolved["policy"], env, seed=seed, device=torch_device,
+                                     verbose=0, **hyperparams)
+    episodes = EpisodeLogger()
+    bar = ProgressBar(resolved["total_timesteps"], f"{resolved['preset']} seed {seed}",
+                      enabled=progress_bar)
+    started = time.perf_counter()
+    model.learn(resolved["total_timesteps"],
+                callback=[episodes.callback(), bar.callback(), *callbacks])
+    wall = time.perf_counter() - started
+    frame = episodes.frame()
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        model.save(run_dir / "model.zip")
+        write_csv_atomic(frame, run_dir / "metrics.csv")
+    env.close()
+    return TrainResult(model=model, episodes=frame, config=resolved, wall_time_s=wall)
+
+
+def load_model(preset: str, path: str | os.PathLike, *, device: str = "cpu"):
+    """Load a saved model of ``preset`` (e.g. ``run.file("model.zip")``)."""
+    check_choice("preset", preset, sorted(PRESETS))
+    return PRESETS[preset].algorithm_class().load(str(path), device=device)
