@@ -113,15 +113,15 @@ def notebook_title(path: Path) -> str:
     return Path(path).stem
 
 
-def render_report(output_dir: str | os.PathLike = "report") -> Path:
-    """Render every executed notebook to static HTML with an ``index.html``; return the index."""
+def render_report(output_dir: str | os.PathLike = "report", notebooks: list[Path] | None = None) -> Path:
+    """Render the executed notebooks (default: all) to static HTML with an ``index.html``."""
     from nbconvert import HTMLExporter
 
     output = project_path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter()
     rows = []
-    for notebook in list_notebooks():
+    for notebook in notebooks if notebooks is not None else list_notebooks():
         body, _ = exporter.from_filename(str(notebook))
         page = output / f"{notebook.stem}.html"
         page.write_text(body)
