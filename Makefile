@@ -8,6 +8,13 @@ PY := $(VENV)/bin/python
 PROFILE ?= default
 DEVICE ?= cpu
 STAMPS_DIR := .make
+# Offline genre corpus and the pretrained tagger's weights (notebooks 08-10; see data/README.md).
+CLIPS ?= $(if $(filter full,$(PROFILE)),100,20)
+CORPUS := data/corpus/synth-$(CLIPS)
+MUSICNN_DIR := data/musicnn
+MUSICNN_WHEEL := $(MUSICNN_DIR)/musicnn-0.1.0-py3-none-any.whl
+TAGGER_WEIGHTS := $(MUSICNN_DIR)/msd_vgg.pt
+AUDIO_PACKAGES := mma fluidsynth fluid-soundfont-gm
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NOTEBOOK_NAMES := $(notdir $(NOTEBOOKS:.ipynb=))
@@ -15,14 +22,14 @@ STAMPS := $(NOTEBOOK_NAMES:%=$(STAMPS_DIR)/%.$(PROFILE))
 # A notebook re-runs when it or the package changed; finished runs are reused from runs/ anyway.
 PACKAGE_FILES := $(shell find musicrec -name '*.py' -o -name '*.yml' 2>/dev/null) pyproject.toml
 
-.PHONY: help setup reproduce test lab report clean clean-runs $(NOTEBOOK_NAMES)
+.PHONY: help setup audio-tools data reproduce test lab report clean clean-runs $(NOTEBOOK_NAMES)
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 	@echo "notebooks (make NAME runs one):"; for n in $(NOTEBOOK_NAMES); do echo "  $$n"; done
 	@echo "variables: PROFILE=smoke|default|full (now $(PROFILE)), DEVICE=cpu|cuda|auto (now $(DEVICE))"
 
-setup: $(VENV)/.setup-done  ## create .venv and install the pinned requirements (idempotent)
+setup: $(VENV)/.setup-done audio-tools $(TAGGER_WEIGHTS)  ## create .venv, install the pinned requirements, the corpus tools and the tagger weights (idempotent)
 
 $(VENV)/.setup-done: requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,7 +38,40 @@ $(VENV)/.setup-done: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-reproduce: setup $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default)
+# Debian packages that render the genre corpus; installed with apt-get where it can run, else listed.
+audio-tools:
+	@if command -v mma >/dev/null && command -v fluidsynth >/dev/null && test -f /usr/share/sounds/sf2/FluidR3_GM.sf2; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing $(AUDIO_PACKAGES) with apt-get"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(AUDIO_PACKAGES) >/dev/null; } \
+			|| echo "NOTE: apt-get could not install $(AUDIO_PACKAGES); make data and notebooks 08-10 need them"; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+		echo "installing $(AUDIO_PACKAGES) with sudo apt-get"; \
+		{ sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(AUDIO_PACKAGES) >/dev/null; } \
+			|| echo "NOTE: apt-get could not install $(AUDIO_PACKAGES); make data and notebooks 08-10 need them"; \
+	else \
+		echo "NOTE: the genre corpus (make data) needs $(AUDIO_PACKAGES): install them with your package manager"; \
+		echo "      (Debian/Ubuntu: sudo apt-get install $(AUDIO_PACKAGES); macOS: brew install fluidsynth, and mma from its website)"; \
+	fi
+
+# The musicnn wheel (ISC licence) ships TensorFlow checkpoints; converted once to torch state dicts.
+$(MUSICNN_WHEEL): | $(VENV)/.setup-done
+	$(PY) -m pip download --quiet --no-deps musicnn==0.1.0 -d $(MUSICNN_DIR)
+
+$(TAGGER_WEIGHTS): $(MUSICNN_WHEEL) | $(VENV)/.setup-done
+	$(PY) -m musicrec tag --convert --weights-dir $(MUSICNN_DIR)
+
+# The builder itself checks the corpus's config (a finished, current corpus takes a second to confirm).
+data: setup  ## build the offline genre corpus (CLIPS=20 per genre; CLIPS=100 for GTZAN's size)
+	$(PY) -m musicrec data build --clips-per-genre $(CLIPS) --root $(CORPUS)
+
+$(CORPUS)/metadata.csv: | setup
+	$(PY) -m musicrec data build --clips-per-genre $(CLIPS) --root $(CORPUS)
+
+# notebooks 08-09 read the corpus (the smoke profile builds a tiny one in its runs folder instead)
+$(STAMPS_DIR)/08_audio_corpus_and_tagger.$(PROFILE) $(STAMPS_DIR)/09_feature_spaces.$(PROFILE): | $(if $(filter smoke,$(PROFILE)),,$(CORPUS)/metadata.csv)
+
+reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default)
 	@echo "all notebooks executed with PROFILE=$(PROFILE); figures are in figures/"
 
 $(NOTEBOOK_NAMES): %: $(STAMPS_DIR)/%.$(PROFILE)

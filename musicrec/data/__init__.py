@@ -1,0 +1,1 @@
+"""Datasets: embedded synthetic defaults and loaders for the real public files."""

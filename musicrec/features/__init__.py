@@ -1,0 +1,1 @@
+"""Track representations: learned embeddings of audio features (VAE latents, tagger features)."""

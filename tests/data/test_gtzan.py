@@ -1,0 +1,72 @@
+"""GTZAN-layout loader on tiny fixture folders made here (.au and .wav, 44.1 kHz stereo, a corrupt file)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicrec.data.gtzan import GenreCollection, dataset_table, find_genre_root
+from musicrec.errors import ParameterError
+
+
+def make_gtzan(root, *, layout="genres", suffix=".au", genres=("blues", "jazz"), per_genre=2, seconds=2.0,
+               sr=44100, corrupt=None):
+    """Write a GTZAN-like folder: sines, stereo; ``corrupt`` names a file to fill with garbage."""
+    base = root / layout if layout != "." else root
+    t = np.arange(int(seconds * sr)) / sr
+    for g, genre in enumerate(genres):
+        (base / genre).mkdir(parents=True)
+        for i in range(per_genre):
+            tone = 0.3 * np.sin(2 * np.pi * (220 * (g + 1) + 10 * i) * t)
+            fmt = "AU" if suffix == ".au" else "WAV"
+            sf.write(base / genre / f"{genre}.{i:05d}{suffix}", np.stack([tone, tone], axis=1), sr, format=fmt)
+    if corrupt:
+        (base / corrupt.split(".")[0] / corrupt).write_bytes(b"RIFF\x00\x00not really a wave file" * 10)
+    return base
+
+
+@pytest.mark.parametrize("layout", ["genres", "genres_original", "Data/genres_original", "."])
+def test_finds_the_genre_folders_in_every_layout(tmp_path, layout):
+    base = make_gtzan(tmp_path, layout=layout, suffix=".wav")
+    assert find_genre_root(tmp_path) == base.resolve()
+
+
+def test_labels_from_folders_and_audio_normalised(tmp_path):
+    make_gtzan(tmp_path, suffix=".au")
+    gtzan = GenreCollection.open(tmp_path)
+    table = gtzan.table()
+    assert list(table.genre) == ["blues", "blues", "jazz", "jazz"]
+    assert list(table.track_id) == ["blues.00000", "blues.00001", "jazz.00000", "jazz.00001"]
+    audio = gtzan.load(table.path[0])
+    assert audio.dtype == np.float32 and audio.shape == (22050 * 30,)  # mono, 22.05 kHz, padded to 30 s
+    assert np.abs(audio[: 22050]).max() > 0.2 and np.all(audio[22050 * 3:] == 0)
+
+
+def test_unreadable_file_is_skipped_with_a_warning_and_listed(tmp_path):
+    make_gtzan(tmp_path, suffix=".wav", corrupt="jazz.00054.wav")
+    gtzan = GenreCollection.open(tmp_path, duration=3.0)
+    with pytest.warns(UserWarning, match="jazz.00054.wav"):
+        loaded = [row.track_id for row, _ in gtzan.iter_audio()]
+    assert "jazz.00054" not in loaded and len(loaded) == 4
+    assert [path.name for path, _ in gtzan.skipped] == ["jazz.00054.wav"]
+
+
+def test_wrong_layout_names_expected_and_found(tmp_path):
+    (tmp_path / "music").mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ParameterError, match=r"expected genre folders.*genres_original.*found \['music/', 'notes.txt'\]"):
+        find_genre_root(tmp_path)
+    with pytest.raises(ParameterError, match="does not exist"):
+        find_genre_root(tmp_path / "missing")
+
+
+def test_dataset_table_switch(tmp_path):
+    make_gtzan(tmp_path, layout="genres_original", suffix=".wav")
+    assert len(dataset_table("gtzan", tmp_path)) == 4
+    with pytest.raises(ParameterError, match="dataset='fma'"):
+        dataset_table("fma", tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ParameterError, match="metadata.csv"):
+            dataset_table("synthetic", tmp_path)

@@ -1,0 +1,86 @@
+"""Notebooks 08-09's pipeline on tiny data: corpus in runs_dir, tagger embeddings, the 4-D features."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicrec.errors import ParameterError
+from musicrec.experiments import features as fx
+from musicrec.features.space import PCAModel
+
+TINY = {"model": "msd_vgg", "layers": {"layer 2": "pool2", "layer 3": "pool3", "last layer": "taggram"},
+        "chosen_layer": "pool3", "pca_dims": [2, 4, "all"], "knn_k": [1, 3], "seed": 0, "corpus": "runs",
+        "clips_per_genre": 1, "seconds": 3.5, "umap": False}
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("runs")
+
+
+def test_corpus_features_from_cached_runs(runs_dir):
+    frame = fx.corpus_features(TINY, runs_dir)
+    assert len(frame) == 10 and sorted(frame.genre) == sorted(fx.GENRES)
+    assert list(frame.columns[:3]) == ["track_id", "genre", "path"]
+    assert [c for c in frame.columns if c.startswith("pc")] == ["pc1", "pc2", "pc3", "pc4"]
+    layer_columns = [c for c in frame.columns if c.startswith("pool3_")]
+    assert len(layer_columns) == 128
+    run = fx.feature_space_run(TINY, runs_dir)
+    pca = PCAModel.load(run.file("pca.npz"))
+    np.testing.assert_allclose(pca.transform(frame[layer_columns].to_numpy()), frame[["pc1", "pc2", "pc3", "pc4"]],
+                               atol=1e-6)
+    # nothing is written into the committed data/ folder, and a second call reuses the runs
+    assert str(runs_dir) in frame.path[0]
+    stamp = run.file("features.csv").stat().st_mtime
+    again = fx.corpus_features(TINY, runs_dir)
+    assert run.file("features.csv").stat().st_mtime == stamp
+    assert again.equals(frame)
+    taggram = fx.corpus_features(TINY, runs_dir, layer="taggram", dims=2)
+    assert [c for c in taggram.columns if c.startswith("pc")] == ["pc1", "pc2"]
+
+
+def test_study_tables(runs_dir):
+    tracks, embeddings = fx.load_embeddings(fx.embeddings_run(TINY, runs_dir))
+    knn = fx.knn_study(TINY, tracks, embeddings)
+    assert set(knn.layer) == set(TINY["layers"]) and set(knn.k) == {1, 3}
+    assert knn.accuracy.between(0, 1).all()
+    tags = fx.genre_tag_table(tracks, embeddings, top=5, genre_tags=False)
+    assert tags.shape == (10, 5) and list(tags.index) == list(fx.GENRES)
+    assert set(fx.GENRE_TAGS.values()) <= set(fx.genre_tag_table(tracks, embeddings, top=5).columns)
+    agreement = fx.genre_tag_agreement(tracks, embeddings)
+    assert set(agreement.genre) == set(fx.GENRE_TAGS)
+    coords, _ = fx.pca_coordinates(embeddings["pool2"], 4)
+    reading = fx.distance_summary(fx.genre_distances(coords, tracks.genre))
+    assert reading["classical / other pairs"] > 0 and "nearest to metal" in reading
+
+
+def _gtzan(root, genres=("blues", "rock"), per_genre=3):
+    sr = 22050
+    t = np.arange(int(4 * sr)) / sr
+    for g, genre in enumerate(genres):
+        (root / "genres" / genre).mkdir(parents=True)
+        for i in range(per_genre):
+            tone = 0.2 * np.sin(2 * np.pi * 110 * (g + 1) * (i + 1) * t) * (1 + np.sin(2 * np.pi * (g + 1) * t))
+            sf.write(root / "genres" / genre / f"{genre}.{i:05d}.au", tone, sr, format="AU")
+    (root / "genres" / "rock" / "rock.00099.au").write_bytes(b".snd garbage")
+
+
+def test_gtzan_switch_skips_and_lists_unreadable_files(tmp_path, runs_dir):
+    _gtzan(tmp_path)
+    budget = dict(TINY, seconds=4.0)
+    with pytest.warns(UserWarning, match="rock.00099.au"):
+        run = fx.embeddings_run(budget, runs_dir, dataset="gtzan", root=tmp_path, progress=False)
+    assert list(fx.skipped_files(run).path.map(lambda p: p.split("/")[-1])) == ["rock.00099.au"]
+    frame = fx.corpus_features(budget, runs_dir, dataset="gtzan", root=tmp_path, layer="taggram", dims=2)
+    assert sorted(frame.genre.unique()) == ["blues", "rock"] and len(frame) == 6
+    with pytest.raises(ParameterError, match="root=PATH"):
+        fx.embeddings_run(budget, runs_dir, dataset="gtzan")
+
+
+def test_budget_errors():
+    with pytest.raises(ParameterError, match="profile='huge'"):
+        fx.load_budget("huge")
+    with pytest.raises(ParameterError, match="profile_or_budget=3"):
+        fx.load_budget(3)
+    with pytest.raises(ParameterError, match="corpus='cloud'"):
+        fx.corpus_root(dict(TINY, corpus="cloud"))

@@ -1,0 +1,145 @@
+"""The torch re-implementation of musicnn's taggers, against the outputs of musicnn's own TF code.
+
+The golden tests read ``../shared/reference/`` beside the checkout (as CI has it); if it is missing they
+fail and say so. The converted weights come from ``make setup`` (or are converted here from the wheel).
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from musicrec.errors import ParameterError
+from musicrec.features.tagger import (
+    MSD_TAGS, PATCH_FRAMES, MSDMusicnn, MSDVGG, convert_wheel, load_tagger, logmel, make_patches,
+)
+from musicrec.utils import PROJECT_ROOT
+
+REFERENCE_DIR = PROJECT_ROOT.parent / "shared" / "reference"
+SIGNAL = REFERENCE_DIR / "tagger_test_signal.wav"
+TOLERANCE = 1e-4  # max abs difference of the taggram asked for by the issue
+
+
+def reference(model: str) -> dict:
+    path = REFERENCE_DIR / f"musicnn_{model}_reference.npz"
+    if not path.exists():
+        pytest.fail(f"golden reference {path} is missing: the tests expect musicnn's reference outputs in "
+                    "../shared/reference/ beside the project checkout (see shared/reference/README.md)")
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return load_tagger("msd_vgg")
+
+
+@pytest.fixture(scope="module")
+def musicnn():
+    return load_tagger("msd_musicnn")
+
+
+def test_reference_signal_matches_the_npz():
+    ref = reference("msd_vgg")
+    from musicrec.data.audio import load_audio
+
+    audio, sr = load_audio(SIGNAL, sr=None)
+    assert sr == int(ref["sr"]) == 16000
+    np.testing.assert_allclose(audio, ref["audio"], atol=1e-6)
+    assert list(ref["tags"]) == list(MSD_TAGS)
+
+
+def test_golden_msd_vgg_taggram_float32_logmel(vgg):
+    ref = reference("msd_vgg")
+    out = vgg.tag_file(SIGNAL)
+    assert out.taggram.shape == ref["taggram"].shape == (3, 50)
+    assert np.abs(out.taggram - ref["taggram"]).max() < TOLERANCE
+    assert np.abs(out.mean_tags - ref["mean_tags"]).max() < TOLERANCE
+
+
+def test_golden_msd_vgg_with_musicnns_float16_logmel(vgg):
+    ref = reference("msd_vgg")
+    out = vgg.tag_file(SIGNAL, float16=True, keep_logmel=True)
+    np.testing.assert_array_equal(out.logmel, ref["logmel"].astype(np.float32))
+    assert np.abs(out.taggram - ref["taggram"]).max() < TOLERANCE
+    raw = vgg.forward_patches(make_patches(out.logmel), raw=True)
+    pool5 = raw["pool5"].transpose(0, 2, 3, 1).reshape(-1, 128)  # (patches x 2 time rows, 128) as musicnn stacks it
+    assert np.abs(pool5 - ref["pool5"]).max() < TOLERANCE
+
+
+def test_golden_msd_musicnn(musicnn):
+    ref = reference("msd_musicnn")
+    exact = musicnn.tag_file(SIGNAL, float16=True)
+    assert np.abs(exact.taggram - ref["taggram"]).max() < TOLERANCE
+    raw = musicnn.forward_patches(make_patches(ref["logmel"].astype(np.float32)), raw=True)
+    # musicnn's extractor repeats the first patch's penultimate layer for later patches: compare row 0
+    assert np.abs(raw["penultimate"][0] - ref["penultimate"][0]).max() < TOLERANCE
+    for name in ("mean_pool", "max_pool"):  # values up to ~50: relative agreement
+        np.testing.assert_allclose(raw[name], ref[name], rtol=1e-5, atol=5e-4)
+    # float32 log-mel: differs from musicnn's float16 input by up to ~1e-3, which moves this model's
+    # taggram by ~1e-4 (measured 1.05e-4); the float16 path above is the like-for-like comparison
+    float32 = musicnn.tag_file(SIGNAL)
+    assert np.abs(float32.taggram - ref["taggram"]).max() < 3e-4
+
+
+def test_float32_logmel_does_not_overflow_on_loud_audio():
+    t = np.arange(16000 * 4) / 16000
+    loud = (0.99 * np.sign(np.sin(2 * np.pi * 100 * t))).astype(np.float32)
+    assert np.isfinite(logmel(loud)).all()
+    assert not np.isfinite(logmel(loud, float16=True)).all()  # what musicnn's float16 step does
+
+
+def test_patching_as_musicnn():
+    mel = np.zeros((626, 96), dtype=np.float32)
+    assert make_patches(mel).shape == (3, PATCH_FRAMES, 96)
+    assert make_patches(mel, overlap=1.0).shape[0] == 1 + (626 - PATCH_FRAMES) // 62
+    with pytest.raises(ParameterError, match="shorter than one 3-s patch"):
+        make_patches(mel[:186])
+    with pytest.raises(ParameterError, match="overlap"):
+        make_patches(mel, overlap=-1)
+
+
+def test_short_audio_gets_a_clear_error(vgg):
+    with pytest.raises(ParameterError, match=r"shorter than one 3-s patch.*at least 3 s"):
+        vgg.tag(np.zeros(16000 * 2, dtype=np.float32), 16000)
+
+
+def test_outputs_resampling_and_layers(vgg):
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal((2, 22050 * 7))).astype(np.float32)  # stereo, 22.05 kHz
+    out = vgg.tag(audio, 22050)
+    assert out.taggram.shape == (2, 50) and ((out.taggram > 0) & (out.taggram < 1)).all()
+    assert set(out.embeddings) == set(MSDVGG.LAYERS)
+    assert out.clip_embedding("pool3").shape == (128,)
+    assert list(out.as_dict()) == list(MSD_TAGS)
+    assert out.top_tags(2)[0][1] >= out.top_tags(2)[1][1]
+    again = vgg.tag(audio, 22050)
+    np.testing.assert_array_equal(out.taggram, again.taggram)
+
+
+def test_architectures_shapes():
+    x = torch.zeros(2, PATCH_FRAMES, 96)
+    vgg_out = MSDVGG().eval()(x)
+    assert vgg_out["pool5"].shape == (2, 128, 2, 1) and vgg_out["logits"].shape == (2, 50)
+    mus = MSDMusicnn().eval()(x)
+    assert mus["max_pool"].shape == (2, 753) and mus["penultimate"].shape == (2, 200)
+    assert mus["logits"].shape == (2, 50)
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path):
+    with pytest.raises(ParameterError, match=r"pip download --no-deps musicnn==0\.1\.0"):
+        load_tagger("msd_vgg", weights_dir=tmp_path)
+    with pytest.raises(ParameterError, match="musicnn wheel .* does not exist"):
+        convert_wheel(weights_dir=tmp_path)
+    with pytest.raises(ParameterError, match="model='vgg'"):
+        load_tagger("vgg")
+
+
+def test_cli_prints_json(capsys):
+    from musicrec.cli import main
+
+    assert main(["tag", str(SIGNAL), "--top", "3"]) == 0
+    tags = json.loads(capsys.readouterr().out)
+    assert len(tags) == 3 and set(tags) <= set(MSD_TAGS)
+    assert main(["tag", str(SIGNAL.parent / "nope.wav")]) == 2
