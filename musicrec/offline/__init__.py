@@ -1,0 +1,1 @@
+"""Learning from logged interactions: logging sessions and estimating unobserved tracks' rewards."""
