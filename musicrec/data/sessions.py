@@ -1,0 +1,443 @@
+"""Listening sessions in the schema of the Music Streaming Sessions Dataset (MSSD).
+
+The MSSD (Brost, Mehrotra and Jehan, The Web Conference 2019; the WSDM Cup 2019 Spotify Sequential Skip
+Prediction Challenge) ships two kinds of CSV files, read here unchanged:
+
+* **session logs** (``training_set/log_*.csv`` and the public ``log_mini.csv``): one row per track play,
+  the columns :data:`LOG_COLUMNS`, rows of a session contiguous and ordered by ``session_position``;
+* **track features** (``track_features/tf_*.csv`` and ``tf_mini.csv``): one row per track, the columns
+  :data:`TRACK_FEATURE_COLUMNS` (``mode`` is the string ``major``/``minor``).
+
+Large logs are read in chunks of rows that never split a session (:func:`iter_log_chunks`); a missing
+column, a session with inconsistent length or positions, or a track absent from the features file
+raises :class:`~musicrec.errors.ParameterError` naming the column, session or track.
+
+For the models, sessions become right-padded integer arrays (:class:`SessionArrays`): the first half
+(positions with ``2 * position <= length``) and the second half that is predicted. Track ids map to
+tokens through a :class:`TrackVocabulary` whose first tokens are special (``PAD``, ``SKIP``, ``MASK``,
+``UNK``, ``BOS``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from musicrec.errors import ParameterError, check_number
+
+#: Columns of an MSSD session log, in the files' order.
+LOG_COLUMNS = (
+    "session_id", "session_position", "session_length", "track_id_clean", "skip_1", "skip_2",
+    "skip_3", "not_skipped", "context_switch", "no_pause_before_play", "short_pause_before_play",
+    "long_pause_before_play", "hist_user_behavior_n_seekfwd", "hist_user_behavior_n_seekback",
+    "hist_user_behavior_is_shuffle", "hour_of_day", "date", "premium", "context_type",
+    "hist_user_behavior_reason_start", "hist_user_behavior_reason_end",
+)
+#: Columns of an MSSD track-features file, in the files' order.
+TRACK_FEATURE_COLUMNS = (
+    "track_id", "duration", "release_year", "us_popularity_estimate", "acousticness",
+    "beat_strength", "bounciness", "danceability", "dyn_range_mean", "energy", "flatness",
+    "instrumentalness", "key", "liveness", "loudness", "mechanism", "mode", "organism",
+    "speechiness", "tempo", "time_signature", "valence",
+    *(f"acoustic_vector_{i}" for i in range(8)),
+)
+#: The numeric track features (``mode`` encoded major = 1, minor = 0).
+NUMERIC_TRACK_FEATURES = TRACK_FEATURE_COLUMNS[1:]
+#: Boolean columns of the log (``True``/``False`` in the files).
+BOOLEAN_LOG_COLUMNS = ("skip_1", "skip_2", "skip_3", "not_skipped", "hist_user_behavior_is_shuffle",
+                       "premium")
+CONTEXT_TYPES = ("editorial_playlist", "user_collection", "personalized_playlist", "catalog", "radio",
+                 "charts")
+
+# Special tokens of the vocabulary; tracks start at N_SPECIAL.
+PAD, SKIP, MASK, UNK, BOS = range(5)
+SPECIAL_TOKENS = ("<PAD>", "<SKIP>", "<MASK>", "<UNK>", "<BOS>")
+N_SPECIAL = len(SPECIAL_TOKENS)
+#: Longest half of an MSSD session (sessions hold 10-20 tracks, a half at most 10).
+MAX_HALF = 10
+
+
+def _require_columns(columns: Iterable[str], needed: Sequence[str], what: str) -> None:
+    columns = set(columns)
+    missing = [column for column in needed if column not in columns]
+    if missing:
+        raise ParameterError(f"{what} lacks the column(s) {missing}")
+
+
+def _check_file(path: str | os.PathLike, what: str) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{what} {path} does not exist")
+    return path
+
+
+# -- session logs --------------------------------------------------------------------------------
+def iter_log_chunks(path: str | os.PathLike, *, chunksize: int = 200_000,
+                    columns: Sequence[str] = LOG_COLUMNS) -> Iterator[pd.DataFrame]:
+    """Read a session log in chunks of whole sessions.
+
+    Parameters
+    ----------
+    path : path
+        An MSSD log CSV (``log_mini.csv``, ``training_set/log_0_20180715_000000000000.csv``, ...).
+    chunksize : int
+        Rows read at a time; the last session of a chunk is carried over to the next one, so a
+        yielded frame never splits a session (rows of a session are contiguous in MSSD files).
+    columns : sequence of str
+        Columns the file must hold (named in the error if missing); all columns are kept.
+
+    Yields
+    ------
+    pd.DataFrame
+        Consecutive whole sessions, with the file's columns.
+    """
+    path = _check_file(path, "session log")
+    check_number("chunksize", chunksize, low=1, integer=True)
+    carry = None
+    try:
+        reader = pd.read_csv(path, chunksize=int(chunksize), dtype={"session_id": str, "track_id_clean": str,
+                                                                    "date": str})
+        for index, chunk in enumerate(reader):
+            if index == 0:
+                _require_columns(chunk.columns, columns, f"session log {path.name}")
+            if carry is not None:
+                chunk = pd.concat([carry, chunk], ignore_index=True)
+            last = chunk.session_id.iloc[-1]
+            tail = (chunk.session_id == last).to_numpy()
+            # the rows of the last session (contiguous at the end) may continue in the next chunk
+            start = len(chunk) - int(np.argmin(tail[::-1])) if not tail.all() else 0
+            carry = chunk.iloc[start:]
+            if start:
+                yield chunk.iloc[:start].reset_index(drop=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ParameterError(f"session log {path.name} is not a readable CSV: {error}") from None
+    except pd.errors.EmptyDataError:
+        raise ParameterError(f"session log {path.name} is empty") from None
+    if carry is not None and len(carry):
+        yield carry.reset_index(drop=True)
+
+
+def read_log(path: str | os.PathLike, *, max_sessions: int | None = None, chunksize: int = 200_000,
+             validate: bool = True) -> pd.DataFrame:
+    """Read a session log (whole file, or its first ``max_sessions`` sessions) and check it.
+
+    Returns the file's columns with booleans as ``bool``; see :func:`validate_log` for the checks.
+    """
+    if max_sessions is not None:
+        check_number("max_sessions", max_sessions, low=1, integer=True)
+    frames, n = [], 0
+    for chunk in iter_log_chunks(path, chunksize=chunksize):
+        if max_sessions is not None:
+            ids = pd.unique(chunk.session_id)
+            if n + len(ids) >= max_sessions:
+                keep = set(ids[: max_sessions - n])
+                frames.append(chunk[chunk.session_id.isin(keep)])
+                n = max_sessions
+                break
+            n += len(ids)
+        frames.append(chunk)
+    log = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(LOG_COLUMNS))
+    for column in BOOLEAN_LOG_COLUMNS:
+        log[column] = _as_bool(log[column], column, Path(path).name)
+    if validate:
+        validate_log(log, what=f"session log {Path(path).name}")
+    return log
+
+
+def _as_bool(values: pd.Series, column: str, what: str) -> pd.Series:
+    if values.dtype == bool:
+        return values
+    text = values.astype(str).str.strip().str.lower()
+    mapped = text.map({"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False})
+    if mapped.isna().any():
+        i = int(np.argmax(mapped.isna().to_numpy()))
+        raise ParameterError(f"{what} row {i + 1} has {column}={values.iloc[i]!r}; expected True/False")
+    return mapped.astype(bool)
+
+
+def validate_log(log: pd.DataFrame, *, what: str = "session log", complete: bool = True) -> None:
+    """Check that every session is consistent; the error names the first bad session.
+
+    Checks: the :data:`LOG_COLUMNS` are present; a session's rows are contiguous and share one
+    ``session_length``; positions are integers in ``1..session_length`` without repeats and, with
+    ``complete=True``, every position is present and rows are in position order.
+    """
+    _require_columns(log.columns, LOG_COLUMNS, what)
+    if not len(log):
+        raise ParameterError(f"{what} holds no sessions")
+    sid = log.session_id.astype(str).to_numpy()
+    position = pd.to_numeric(log.session_position, errors="coerce").to_numpy(dtype=float)
+    length = pd.to_numeric(log.session_length, errors="coerce").to_numpy(dtype=float)
+    for name, values in (("session_position", position), ("session_length", length)):
+        bad = ~np.isfinite(values) | (values != np.round(values)) | (values < 1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ParameterError(f"{what}: session {sid[i]} has {name}={log[name].iloc[i]!r} (row {i + 1}); "
+                                 "it must be a positive integer")
+    starts = np.r_[0, np.flatnonzero(sid[1:] != sid[:-1]) + 1]
+    run_ids = sid[starts]
+    if len(np.unique(run_ids)) != len(run_ids):
+        values, counts = np.unique(run_ids, return_counts=True)
+        raise ParameterError(f"{what}: the rows of session {values[counts > 1][0]} are not contiguous")
+    counts = np.diff(np.r_[starts, len(sid)])
+    run = np.repeat(np.arange(len(starts)), counts)
+    first_length = length[starts]
+    mixed = length != first_length[run]
+    if mixed.any():
+        i = int(np.argmax(mixed))
+        raise ParameterError(f"{what}: session {sid[i]} has inconsistent session_length "
+                             f"({int(first_length[run[i]])} and {int(length[i])})")
+    outside = position > length
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise ParameterError(f"{what}: session {sid[i]} has session_position {int(position[i])} outside "
+                             f"1..{int(length[i])}")
+    if complete:
+        expected = np.arange(len(sid)) - np.repeat(starts, counts) + 1
+        wrong = position != expected
+        if wrong.any() or (counts != first_length).any():
+            k = run[int(np.argmax(wrong))] if wrong.any() else int(np.argmax(counts != first_length))
+            rows = slice(starts[k], starts[k] + counts[k])
+            raise ParameterError(
+                f"{what}: session {run_ids[k]} (session_length {int(first_length[k])}) has positions "
+                f"{position[rows].astype(int).tolist()}; expected 1..{int(first_length[k])} in order")
+    else:
+        order = pd.DataFrame({"s": sid, "p": position})
+        repeated = order.duplicated()
+        if repeated.any():
+            i = int(np.argmax(repeated.to_numpy()))
+            raise ParameterError(f"{what}: session {sid[i]} lists session_position {int(position[i])} twice")
+
+
+# -- track features ------------------------------------------------------------------------------
+def read_track_features(paths: str | os.PathLike | Sequence[str | os.PathLike], *,
+                        track_ids: Iterable[str] | None = None, chunksize: int = 500_000) -> pd.DataFrame:
+    """Read MSSD track-feature file(s), optionally keeping only ``track_ids`` (read in chunks).
+
+    Returns the :data:`TRACK_FEATURE_COLUMNS` (``mode`` kept as in the file), one row per track.
+    """
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    wanted = None if track_ids is None else set(map(str, track_ids))
+    frames = []
+    for path in paths:
+        path = _check_file(path, "track-features file")
+        try:
+            reader = pd.read_csv(path, chunksize=int(chunksize), dtype={"track_id": str, "mode": str})
+            for index, chunk in enumerate(reader):
+                if index == 0:
+                    _require_columns(chunk.columns, TRACK_FEATURE_COLUMNS, f"track-features file {path.name}")
+                frames.append(chunk if wanted is None else chunk[chunk.track_id.isin(wanted)])
+        except (pd.errors.ParserError, UnicodeDecodeError) as error:
+            raise ParameterError(f"track-features file {path.name} is not a readable CSV: {error}") from None
+        except pd.errors.EmptyDataError:
+            raise ParameterError(f"track-features file {path.name} is empty") from None
+    features = pd.concat(frames, ignore_index=True)
+    return features.drop_duplicates("track_id").reset_index(drop=True)
+
+
+def check_tracks(log: pd.DataFrame, features: pd.DataFrame) -> None:
+    """Raise if a track of the log is missing from the features; names the track and its session."""
+    known = set(features.track_id.astype(str))
+    missing = ~log.track_id_clean.astype(str).isin(known).to_numpy()
+    if missing.any():
+        i = int(np.argmax(missing))
+        n_tracks = log.track_id_clean[missing].nunique()
+        raise ParameterError(
+            f"track {log.track_id_clean.iloc[i]} (session {log.session_id.iloc[i]}, position "
+            f"{log.session_position.iloc[i]}) is missing from the track features "
+            f"({n_tracks} track(s) in {int(missing.sum())} row(s) are missing)")
+
+
+def feature_matrix(features: pd.DataFrame) -> np.ndarray:
+    """Numeric track features, standardised per column (zero mean, unit std; constant columns 0).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_tracks, 29), dtype=float32]
+        Columns :data:`NUMERIC_TRACK_FEATURES` in the row order of ``features``.
+    """
+    _require_columns(features.columns, TRACK_FEATURE_COLUMNS, "track features")
+    frame = features[list(NUMERIC_TRACK_FEATURES)].copy()
+    mode = frame["mode"]
+    if not pd.api.types.is_numeric_dtype(mode):
+        frame["mode"] = mode.astype(str).str.lower().map({"major": 1.0, "minor": 0.0, "1": 1.0, "0": 0.0})
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if np.isnan(values).any():
+        row, col = np.argwhere(np.isnan(values))[0]
+        raise ParameterError(f"track {features.track_id.iloc[row]} has a missing or non-numeric "
+                             f"{NUMERIC_TRACK_FEATURES[col]}")
+    std = values.std(axis=0)
+    values = (values - values.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    return values.astype(np.float32)
+
+
+# -- tokens and arrays ---------------------------------------------------------------------------
+class TrackVocabulary:
+    """Track ids <-> integer tokens; tokens ``0..N_SPECIAL-1`` are :data:`SPECIAL_TOKENS`.
+
+    Parameters
+    ----------
+    track_ids : sequence of str
+        The tracks, in token order (token ``N_SPECIAL + i`` is ``track_ids[i]``).
+    """
+
+    def __init__(self, track_ids: Sequence[str]):
+        self.track_ids = np.asarray([str(t) for t in track_ids], dtype=object)
+        if len(set(self.track_ids)) != len(self.track_ids):
+            raise ParameterError("track vocabulary holds duplicate track ids")
+        self._index = pd.Index(self.track_ids)
+
+    def __len__(self) -> int:
+        """Number of tokens (special tokens and tracks)."""
+        return N_SPECIAL + len(self.track_ids)
+
+    @property
+    def n_tracks(self) -> int:
+        return len(self.track_ids)
+
+    @classmethod
+    def from_log(cls, log: pd.DataFrame, *, max_tracks: int | None = None) -> "TrackVocabulary":
+        """The tracks of ``log``, most played first (ties by id), at most ``max_tracks``."""
+        counts = log.track_id_clean.astype(str).value_counts()
+        counts = counts.reset_index().sort_values(["count", "track_id_clean"], ascending=[False, True])
+        ids = counts.track_id_clean.to_numpy()
+        return cls(ids if max_tracks is None else ids[: int(max_tracks)])
+
+    def encode(self, track_ids: Iterable[str]) -> np.ndarray:
+        """Tokens of ``track_ids``; tracks outside the vocabulary become ``UNK``."""
+        index = self._index.get_indexer(pd.Index([str(t) for t in track_ids]))
+        return np.where(index >= 0, index + N_SPECIAL, UNK).astype(np.int64)
+
+    def decode(self, tokens: Iterable[int]) -> np.ndarray:
+        """Track ids of tokens (special tokens become their names)."""
+        tokens = np.asarray(list(tokens), dtype=np.int64)
+        names = np.asarray(SPECIAL_TOKENS, dtype=object)
+        out = np.empty(len(tokens), dtype=object)
+        special = tokens < N_SPECIAL
+        out[special] = names[tokens[special]]
+        out[~special] = self.track_ids[tokens[~special] - N_SPECIAL]
+        return out
+
+
+@dataclass
+class SessionArrays:
+    """Sessions as right-padded arrays: the first half (input) and the second half (predicted).
+
+    ``n`` sessions; halves hold at most :data:`MAX_HALF` tracks; padding is ``PAD`` (0) / False.
+
+    Attributes
+    ----------
+    session_id : np.ndarray [shape=(n,), dtype=object]
+    length : np.ndarray [shape=(n,)]
+        ``session_length``.
+    first_tracks, second_tracks : np.ndarray [shape=(n, 10), dtype=int64]
+        Tokens of the first half (``2 * position <= length``) and of the second half.
+    first_skips, second_skips : np.ndarray [shape=(n, 10), dtype=bool]
+        ``skip_2`` of each track.
+    skip_probability : np.ndarray [shape=(n, 10)] or None
+        The simulator's true skip probability of each second-half track (NaN where unknown).
+    marginal_probability : np.ndarray [shape=(n, 10)] or None
+        The simulator's skip probability given the hidden state and the first half only.
+    """
+
+    session_id: np.ndarray
+    length: np.ndarray
+    first_tracks: np.ndarray
+    first_skips: np.ndarray
+    second_tracks: np.ndarray
+    second_skips: np.ndarray
+    skip_probability: np.ndarray | None = None
+    marginal_probability: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.session_id)
+
+    @property
+    def n_first(self) -> np.ndarray:
+        return self.length // 2
+
+    @property
+    def n_second(self) -> np.ndarray:
+        return self.length - self.length // 2
+
+    @property
+    def first_mask(self) -> np.ndarray:
+        return np.arange(MAX_HALF)[None, :] < self.n_first[:, None]
+
+    @property
+    def second_mask(self) -> np.ndarray:
+        return np.arange(MAX_HALF)[None, :] < self.n_second[:, None]
+
+    def subset(self, index) -> "SessionArrays":
+        """The sessions at ``index`` (an integer array, a slice or a boolean mask)."""
+        values = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            values[field.name] = None if value is None else value[index]
+        return SessionArrays(**values)
+
+
+def encode_sessions(log: pd.DataFrame, vocab: TrackVocabulary, *, skip_probability: np.ndarray | None = None,
+                    marginal_probability: np.ndarray | None = None) -> SessionArrays:
+    """Turn a validated, complete session log into :class:`SessionArrays`.
+
+    Parameters
+    ----------
+    log : pd.DataFrame
+        Whole sessions in position order (see :func:`validate_log`).
+    vocab : TrackVocabulary
+        Tokens of the tracks; unknown tracks become ``UNK``.
+    skip_probability, marginal_probability : np.ndarray [shape=(len(log),)], optional
+        Skip probabilities per log row (the simulator's truth), kept for the second half.
+    """
+    sid = log.session_id.astype(str).to_numpy()
+    starts = np.r_[0, np.flatnonzero(sid[1:] != sid[:-1]) + 1]
+    counts = np.diff(np.r_[starts, len(sid)])
+    length = log.session_length.to_numpy(dtype=np.int64)[starts]
+    if (length > 2 * MAX_HALF).any():
+        k = int(np.argmax(length > 2 * MAX_HALF))
+        raise ParameterError(f"session {sid[starts[k]]} has session_length {length[k]} > {2 * MAX_HALF}")
+    if (counts != length).any():
+        k = int(np.argmax(counts != length))
+        raise ParameterError(f"session {sid[starts[k]]} has {counts[k]} rows but session_length {length[k]}")
+    run = np.repeat(np.arange(len(starts)), counts)
+    position = log.session_position.to_numpy(dtype=np.int64)
+    n_first = (length // 2)[run]
+    second = 2 * position > length[run]
+    column = np.where(second, position - n_first - 1, position - 1)
+    tokens = vocab.encode(log.track_id_clean)
+    skips = log.skip_2.to_numpy(dtype=bool)
+    n = len(starts)
+    arrays = {name: np.zeros((n, MAX_HALF), dtype=dtype) for name, dtype in
+              (("first_tracks", np.int64), ("second_tracks", np.int64), ("first_skips", bool),
+               ("second_skips", bool))}
+    arrays["first_tracks"][run[~second], column[~second]] = tokens[~second]
+    arrays["first_skips"][run[~second], column[~second]] = skips[~second]
+    arrays["second_tracks"][run[second], column[second]] = tokens[second]
+    arrays["second_skips"][run[second], column[second]] = skips[second]
+    for name, values in (("skip_probability", skip_probability),
+                         ("marginal_probability", marginal_probability)):
+        arrays[name] = None
+        if values is not None:
+            values = np.asarray(values, dtype=float)
+            if values.shape != (len(log),):
+                raise ParameterError(f"{name} has shape {values.shape}, expected ({len(log)},)")
+            arrays[name] = np.full((n, MAX_HALF), np.nan)
+            arrays[name][run[second], column[second]] = values[second]
+    return SessionArrays(session_id=sid[starts].astype(object), length=length, **arrays)
+
+
+def split_sessions(n_sessions: int, test_fraction: float, rng: np.random.Generator
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Random train/test split of session indices (sorted), at least one session in each part."""
+    check_number("test_fraction", test_fraction, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if n_sessions < 2:
+        raise ParameterError(f"n_sessions={n_sessions} is too few to split")
+    n_test = min(n_sessions - 1, max(1, int(round(test_fraction * n_sessions))))
+    order = rng.permutation(n_sessions)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])

@@ -1,0 +1,718 @@
+"""Notebooks 14-15: skip prediction and track-sequence recommendation on listening sessions.
+
+Configs in, cached runs out. The data are simulated sessions in the MSSD schema (written as CSV files
+and read back through the MSSD loaders) or, when a user has them, the real MSSD files. Each model and
+seed is one cached run (:class:`musicrec.runs.Run`) under ``runs/sessions_*``; a run writes
+
+* ``metrics.csv``: one row per epoch (neural models), or SB3's episode log (DDPG, with ``eval.csv``
+  holding the MAA curve), or one row (baselines);
+* ``summary.csv``: one row, ``train_maa, test_maa, train_first_acc, test_first_acc, train_loss,
+  test_loss`` (train scores on the first ``eval_train`` training sessions, losses NaN where a model
+  has none);
+* ``test_correct.csv``: the 0/1 correctness of every test prediction (sessions x 10 slots) for the
+  per-position tables; skip runs also write ``test_predictions.csv`` in the challenge format
+  (``session_id, session_position, skip_pred``).
+
+Budgets: ``musicrec/configs/profiles/sessions.yml``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from musicrec.data.sessions import (
+    N_SPECIAL,
+    SessionArrays,
+    TrackVocabulary,
+    check_tracks,
+    encode_sessions,
+    feature_matrix,
+    read_log,
+    read_track_features,
+    split_sessions,
+)
+from musicrec.errors import ParameterError, check_choice
+from musicrec.metrics import (
+    accuracy_at_positions,
+    correct_count_distribution,
+    first_prediction_accuracy,
+    mean_average_accuracy,
+)
+from musicrec.runs import Run, write_csv_atomic
+from musicrec.utils import project_path
+
+VERSION = 1
+SKIP_MODELS = {
+    "lstm_no_skip": "Standard LSTM (no SKIP token)",
+    "lstm": "Standard LSTM (SKIP token)",
+    "lstm_word2vec": "LSTM + word2vec",
+    "bigru": "Bidirectional GRU",
+    "transformer": "Transformer",
+    "bert": "BERT encoder (pretrained, fine-tuned)",
+    "ddpg": "DDPG without noise",
+    "ddpg_noise": "DDPG with mask noise",
+}
+SKIP_RULES = {
+    "all_skipped": "Baseline (predict all skipped)",
+    "first_half_majority": "First-half majority",
+    "oracle": "Oracle (true p > 0.5)",
+    "oracle_first_half": "Oracle without the second half's skips",
+}
+SEQUENCE_MODELS = {
+    "lstm": "LSTM seq2seq",
+    "transformer": "Transformer",
+    "bert": "BERT encoder (fine-tuned)",
+    "ddpg": "DDPG (mask noise)",
+}
+SEQUENCE_BASELINE_LABELS = {
+    "most_popular": "Most popular",
+    "cooccurrence": "Item co-occurrence",
+    "session_knn": "Session-kNN",
+    "common_continuation": "Continue the most common playlist",
+}
+SUMMARY_COLUMNS = ("train_maa", "test_maa", "train_first_acc", "test_first_acc", "train_loss", "test_loss")
+POSITIONS = (1, 3, 5, 7, 9)
+
+#: The paper's table 1 (skip prediction, MAA and loss in %/raw as printed), on the real MSSD.
+PAPER_SKIP = pd.DataFrame([
+    ("Baseline (predict all skipped)", None, 30.5, None, 0.328),
+    ("Standard LSTM (no SKIP token)", 52.0, 52.1, 0.563, 0.562),
+    ("Standard LSTM (SKIP token)", 60.5, 61.1, 0.527, 0.526),
+    ("LSTM + word2vec", 61.2, 61.4, 0.525, 0.523),
+    ("Bidirectional GRU", 61.3, 61.3, 0.520, 0.523),
+    ("Transformer", 60.5, 57.1, 0.603, 0.625),
+    ("BERT encoder (pretrained, fine-tuned)", 64.5, 44.1, 0.664, 0.714),  # paper: BERT-augmented Transformer
+    ("DDPG without noise", None, 43.0, None, None),
+    ("DDPG with mask noise", None, 43.7, None, None),
+], columns=["model", "paper_train_maa", "paper_test_maa", "paper_train_loss", "paper_test_loss"])
+#: The paper's table 2 (track sequences).
+PAPER_SEQUENCE = pd.DataFrame([
+    ("Random guessing", None, 9e-11, None, None),
+    ("LSTM seq2seq", 9.78, 0.80, 7.59, 10.39),
+    ("Transformer", 31.9, 17.8, 3.65, 7.62),
+    ("BERT encoder (fine-tuned)", 24.3, 14.4, 3.43, 7.18),
+    ("DDPG (mask noise)", 38.5, 3.01, None, None),
+], columns=["model", "paper_train_maa", "paper_test_maa", "paper_train_loss", "paper_test_loss"])
+#: The paper's table 3 (test accuracy % at position T).
+PAPER_POSITIONS = pd.DataFrame([
+    ("LSTM seq2seq", 0.75, 0.60, 0.61, 0.60, 0.55),
+    ("Transformer", 27.7, 21.7, 18.3, 15.6, 13.1),
+    ("BERT-augmented Transformer", 24.6, 19.5, 16.5, 14.0, 11.8),
+], columns=["model", *(f"T={p}" for p in POSITIONS)])
+#: The paper's table 4 (% of test sessions with k correctly predicted tracks).
+PAPER_COUNTS = pd.DataFrame([
+    ("Transformer", 66.5, 3.4, 1.6, 1.4, 1.2, 11.1),
+    ("BERT-augmented Transformer", 67.8, 3.6, 1.6, 1.2, 1.1, 9.6),
+], columns=["model", "0", "2", "4", "6", "8", "10"])
+
+
+# -- data -------------------------------------------------------------------------------------------
+@dataclass
+class SessionData:
+    """Encoded train/test sessions and what identifies them in run configs."""
+
+    source: str
+    vocab: TrackVocabulary
+    features: np.ndarray
+    train: SessionArrays
+    test: SessionArrays
+    key: dict
+    summary: dict
+    test_kind: np.ndarray | None = None
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.vocab)
+
+
+def simulator_settings(budget: dict) -> dict:
+    """The simulator's settings of a profile, as a plain mapping (for the data run's config)."""
+    from musicrec.data.session_simulator import SimulatorConfig
+
+    return SimulatorConfig.from_dict(budget.get("simulator") or {}).to_dict()
+
+
+def simulated_data_run(budget: dict, runs_dir: str | os.PathLike) -> Run:
+    """Simulate (or reuse) the sessions of the profile, written as MSSD CSV files in a run folder."""
+    from musicrec.data.session_simulator import SimulatorConfig, simulate_sessions
+
+    settings = simulator_settings(budget)
+    config = {"version": VERSION, "simulator": settings, "seed": int(budget["data_seed"])}
+
+    def work(folder: Path) -> None:
+        sim = simulate_sessions(SimulatorConfig.from_dict(settings), seed=config["seed"])
+        sim.write(folder)
+        log = sim.log
+        write_csv_atomic(pd.DataFrame([{
+            "sessions": log.session_id.nunique(), "rows": len(log), "tracks": log.track_id_clean.nunique(),
+            "skip_2_rate": log.skip_2.mean(), "mean_skip_probability": sim.skip_probability.mean(),
+        }]), folder / "metrics.csv")
+
+    return Run(runs_dir, "sessions_data", config, name=f"simulated-{settings['n_sessions']}").execute(work)
+
+
+def _features_for(vocab: TrackVocabulary, track_features: pd.DataFrame) -> np.ndarray:
+    table = track_features.drop_duplicates("track_id").set_index("track_id")
+    matrix = np.zeros((len(vocab), 29), dtype=np.float32)
+    known = np.isin(vocab.track_ids, table.index)
+    rows = table.loc[vocab.track_ids[known]].reset_index()
+    matrix[N_SPECIAL + np.flatnonzero(known)] = feature_matrix(rows)
+    return matrix
+
+
+def _prepare(log: pd.DataFrame, track_features: pd.DataFrame, probability, budget: dict, source: str,
+             key: dict, kinds: pd.Series | None = None, marginal=None) -> SessionData:
+    sessions = pd.unique(log.session_id)
+    train_index, test_index = split_sessions(len(sessions), float(budget["test_fraction"]),
+                                             np.random.default_rng(int(budget["split_seed"])))
+    train_ids = set(sessions[train_index])
+    vocab = TrackVocabulary.from_log(log[log.session_id.isin(train_ids)], max_tracks=budget.get("max_tracks"))
+    arrays = encode_sessions(log, vocab, skip_probability=probability, marginal_probability=marginal)
+    features = _features_for(vocab, track_features)
+    summary = {"source": source, "sessions": len(sessions), "train_sessions": len(train_index),
+               "test_sessions": len(test_index), "tracks": int(log.track_id_clean.nunique()),
+               "vocabulary": vocab.n_tracks, "skip_2_rate": float(log.skip_2.mean())}
+    test_kind = None
+    if kinds is not None:
+        per_session = pd.Series(kinds.to_numpy(), index=log.session_id.to_numpy()).groupby(level=0).first()
+        test_kind = per_session.loc[arrays.session_id[test_index]].to_numpy()
+    return SessionData(source=source, vocab=vocab, features=features, train=arrays.subset(train_index),
+                       test_kind=test_kind,
+                       test=arrays.subset(test_index), key={**key, "split_seed": int(budget["split_seed"]),
+                                                            "test_fraction": float(budget["test_fraction"]),
+                                                            "max_tracks": budget.get("max_tracks")},
+                       summary=summary)
+
+
+def load_data(budget: dict, runs_dir: str | os.PathLike, *, mssd_log: str | os.PathLike | None = None,
+              mssd_tracks: str | os.PathLike | Sequence | None = None) -> SessionData:
+    """The sessions of a study: simulated by default, the real MSSD files when ``mssd_log`` is given.
+
+    Parameters
+    ----------
+    budget : dict
+        A ``sessions`` profile.
+    runs_dir : path
+        Where the simulated data run lives.
+    mssd_log : path, optional
+        An MSSD session log (e.g. ``log_mini.csv`` or ``training_set/log_0_...csv``); its first
+        ``mssd_max_sessions`` sessions are used (read in chunks).
+    mssd_tracks : path or list of paths, optional
+        The MSSD track-feature file(s) (``tf_mini.csv`` or ``track_features/tf_*.csv``); needed with
+        ``mssd_log``. Every track of the log must be in them.
+    """
+    if mssd_log is None:
+        if mssd_tracks is not None:
+            raise ParameterError("mssd_tracks was given without mssd_log")
+        run = simulated_data_run(budget, runs_dir)
+        from musicrec.data.session_simulator import load_simulated
+
+        log, track_features, truth = load_simulated(run.path)
+        return _prepare(log, track_features, truth.skip_probability.to_numpy(), budget, "simulated",
+                        {"source": "simulated", "data_run": run.path.name}, kinds=truth.session_kind,
+                        marginal=truth.marginal_probability.to_numpy())
+    if mssd_tracks is None:
+        raise ParameterError("mssd_log needs mssd_tracks (the track-features file or files)")
+    mssd_log = project_path(mssd_log)
+    mssd_tracks = ([project_path(mssd_tracks)] if isinstance(mssd_tracks, (str, os.PathLike))
+                   else [project_path(p) for p in mssd_tracks])
+    log = read_log(mssd_log, max_sessions=budget.get("mssd_max_sessions"))
+    track_features = read_track_features(mssd_tracks, track_ids=pd.unique(log.track_id_clean))
+    check_tracks(log, track_features)
+    key = {"source": "mssd", "log": mssd_log.name, "log_bytes": mssd_log.stat().st_size,
+           "tracks": [p.name for p in mssd_tracks], "max_sessions": budget.get("mssd_max_sessions")}
+    return _prepare(log, track_features, None, budget, "mssd", key)
+
+
+# -- models -------------------------------------------------------------------------------------------
+def _architecture(budget: dict, family: str) -> dict:
+    arch = budget["architecture"]
+    if family == "rnn":
+        keys = ("emb_dim", "hidden")
+    elif family == "transformer":
+        keys = ("d_model", "heads", "layers", "ff", "dropout")
+    elif family == "bert":
+        return {"d_model": arch["bert_d_model"], "heads": arch["bert_heads"], "layers": arch["bert_layers"],
+                "ff": arch["bert_ff"], "dropout": arch["dropout"]}
+    else:
+        raise ParameterError(f"unknown model family {family!r}")
+    return {k: arch[k] for k in keys}
+
+
+def _family(task: str, model: str) -> str:
+    if model.startswith("ddpg"):
+        return "ddpg"
+    if model in ("transformer",):
+        return "transformer"
+    if model == "bert":
+        return "bert"
+    return "rnn"
+
+
+def bert_pretrain_run(data: SessionData, budget: dict, seed: int, runs_dir, *, progress: bool = False) -> Run:
+    """Pretrain (or reuse) the BERT-style encoder by masked-track prediction on the training sessions."""
+    import torch
+
+    from musicrec.models.bert import BertEncoder, pretrain_bert
+    from musicrec.utils import set_seed, setup_torch
+
+    training = budget["training"]
+    config = {"version": VERSION, "data": data.key, "architecture": _architecture(budget, "bert"),
+              "epochs": int(training["bert_pretrain_epochs"]), "lr": float(training["bert_pretrain_lr"]),
+              "batch_size": int(training["batch_size"]), "mask_prob": float(training["mask_prob"]),
+              "seed": int(seed)}
+
+    def work(folder: Path) -> None:
+        set_seed(seed)
+        setup_torch("cpu")
+        encoder = BertEncoder(data.n_tokens, features=data.features, **config["architecture"])
+        metrics = pretrain_bert(encoder, data.train, epochs=config["epochs"], batch_size=config["batch_size"],
+                                lr=config["lr"], mask_prob=config["mask_prob"], seed=seed, progress=progress)
+        torch.save(encoder.state_dict(), folder / "encoder.pt")
+        write_csv_atomic(metrics, folder / "metrics.csv")
+
+    return Run(runs_dir, "sessions_bert_pretrain", config, name=f"bert-seed{seed}").execute(work)
+
+
+def build_model(task: str, model: str, data: SessionData, budget: dict, seed: int, runs_dir, *,
+                progress: bool = False):
+    """A fresh torch model for ``task`` (``skip`` or ``sequence``); BERT starts from its pretrained run."""
+    import torch
+
+    from musicrec.models import sequence, skip
+    from musicrec.models.bert import BertEncoder
+    from musicrec.models.word2vec import train_word2vec
+
+    arch = budget["architecture"]
+    n, features = data.n_tokens, data.features
+    if task == "skip":
+        if model in ("lstm", "lstm_no_skip", "lstm_word2vec", "bigru"):
+            pretrained = None
+            if model == "lstm_word2vec":
+                pretrained = train_word2vec(data.train, n, dim=arch["emb_dim"], window=10,
+                                            epochs=arch["word2vec_epochs"], seed=seed)
+            return skip.RNNSkipModel(n, emb_dim=arch["emb_dim"], hidden=arch["hidden"],
+                                     cell="gru" if model == "bigru" else "lstm",
+                                     bidirectional=model == "bigru", skip_token=model != "lstm_no_skip",
+                                     features=features, pretrained=pretrained)
+        if model == "transformer":
+            return skip.TransformerSkipModel(n, features=features, **_architecture(budget, "transformer"))
+    else:
+        if model == "lstm":
+            return sequence.RNNSeq2Seq(n, emb_dim=arch["emb_dim"], hidden=arch["hidden"], features=features)
+        if model == "transformer":
+            return sequence.TransformerSeq2Seq(n, features=features, **_architecture(budget, "transformer"))
+    if model == "bert":
+        run = bert_pretrain_run(data, budget, seed, runs_dir, progress=progress)
+        encoder = BertEncoder(n, features=features, **_architecture(budget, "bert"))
+        encoder.load_state_dict(torch.load(run.file("encoder.pt"), weights_only=True))
+        return skip.BertSkipModel(encoder) if task == "skip" else sequence.BertSequenceModel(encoder)
+    raise ParameterError(f"model={model!r} is not a {task} model")
+
+
+def _model_config(task: str, model: str, data: SessionData, budget: dict, seed: int) -> dict:
+    training = budget["training"]
+    family = _family(task, model)
+    config = {"version": VERSION, "task": task, "model": model, "data": data.key, "seed": int(seed),
+              "eval_train": int(budget["eval_train"]), "eval_test": int(budget["eval_test"])}
+    if family == "ddpg":
+        from musicrec.agents.sb3 import resolve_config
+
+        agent, env = _ddpg_specs(task, model, budget)
+        config.update(agent=resolve_config(agent, env), ddpg_dim=int(budget["architecture"]["ddpg_dim"]),
+                      word2vec_epochs=int(budget["architecture"]["word2vec_epochs"]),
+                      eval_every=int(training["ddpg_eval_every"]))
+        return config
+    config["architecture"] = _architecture(budget, family)
+    if model == "lstm_word2vec":
+        config["architecture"]["word2vec_epochs"] = int(budget["architecture"]["word2vec_epochs"])
+    if model == "bert":
+        config["pretrain"] = {"epochs": int(training["bert_pretrain_epochs"]),
+                              "lr": float(training["bert_pretrain_lr"]),
+                              "mask_prob": float(training["mask_prob"])}
+    prefix = "skip" if task == "skip" else "sequence"
+    lr = training[f"{prefix}_lr"]
+    if isinstance(lr, dict):
+        if model not in lr:
+            raise ParameterError(f"{prefix}_lr of the profile gives no learning rate for {model!r}: {lr}")
+        lr = lr[model]
+    config["training"] = {"epochs": int(training[f"{prefix}_epochs"]), "lr": float(lr),
+                          "batch_size": int(training["batch_size"])}
+    if task == "sequence" and model == "transformer":
+        config["beam"] = int(budget["beam"])
+    return config
+
+
+def _write_outputs(folder: Path, task: str, data: SessionData, scores: dict, correct: np.ndarray,
+                   predictions: np.ndarray | None = None) -> None:
+    write_csv_atomic(pd.DataFrame([scores])[list(SUMMARY_COLUMNS)], folder / "summary.csv")
+    np.savetxt(folder / "test_correct.csv", correct.astype(int), fmt="%d", delimiter=",")
+    if task == "skip" and predictions is not None:
+        mask = data.test.second_mask
+        rows, cols = np.nonzero(mask)
+        positions = data.test.n_first[rows] + cols + 1
+        frame = pd.DataFrame({"session_id": data.test.session_id[rows], "session_position": positions,
+                              "skip_pred": predictions[rows, cols].astype(int)})
+        write_csv_atomic(frame, folder / "test_predictions.csv")
+
+
+def _train_neural(task: str, model: str, data: SessionData, budget: dict, seed: int, runs_dir, config: dict,
+                  folder: Path, progress: bool) -> None:
+    import torch
+
+    from musicrec.models.training import evaluate, fit
+    from musicrec.utils import set_seed, setup_torch
+
+    set_seed(seed)
+    setup_torch("cpu")
+    net = build_model(task, model, data, budget, seed, runs_dir, progress=progress)
+    training = config["training"]
+    metrics = fit(net, task, data.train, data.test, epochs=training["epochs"],
+                  batch_size=training["batch_size"], lr=training["lr"], seed=seed,
+                  eval_train=config["eval_train"], eval_test=config["eval_test"], progress=progress,
+                  description=f"{task} {model} seed {seed}")
+    write_csv_atomic(metrics, folder / "metrics.csv")
+    last = metrics.iloc[-1]
+    result = evaluate(net, task, data.test)
+    scores = {name: float(last[name]) for name in SUMMARY_COLUMNS if name.startswith("train_")}
+    scores.update(test_maa=result.maa, test_first_acc=result.first_accuracy, test_loss=result.loss)
+    _write_outputs(folder, task, data, scores, result.correct, result.predictions)
+    if "beam" in config:
+        beam = evaluate(net, task, data.test, beam=config["beam"])
+        write_csv_atomic(pd.DataFrame([{"beam": config["beam"], "test_maa": beam.maa,
+                                        "test_first_acc": beam.first_accuracy}]), folder / "beam.csv")
+        np.savetxt(folder / "beam_correct.csv", beam.correct.astype(int), fmt="%d", delimiter=",")
+    torch.save(net.state_dict(), folder / "model.pt")
+
+
+# -- DDPG ---------------------------------------------------------------------------------------------
+def _ddpg_specs(task: str, model: str, budget: dict) -> tuple[dict, dict]:
+    import musicrec.agents.session_ddpg  # noqa: F401  (registers the ddpg_mask preset)
+
+    steps = int(budget["training"][f"ddpg_{task}_steps"])
+    agent = {"preset": "ddpg_mask", "total_timesteps": steps}
+    if model == "ddpg" and task == "skip":
+        agent["hyperparams"] = {"mask_noise": None}
+    env_id = "musicrec/SessionSkip-v0" if task == "skip" else "musicrec/SessionTrack-v0"
+    return agent, {"id": env_id, "kwargs": {}}
+
+
+def ddpg_predictions(model, task: str, arrays: SessionArrays, embedding: np.ndarray) -> np.ndarray:
+    """Deterministic predictions ``(n, 10)`` of a trained DDPG actor (skips as bool, or track tokens)."""
+    from musicrec.envs.sessions import plays, skip_observations, track_rollout, unit_rows
+
+    embedding = unit_rows(embedding)
+
+    def act(observations):
+        return model.predict(observations, deterministic=True)[0]
+
+    if task == "skip":
+        observations = skip_observations(arrays, embedding)
+        n, steps, width = observations.shape
+        actions = act(observations.reshape(-1, width)).reshape(n, steps, -1)
+        return ~plays(actions, embedding[arrays.second_tracks])
+    return track_rollout(act, arrays, embedding)
+
+
+def _ddpg_scores(model, task, arrays, embedding) -> tuple[float, float, np.ndarray, np.ndarray]:
+    from musicrec.models.training import correctness
+
+    predictions = ddpg_predictions(model, task, arrays, embedding)
+    correct = correctness(task, predictions, arrays)
+    mask = arrays.second_mask
+    return (mean_average_accuracy(correct, mask), first_prediction_accuracy(correct, mask), correct,
+            predictions)
+
+
+def _train_ddpg(task: str, model: str, data: SessionData, budget: dict, seed: int, config: dict, folder: Path,
+                progress: bool) -> None:
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from musicrec.agents.sb3 import train
+    from musicrec.envs.sessions import SessionSkipEnv, SessionTrackEnv, unit_rows
+    from musicrec.models.word2vec import train_word2vec
+
+    embedding = unit_rows(train_word2vec(data.train, data.n_tokens, dim=config["ddpg_dim"], window=10,
+                                         epochs=config["word2vec_epochs"], seed=seed))
+    env_class = SessionSkipEnv if task == "skip" else SessionTrackEnv
+    probe = data.train.subset(slice(0, config["eval_train"]))
+    curve_test = data.test.subset(slice(0, config["eval_test"]))
+
+    def factory(env_config, n_envs, env_seed):
+        envs = DummyVecEnv([lambda: Monitor(env_class(data.train, embedding)) for _ in range(n_envs)])
+        envs.seed(env_seed)
+        return envs
+
+    rows = []
+
+    class Curve(BaseCallback):
+        def _record(self):
+            train_maa = _ddpg_scores(self.model, task, probe, embedding)[0]
+            test_maa = _ddpg_scores(self.model, task, curve_test, embedding)[0]
+            noise = getattr(self.model, "mask_noise", None)
+            rows.append({"timesteps": int(self.num_timesteps), "train_maa": train_maa, "test_maa": test_maa,
+                         "mask_fraction": float(noise.fraction) if noise is not None else 0.0})
+
+        def _on_training_start(self):
+            self._record()
+
+        def _on_step(self):
+            if self.num_timesteps % config["eval_every"] == 0:
+                self._record()
+            return True
+
+    agent, env = _ddpg_specs(task, model, budget)
+    result = train(agent, env, seed, folder, callbacks=[Curve()], progress_bar=progress,
+                   vec_env_factory=factory)
+    write_csv_atomic(pd.DataFrame(rows), folder / "eval.csv")
+    train_maa, train_first, _, _ = _ddpg_scores(result.model, task, probe, embedding)
+    test_maa, test_first, correct, predictions = _ddpg_scores(result.model, task, data.test, embedding)
+    scores = {"train_maa": train_maa, "test_maa": test_maa, "train_first_acc": train_first,
+              "test_first_acc": test_first, "train_loss": float("nan"), "test_loss": float("nan")}
+    _write_outputs(folder, task, data, scores, correct, predictions)
+
+
+def model_run(task: str, model: str, data: SessionData, budget: dict, seed: int, runs_dir, *,
+              progress: bool = False) -> Run:
+    """Train (or reuse) one model with one seed."""
+    check_choice("task", task, ("skip", "sequence"))
+    check_choice(f"{task} model", model, SKIP_MODELS if task == "skip" else SEQUENCE_MODELS)
+    config = _model_config(task, model, data, budget, seed)
+
+    def work(folder: Path) -> None:
+        if _family(task, model) == "ddpg":
+            _train_ddpg(task, model, data, budget, seed, config, folder, progress)
+        else:
+            _train_neural(task, model, data, budget, seed, runs_dir, config, folder, progress)
+
+    return Run(runs_dir, f"sessions_{task}", config, name=f"{model}-seed{seed}").execute(work)
+
+
+def run_study(task: str, data: SessionData, budget: dict, runs_dir, *, models: Sequence[str] | None = None,
+              progress: bool = True) -> pd.DataFrame:
+    """Train every model of the profile for every seed; one row per run (``model, seed, run``)."""
+    import importlib
+    import warnings
+
+    from tqdm import tqdm
+
+    with warnings.catch_warnings():  # SB3's progress bar imports tqdm.auto, which warns without ipywidgets
+        warnings.simplefilter("ignore")
+        importlib.import_module("tqdm.auto")
+    models = list(models or budget[f"{task}_models"])
+    jobs = [(m, s) for m in models for s in budget["seeds"]]
+    rows = []
+    for model, seed in tqdm(jobs, desc=f"{task} runs", disable=not progress):
+        run = model_run(task, model, data, budget, seed, runs_dir, progress=False)
+        rows.append({"model": model, "seed": int(seed), "run": run})
+    return pd.DataFrame(rows)
+
+
+def run_summaries(study: pd.DataFrame) -> pd.DataFrame:
+    """``summary.csv`` of every run, with its model and seed."""
+    frames = [pd.read_csv(row.run.file("summary.csv")).assign(model=row.model, seed=row.seed)
+              for row in study.itertuples()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_correct(run: Run, name: str = "test_correct.csv") -> np.ndarray:
+    return np.atleast_2d(np.loadtxt(run.file(name), delimiter=",", dtype=float))
+
+
+# -- skip rules and tables ----------------------------------------------------------------------------
+def _rule_scores(rule: str, data: SessionData) -> dict:
+    from musicrec.models import baselines
+
+    rules = {"all_skipped": baselines.all_skipped, "first_half_majority": baselines.first_half_majority,
+             "oracle": baselines.oracle_skips, "oracle_first_half": baselines.first_half_oracle_skips}
+    scores = {}
+    for part, arrays in (("train", data.train), ("test", data.test)):
+        if rule.startswith("oracle") and arrays.skip_probability is None:
+            return {name: float("nan") for name in SUMMARY_COLUMNS}
+        correct = (rules[rule](arrays) == arrays.second_skips).astype(float)
+        scores[f"{part}_maa"] = mean_average_accuracy(correct, arrays.second_mask)
+        scores[f"{part}_first_acc"] = first_prediction_accuracy(correct, arrays.second_mask)
+        loss = float("nan")
+        if rule.startswith("oracle"):  # the cross-entropy of the probabilities (the oracle's: the loss floor)
+            probability = arrays.skip_probability if rule == "oracle" else arrays.marginal_probability
+            p = np.clip(probability[arrays.second_mask], 1e-9, 1 - 1e-9)
+            y = arrays.second_skips[arrays.second_mask]
+            loss = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+        scores[f"{part}_loss"] = loss
+    return scores
+
+
+def skip_table(study: pd.DataFrame, data: SessionData) -> pd.DataFrame:
+    """Table 1: mean over seeds per model, with the rules (baseline, first-half majority, oracle).
+
+    Columns ``model, seeds, train_maa, test_maa, test_first_acc, train_loss, test_loss`` (MAA and
+    accuracy as fractions); the std over seeds is in :func:`skip_table_std`.
+    """
+    rows = []
+    for rule, label in SKIP_RULES.items():
+        scores = _rule_scores(rule, data)
+        rows.append({"model": label, "seeds": 1, **scores})
+    summaries = run_summaries(study) if len(study) else pd.DataFrame(columns=["model", *SUMMARY_COLUMNS])
+    for model, group in summaries.groupby("model", sort=False):
+        rows.append({"model": SKIP_MODELS[model], "seeds": len(group),
+                     **group[list(SUMMARY_COLUMNS)].mean().to_dict()})
+    table = pd.DataFrame(rows)
+    return table[["model", "seeds", "train_maa", "test_maa", "test_first_acc", "train_loss", "test_loss"]]
+
+
+def table_std(study: pd.DataFrame, labels: dict) -> pd.DataFrame:
+    """Std over seeds of the summary scores per model."""
+    summaries = run_summaries(study)
+    table = summaries.groupby("model", sort=False)[list(SUMMARY_COLUMNS)].std(ddof=0).reset_index()
+    table["model"] = table.model.map(labels)
+    return table
+
+
+def learning_curves(study: pd.DataFrame) -> dict[str, list[pd.DataFrame]]:
+    """Per model, the per-epoch metrics (or DDPG MAA curve) of every seed."""
+    curves: dict[str, list[pd.DataFrame]] = {}
+    for row in study.itertuples():
+        name = "eval.csv" if row.model.startswith("ddpg") else "metrics.csv"
+        curves.setdefault(row.model, []).append(pd.read_csv(row.run.file(name)))
+    return curves
+
+
+# -- sequence baselines and tables -----------------------------------------------------------------------
+def sequence_baseline_run(name: str, data: SessionData, budget: dict, runs_dir) -> Run:
+    """Fit (or reuse) a track-sequence heuristic and score it on the training probe and the test set."""
+    from musicrec.models import baselines
+    from musicrec.models.training import correctness
+
+    check_choice("baseline", name, baselines.SEQUENCE_BASELINES)
+    params = {"k": int(budget["knn_k"])} if name == "session_knn" else {}
+    config = {"version": VERSION, "baseline": name, "params": params, "data": data.key,
+              "eval_train": int(budget["eval_train"])}
+
+    def work(folder: Path) -> None:
+        model = baselines.SEQUENCE_BASELINES[name](**params).fit(data.train, data.n_tokens)
+        scores, test_correct_matrix = {}, None
+        probe = data.train.subset(slice(0, config["eval_train"]))
+        for part, arrays in (("train", probe), ("test", data.test)):
+            correct = correctness("sequence", model.predict(arrays), arrays)
+            scores[f"{part}_maa"] = mean_average_accuracy(correct, arrays.second_mask)
+            scores[f"{part}_first_acc"] = first_prediction_accuracy(correct, arrays.second_mask)
+            scores[f"{part}_loss"] = float("nan")
+            test_correct_matrix = correct
+        write_csv_atomic(pd.DataFrame([scores]), folder / "metrics.csv")
+        _write_outputs(folder, "sequence", data, scores, test_correct_matrix)
+
+    return Run(runs_dir, "sessions_sequence_baseline", config, name=name).execute(work)
+
+
+def sequence_baseline_study(data: SessionData, budget: dict, runs_dir) -> pd.DataFrame:
+    rows = [{"model": name, "seed": 0, "run": sequence_baseline_run(name, data, budget, runs_dir)}
+            for name in budget["sequence_baselines"]]
+    return pd.DataFrame(rows)
+
+
+def _beam_rows(study: pd.DataFrame) -> list[dict]:
+    rows = []
+    for row in study.itertuples():
+        path = row.run.path / "beam.csv"
+        if path.exists():
+            beam = pd.read_csv(path).iloc[0]
+            rows.append({"model": row.model, "seed": row.seed, "beam": int(beam.beam),
+                         "test_maa": beam.test_maa, "test_first_acc": beam.test_first_acc, "run": row.run})
+    return rows
+
+
+def sequence_table(study: pd.DataFrame, baselines_study: pd.DataFrame) -> pd.DataFrame:
+    """Table 2: MAA, first accuracy and loss per model (mean over seeds), heuristics first."""
+    labels = {**SEQUENCE_BASELINE_LABELS, **SEQUENCE_MODELS}
+    rows = []
+    for frame in (baselines_study, study):
+        if not len(frame):
+            continue
+        summaries = run_summaries(frame)
+        for model, group in summaries.groupby("model", sort=False):
+            rows.append({"model": labels[model], "seeds": len(group),
+                         **group[list(SUMMARY_COLUMNS)].mean().to_dict()})
+    beams = pd.DataFrame(_beam_rows(study))
+    if len(beams):
+        for (model, beam), group in beams.groupby(["model", "beam"], sort=False):
+            rows.append({"model": f"{SEQUENCE_MODELS[model]} + beam search (k={beam})", "seeds": len(group),
+                         "test_maa": group.test_maa.mean(), "test_first_acc": group.test_first_acc.mean()})
+    table = pd.DataFrame(rows)
+    return table[["model", "seeds", "train_maa", "test_maa", "test_first_acc", "train_loss", "test_loss"]]
+
+
+def _correct_sets(study: pd.DataFrame, baselines_study: pd.DataFrame):
+    """``(label, [test correctness matrix per seed])`` of every heuristic, model and beam search."""
+    labels = {**SEQUENCE_BASELINE_LABELS, **SEQUENCE_MODELS}
+    for frame in (baselines_study, study):
+        for model, group in frame.groupby("model", sort=False):
+            yield labels[model], [test_correct(run) for run in group.run]
+    beams = pd.DataFrame(_beam_rows(study))
+    if len(beams):
+        for (model, beam), group in beams.groupby(["model", "beam"], sort=False):
+            yield (f"{SEQUENCE_MODELS[model]} + beam search (k={beam})",
+                   [test_correct(run, "beam_correct.csv") for run in group.run])
+
+
+def position_table(study: pd.DataFrame, baselines_study: pd.DataFrame, data: SessionData) -> pd.DataFrame:
+    """Table 3: test accuracy at positions 1, 3, 5, 7, 9 of the predicted sequence (mean over seeds)."""
+    mask = data.test.second_mask
+    rows = []
+    for label, matrices in _correct_sets(study, baselines_study):
+        values = np.mean([list(accuracy_at_positions(m, mask, POSITIONS).values()) for m in matrices], axis=0)
+        rows.append({"model": label, **{f"T={p}": v for p, v in zip(POSITIONS, values)}})
+    return pd.DataFrame(rows)
+
+
+def count_table(study: pd.DataFrame, baselines_study: pd.DataFrame, data: SessionData) -> pd.DataFrame:
+    """Table 4: share of test sessions with 0..10 correctly predicted tracks (mean over seeds)."""
+    mask = data.test.second_mask
+    rows = []
+    for label, matrices in _correct_sets(study, baselines_study):
+        shares = np.mean([correct_count_distribution(m, mask, max_count=10) for m in matrices], axis=0)
+        rows.append({"model": label, **{str(k): v for k, v in enumerate(shares)}})
+    return pd.DataFrame(rows)
+
+
+def oracle_maa(data: SessionData) -> float:
+    """The simulator's oracle MAA on the test sessions (NaN on real data)."""
+    return _rule_scores("oracle", data)["test_maa"]
+
+
+def first_half_oracle_maa(data: SessionData) -> float:
+    """MAA of the oracle that knows the hidden state but not the second half's skips (NaN on real data)."""
+    return _rule_scores("oracle_first_half", data)["test_maa"]
+
+
+def maa_by_session_kind(study: pd.DataFrame, baselines_study: pd.DataFrame, data: SessionData
+                        ) -> pd.DataFrame:
+    """Test MAA of every sequence model per simulated session kind (playlist, shuffle, personal)."""
+    if data.test_kind is None:
+        raise ParameterError("session kinds are known for simulated sessions only")
+    mask = data.test.second_mask
+    rows = []
+    for label, matrices in _correct_sets(study, baselines_study):
+        for kind in ("playlist", "shuffle", "personal"):
+            chosen = data.test_kind == kind
+            if chosen.any():
+                value = np.mean([mean_average_accuracy(m[chosen], mask[chosen]) for m in matrices])
+                rows.append({"model": label, "session_kind": kind, "sessions": int(chosen.sum()),
+                             "test_maa": value})
+    return pd.DataFrame(rows)
+
+
+def skip_truth_frame(arrays: SessionArrays) -> pd.DataFrame:
+    """The second half of ``arrays`` as a challenge ground-truth table (``session_id, session_position,
+    session_length, skip_2``), the input of ``musicrec sessions maa --truth``."""
+    rows, cols = np.nonzero(arrays.second_mask)
+    return pd.DataFrame({"session_id": arrays.session_id[rows],
+                         "session_position": arrays.n_first[rows] + cols + 1,
+                         "session_length": arrays.length[rows], "skip_2": arrays.second_skips[rows, cols]})

@@ -1,0 +1,1 @@
+"""Torch sequence models of listening sessions: skip prediction and track-sequence recommendation."""

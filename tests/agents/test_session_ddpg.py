@@ -1,0 +1,61 @@
+"""DDPG with dimension-mask exploration: the noise, the SB3 subclass, the preset, determinism."""
+
+import numpy as np
+import pytest
+
+from musicrec.agents.sb3 import PRESETS, resolve_config, train
+from musicrec.agents.session_ddpg import DimensionMaskNoise, MaskedDDPG
+from musicrec.errors import ParameterError
+
+
+def test_mask_drops_dimensions_and_decays():
+    noise = DimensionMaskNoise(1000, fraction=0.5, decay=0.5, min_fraction=0.1, seed=0)
+    action = np.ones((1, 1000))
+    masked = noise.perturb(action)
+    assert set(np.unique(masked)) == {0.0, 1.0}
+    assert 0.4 < (masked == 0).mean() < 0.6
+    assert noise.fraction == 0.25
+    for _ in range(5):
+        noise.perturb(action)
+    assert noise.fraction == 0.1
+    np.testing.assert_array_equal(noise(), np.zeros(1000))
+
+
+def test_same_seed_same_masks():
+    a, b = DimensionMaskNoise(8, seed=3), DimensionMaskNoise(8, seed=3)
+    np.testing.assert_array_equal(a.perturb(np.ones((2, 8))), b.perturb(np.ones((2, 8))))
+
+
+def test_preset_validates_its_hyperparameters():
+    resolved = resolve_config({"preset": "ddpg_mask", "total_timesteps": 10},
+                              {"id": "musicrec/SessionSkip-v0"})
+    assert resolved["hyperparams"]["gamma"] == 0.0
+    assert resolved["hyperparams"]["mask_noise"]["fraction"] == 0.5
+    assert "ddpg_mask" in PRESETS
+    with pytest.raises(ParameterError, match="not taken by MaskedDDPG"):
+        resolve_config({"preset": "ddpg_mask", "total_timesteps": 10, "hyperparams": {"n_epochs": 3}},
+                       {"id": "musicrec/SessionSkip-v0"})
+
+
+def _train(tmp_path, mask_noise, name):
+    config = {"preset": "ddpg_mask", "total_timesteps": 300,
+              "hyperparams": {"learning_starts": 100, "batch_size": 32, "mask_noise": mask_noise}}
+    return train(config, {"id": "musicrec/SessionSkip-v0"}, 0, tmp_path / name, progress_bar=False)
+
+
+def test_mask_noise_changes_exploration_and_runs_are_reproducible(tmp_path):
+    noisy = _train(tmp_path, {"fraction": 0.9, "decay": 1.0}, "a")
+    again = _train(tmp_path, {"fraction": 0.9, "decay": 1.0}, "b")
+    plain = _train(tmp_path, None, "c")
+    assert isinstance(noisy.model, MaskedDDPG) and noisy.model.mask_noise is not None
+    assert plain.model.mask_noise is None
+    buffer = noisy.model.replay_buffer.actions[100:300]
+    assert (buffer == 0).mean() > 0.5  # 90% of the dimensions dropped after the warm-up
+    assert (plain.model.replay_buffer.actions[100:300] == 0).mean() < 0.01
+    np.testing.assert_array_equal(buffer, again.model.replay_buffer.actions[100:300])
+    assert (tmp_path / "a" / "model.zip").exists()
+
+
+def test_bad_mask_settings_are_named(tmp_path):
+    with pytest.raises(ParameterError, match="mask_noise takes"):
+        _train(tmp_path, {"share": 0.2}, "d")

@@ -1,0 +1,253 @@
+"""Skip and track-sequence models: shapes, masking, causality, determinism, the baselines' answers."""
+
+import numpy as np
+import pytest
+import torch
+
+from musicrec.data.session_simulator import SimulatorConfig, simulate_sessions
+from musicrec.data.sessions import BOS, MAX_HALF, N_SPECIAL, SessionArrays, TrackVocabulary, encode_sessions
+from musicrec.models import baselines
+from musicrec.models.bert import BertEncoder, pretrain_bert
+from musicrec.models.common import to_batch
+from musicrec.models.sequence import (
+    BertSequenceModel,
+    RNNSeq2Seq,
+    TransformerSeq2Seq,
+    beam_decode,
+    greedy_decode,
+)
+from musicrec.models.skip import BertSkipModel, RNNSkipModel, TransformerSkipModel
+from musicrec.models.training import evaluate, fit
+from musicrec.models.word2vec import train_word2vec
+from musicrec.metrics import mean_average_accuracy
+from musicrec.utils import set_seed, setup_torch
+
+SMALL = dict(d_model=16, heads=2, layers=1, ff=32)
+
+
+@pytest.fixture(scope="module")
+def data():
+    setup_torch("cpu")  # one thread, as the notebooks use
+    sim = simulate_sessions(SimulatorConfig(n_sessions=80, n_users=20, n_tracks=80, n_playlists=5), seed=0)
+    vocab = TrackVocabulary.from_log(sim.log)
+    arrays = encode_sessions(sim.log, vocab, skip_probability=sim.skip_probability)
+    features = np.random.default_rng(0).normal(size=(len(vocab), 5)).astype(np.float32)
+    return arrays, len(vocab), features
+
+
+def _skip_models(n, features):
+    return {
+        "lstm": RNNSkipModel(n, emb_dim=8, hidden=8, features=features),
+        "lstm_no_skip": RNNSkipModel(n, emb_dim=8, hidden=8, skip_token=False),
+        "bigru": RNNSkipModel(n, emb_dim=8, hidden=8, cell="gru", bidirectional=True),
+        "transformer": TransformerSkipModel(n, features=features, **SMALL),
+        "bert": BertSkipModel(BertEncoder(n, **SMALL)),
+    }
+
+
+@pytest.mark.parametrize("name", ["lstm", "lstm_no_skip", "bigru", "transformer", "bert"])
+def test_skip_models_give_one_logit_per_slot(data, name):
+    arrays, n, features = data
+    set_seed(0)
+    model = _skip_models(n, features)[name].eval()
+    logits = model(to_batch(arrays, slice(0, 7)))
+    assert logits.shape == (7, MAX_HALF) and torch.isfinite(logits).all()
+
+
+def test_skip_token_is_the_only_way_skips_enter(data):
+    arrays, n, _ = data
+    set_seed(0)
+    with_token = RNNSkipModel(n, emb_dim=8, hidden=8).eval()
+    without = RNNSkipModel(n, emb_dim=8, hidden=8, skip_token=False).eval()
+    batch = to_batch(arrays, slice(0, 10))
+    flipped = dict(batch, first_skips=~batch["first_skips"])
+    with torch.no_grad():
+        assert torch.equal(without(batch), without(flipped))
+        assert not torch.allclose(with_token(batch), with_token(flipped))
+
+
+def test_padding_beyond_the_first_half_is_ignored(data):
+    arrays, n, features = data
+    set_seed(0)
+    for model in _skip_models(n, features).values():
+        model.eval()
+        batch = to_batch(arrays, slice(0, 5))
+        noisy = dict(batch)
+        noisy["first_tracks"] = batch["first_tracks"].clone()
+        pad = torch.arange(MAX_HALF)[None, :] >= batch["first_len"][:, None]
+        noisy["first_tracks"][pad] = N_SPECIAL + 1
+        with torch.no_grad():
+            torch.testing.assert_close(model(batch), model(noisy), atol=1e-5, rtol=1e-5)
+
+
+def test_transformer_skip_decoder_is_causal(data):
+    arrays, n, _ = data
+    set_seed(0)
+    model = TransformerSkipModel(n, **SMALL).eval()
+    batch = to_batch(arrays, slice(0, 4))
+    changed = dict(batch, second_tracks=batch["second_tracks"].clone())
+    changed["second_tracks"][:, 4] = N_SPECIAL + 2
+    with torch.no_grad():
+        a, b = model(batch), model(changed)
+    torch.testing.assert_close(a[:, :4], b[:, :4])
+    assert not torch.allclose(a[:, 4], b[:, 4])
+
+
+def test_fit_is_deterministic_and_scores_every_epoch(data):
+    arrays, n, features = data
+    train, test = arrays.subset(slice(0, 60)), arrays.subset(slice(60, None))
+    runs = []
+    for _ in range(2):
+        set_seed(3)
+        model = RNNSkipModel(n, emb_dim=8, hidden=8, features=features)
+        runs.append(fit(model, "skip", train, test, epochs=2, batch_size=16, seed=3, eval_train=30))
+    assert runs[0].drop(columns="time_s").equals(runs[1].drop(columns="time_s"))
+    assert list(runs[0].epoch) == [1, 2] and runs[0].test_maa.between(0, 1).all()
+
+
+def test_evaluate_scores_a_constant_model_like_the_all_skipped_rule(data):
+    arrays, _, _ = data
+
+    class AlwaysSkip(torch.nn.Module):
+        def forward(self, batch):
+            return torch.ones(batch["second_tracks"].shape)
+
+    result = evaluate(AlwaysSkip(), "skip", arrays)
+    correct = (baselines.all_skipped(arrays) == arrays.second_skips).astype(float)
+    assert result.maa == pytest.approx(mean_average_accuracy(correct, arrays.second_mask))
+    truth = torch.tensor(arrays.second_skips[arrays.second_mask], dtype=torch.float)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(torch.ones(len(truth)), truth)
+    assert result.loss == pytest.approx(float(expected))
+
+
+@pytest.mark.parametrize("cls", [RNNSeq2Seq, TransformerSeq2Seq])
+def test_sequence_models_decode_tracks_only(data, cls):
+    arrays, n, features = data
+    set_seed(0)
+    kwargs = dict(emb_dim=8, hidden=8) if cls is RNNSeq2Seq else SMALL
+    model = cls(n, features=features, **kwargs).eval()
+    batch = to_batch(arrays, slice(0, 6))
+    with torch.no_grad():
+        logits = model(batch)
+        greedy = greedy_decode(model, batch)
+        assert logits.shape == (6, MAX_HALF, n)
+        assert (greedy >= N_SPECIAL).all() and greedy.shape == (6, MAX_HALF)
+        assert torch.equal(beam_decode(model, batch, beam=1), greedy)
+        beams = beam_decode(model, batch, beam=3)
+        assert beams.shape == (6, MAX_HALF) and (beams >= N_SPECIAL).all()
+
+
+def test_teacher_forcing_is_causal(data):
+    arrays, n, _ = data
+    set_seed(0)
+    model = TransformerSeq2Seq(n, **SMALL).eval()
+    batch = to_batch(arrays, slice(0, 3))
+    changed = dict(batch, second_tracks=batch["second_tracks"].clone())
+    changed["second_tracks"][:, 3] = N_SPECIAL  # feeds the decoder at step 4 only
+    with torch.no_grad():
+        a, b = model(batch), model(changed)
+    torch.testing.assert_close(a[:, :4], b[:, :4])
+    assert not torch.allclose(a[:, 4], b[:, 4])
+
+
+def test_beam_search_finds_the_best_joint_sequence():
+    # a toy model with two steps where greedy is fooled: A (0.6) then 0.5/0.5, vs B (0.4) then 1.0
+    class Toy(torch.nn.Module):
+        def start(self, batch):
+            return torch.zeros(len(batch["first_len"]), dtype=torch.long)
+
+        def step(self, state, tokens):
+            logits = torch.full((len(tokens), N_SPECIAL + 4), -1e9)
+            first = tokens == BOS
+            logits[first, N_SPECIAL] = np.log(0.6)
+            logits[first, N_SPECIAL + 1] = np.log(0.4)
+            after_a = tokens == N_SPECIAL
+            logits[after_a, N_SPECIAL + 2] = np.log(0.5)
+            logits[after_a, N_SPECIAL + 3] = np.log(0.5)
+            after_b = tokens == N_SPECIAL + 1
+            logits[after_b, N_SPECIAL + 2] = 0.0
+            other = ~(first | after_a | after_b)
+            logits[other, N_SPECIAL + 2] = 0.0
+            return logits, state
+
+        def select(self, state, index):
+            return state[index]
+
+    batch = {"first_len": torch.tensor([1])}
+    assert greedy_decode(Toy(), batch, steps=2).tolist() == [[N_SPECIAL, N_SPECIAL + 2]]
+    assert beam_decode(Toy(), batch, beam=2, steps=2).tolist() == [[N_SPECIAL + 1, N_SPECIAL + 2]]
+
+
+def test_bert_pretraining_and_fine_tuning_heads(data):
+    arrays, n, features = data
+    set_seed(0)
+    encoder = BertEncoder(n, features=features, **SMALL)
+    history = pretrain_bert(encoder, arrays, epochs=2, batch_size=32, seed=0)
+    assert list(history.epoch) == [1, 2] and np.isfinite(history.loss).all()
+    batch = to_batch(arrays, slice(0, 4))
+    with torch.no_grad():
+        assert BertSkipModel(encoder).eval()(batch).shape == (4, MAX_HALF)
+        predicted = BertSequenceModel(encoder).eval().predict(batch)
+    assert predicted.shape == (4, MAX_HALF) and (predicted >= N_SPECIAL).all()
+
+
+def test_word2vec_is_deterministic_and_covers_the_tokens(data):
+    arrays, n, _ = data
+    a = train_word2vec(arrays, n, dim=8, epochs=2, seed=1)
+    b = train_word2vec(arrays, n, dim=8, epochs=2, seed=1)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (n, 8)
+
+
+# -- baselines on hand-made sessions -------------------------------------------------------------------
+def _arrays(sessions, skips=None):
+    """Sessions as token lists (first half = floor(L/2) tracks)."""
+    n = len(sessions)
+    arrays = SessionArrays(session_id=np.array([str(i) for i in range(n)], dtype=object),
+                           length=np.array([len(s) for s in sessions]),
+                           first_tracks=np.zeros((n, MAX_HALF), dtype=np.int64),
+                           first_skips=np.zeros((n, MAX_HALF), dtype=bool),
+                           second_tracks=np.zeros((n, MAX_HALF), dtype=np.int64),
+                           second_skips=np.zeros((n, MAX_HALF), dtype=bool))
+    for i, s in enumerate(sessions):
+        half = len(s) // 2
+        arrays.first_tracks[i, :half] = s[:half]
+        arrays.second_tracks[i, : len(s) - half] = s[half:]
+        if skips is not None:
+            arrays.first_skips[i, :half] = skips[i][:half]
+            arrays.second_skips[i, : len(s) - half] = skips[i][half:]
+    return arrays
+
+
+T = [N_SPECIAL + i for i in range(30)]
+
+
+def test_skip_rules():
+    arrays = _arrays([T[:4], T[4:8]], skips=[[1, 1, 0, 1], [0, 1, 1, 1]])
+    assert baselines.all_skipped(arrays)[:, :2].all()
+    majority = baselines.first_half_majority(arrays)
+    assert majority[0, 0] and not majority[1, 0]   # 2/2 skipped vs 1/2 (not more than half)
+
+
+def test_common_continuation_follows_the_most_common_playlist():
+    playlist = T[:8]
+    train = _arrays([playlist] * 3 + [[T[0], T[1], T[2], T[20], T[21], T[22]]])
+    test = _arrays([[T[9], T[2], T[3], T[4]]])      # last input track T[2] (first half = T[9], T[2])
+    model = baselines.CommonContinuation().fit(train, N_SPECIAL + 30)
+    assert model.predict(test)[0, :5].tolist() == [T[3], T[4], T[5], T[6], T[7]]
+
+
+def test_session_knn_votes_for_what_follows_the_last_track():
+    train = _arrays([T[:8], T[:8], [T[10], T[2], T[15], T[16]]])
+    test = _arrays([[T[1], T[2], T[3], T[4]]])
+    prediction = baselines.SessionKNN(k=2).fit(train, N_SPECIAL + 30).predict(test)
+    assert prediction[0, :3].tolist() == [T[3], T[4], T[5]]
+
+
+def test_most_popular_and_cooccurrence_skip_the_input_tracks():
+    train = _arrays([[T[0], T[1], T[2], T[3]], [T[0], T[1], T[4], T[5]], [T[0], T[6], T[7], T[8]]])
+    test = _arrays([[T[0], T[9], T[10], T[11]]] * 1)
+    popular = baselines.MostPopular().fit(train, N_SPECIAL + 30).predict(test)
+    assert popular[0, 0] == T[1] and T[0] not in popular[0]
+    cooc = baselines.CoOccurrence().fit(train, N_SPECIAL + 30).predict(test)
+    assert cooc[0, 0] == T[1] and T[0] not in cooc[0]
