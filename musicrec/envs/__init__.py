@@ -13,6 +13,10 @@ import gymnasium
 
 ENV_IDS = {
     "musicrec/Genre-v0": "musicrec.envs.genre:GenreEnv",
+    "musicrec/FeatureGrid-v0": "musicrec.envs.grid:FeatureGridEnv",
+    "musicrec/LatentRecommender-v0": "musicrec.envs.latent:LatentRecommenderEnv",
+    "musicrec/SessionSkip-v0": "musicrec.envs.sessions:SessionSkipEnv",
+    "musicrec/SessionTrack-v0": "musicrec.envs.sessions:SessionTrackEnv",
 }
 
 

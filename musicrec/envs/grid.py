@@ -1,0 +1,420 @@
+"""The feature-grid search of the thesis (section 4.2) as a gymnasium environment and a batched numpy core.
+
+Modelling assumptions
+---------------------
+A user (``musicrec.users.grid``) prefers one *target* among the ``L**d`` positions of a grid of ``d``
+features with ``L`` levels each; it is drawn uniformly at reset (from the env's seeded generator) unless
+``options={"target": ...}`` fixes it (flat index or coordinates). Every episode starts at the centre
+``(L//2, ..., L//2)``; the agent then names one position per step (``flat``: ``Discrete(L**d)``, the flat
+index in C order as in the thesis; ``factored``: ``MultiDiscrete([L] * d)``, one level per feature) and
+the user answers with the new position's rating (0-4, a percentile bin of the Manhattan distance, see the
+user module) and ``closer`` (1 if strictly closer to the target than the previous position). Users are
+deterministic. Rewards: **Bullseye** = 10 for rating 4, else 0; **Rating** = rating squared. Episodes
+are truncated after ``episode_length`` steps (21 in the thesis) and never terminate: finding the target
+does not end the episode, so the best policy stays on a rating-4 position once it has one.
+
+Observations
+------------
+``obs="grid"`` (**GridObs**, ``d + 2`` values in [0, 1]): the position's coordinates divided by ``L - 1``,
+then ``closer`` (0 or 1), then ``rating / 4``. ``obs="board"`` (**BoardObs**, ``L**d`` values): -1 for a
+position not visited in this episode, its rating (0-4, unscaled) once visited. Reset returns the
+observation of the start position with its rating and ``closer = 0``; the start counts as visited.
+
+:class:`BatchedFeatureGrid` steps ``n_envs`` copies at once with the same semantics step for step
+(tested); :class:`GridVecEnv` (in ``musicrec.envs.grid_vec``, importable from here) wraps it as an SB3
+``VecEnv``; :func:`evaluate_all_targets` runs a policy once from every target, as in the thesis's metric
+tables (figures 22-23).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+
+from musicrec.errors import ParameterError, check_choice, check_number
+from musicrec.users.grid import TARGET_MODES, GridGeometry, GridUser, grid_geometry
+
+REWARDS = ("bullseye", "rating")
+OBSERVATIONS = ("grid", "board")
+ACTIONS = ("flat", "factored")
+#: Reward of each rating 0-4 under each reward function.
+REWARD_TABLES = {
+    "bullseye": np.array([0.0, 0.0, 0.0, 0.0, 10.0]),
+    "rating": np.array([0.0, 1.0, 4.0, 9.0, 16.0]),
+}
+#: Grids up to this many positions keep full (target, position) tables of distances and ratings.
+TABLE_LIMIT = 4096
+
+
+def check_settings(dims=2, levels=5, target="wider", reward="bullseye", obs="grid", action="flat",
+                   episode_length=21) -> dict[str, Any]:
+    """Validate the environment settings; return them as a plain dict (the env's ``kwargs``)."""
+    from musicrec.users.grid import check_grid
+
+    dims, levels = check_grid(dims, levels)
+    check_choice("target", target, TARGET_MODES)
+    check_choice("reward", reward, REWARDS)
+    check_choice("obs", obs, OBSERVATIONS)
+    check_choice("action", action, ACTIONS)
+    check_number("episode_length", episode_length, low=1, integer=True)
+    return {"dims": dims, "levels": levels, "target": target, "reward": reward, "obs": obs,
+            "action": action, "episode_length": int(episode_length)}
+
+
+def make_spaces(geometry: GridGeometry, obs: str, action: str) -> tuple[spaces.Space, spaces.Space]:
+    """Observation and action spaces of a grid env (see the module docstring)."""
+    if obs == "grid":
+        observation_space = spaces.Box(0.0, 1.0, shape=(geometry.dims + 2,), dtype=np.float32)
+    else:
+        observation_space = spaces.Box(-1.0, 4.0, shape=(geometry.n_positions,), dtype=np.float32)
+    if action == "flat":
+        action_space = spaces.Discrete(geometry.n_positions)
+    else:
+        action_space = spaces.MultiDiscrete([geometry.levels] * geometry.dims)
+    return observation_space, action_space
+
+
+class FeatureGridEnv(gymnasium.Env):
+    """Find the user's preferred combination of feature levels (id ``musicrec/FeatureGrid-v0``).
+
+    Parameters
+    ----------
+    dims : int
+        Number of features ``d >= 1``.
+    levels : int
+        Levels per feature ``L >= 2``.
+    target : {"top", "wider"}
+        TopTarget (one rating-4 position) or WiderTopTarget (about 5% of positions rate 4).
+    reward : {"bullseye", "rating"}
+        10 for rating 4, or rating squared.
+    obs : {"grid", "board"}
+        GridObs or BoardObs (see the module docstring for the scaling).
+    action : {"flat", "factored"}
+        ``Discrete(L**d)`` or ``MultiDiscrete([L] * d)``.
+    episode_length : int
+        Steps per episode (truncation).
+    render_mode : None
+        Gymnasium's argument; nothing is rendered.
+
+    >>> env = FeatureGridEnv(dims=2, target="top")
+    >>> obs, info = env.reset(seed=0, options={"target": (0, 0)})
+    >>> env.step(0)[1]
+    10.0
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, dims: int = 2, levels: int = 5, target: str = "wider", reward: str = "bullseye",
+                 obs: str = "grid", action: str = "flat", episode_length: int = 21,
+                 render_mode: str | None = None):
+        if render_mode is not None:
+            raise ParameterError(f"render_mode={render_mode!r}: FeatureGridEnv does not render")
+        self.render_mode = render_mode
+        self.settings = check_settings(dims, levels, target, reward, obs, action, episode_length)
+        self.geometry = grid_geometry(self.settings["dims"], self.settings["levels"], target)
+        self.dims, self.levels = self.geometry.dims, self.geometry.levels
+        self.reward_mode, self.obs_mode, self.action_mode = reward, obs, action
+        self.episode_length = self.settings["episode_length"]
+        self.observation_space, self.action_space = make_spaces(self.geometry, obs, action)
+        self.user = GridUser(self.geometry)
+        self._rewards = REWARD_TABLES[reward]
+        self._grid_coords = (self.geometry.coords / np.float32(self.levels - 1)).astype(np.float32)
+        self._board = np.full(self.geometry.n_positions, -1.0, dtype=np.float32)
+        self._steps = 0
+
+    def _observation(self, position: int, rating: int, closer: bool) -> np.ndarray:
+        if self.obs_mode == "board":
+            self._board[position] = rating
+            return self._board.copy()
+        obs = np.empty(self.dims + 2, dtype=np.float32)
+        obs[: self.dims] = self._grid_coords[position]
+        obs[self.dims] = closer
+        obs[self.dims + 1] = rating * 0.25
+        return obs
+
+    def position_of(self, action) -> int:
+        """Flat index of ``action`` (flat or factored); raises ParameterError outside the action space."""
+        if isinstance(action, (int, np.integer)) and not isinstance(action, (bool, np.bool_)) and (
+                self.action_mode == "flat" and 0 <= action < self.geometry.n_positions):
+            return int(action)  # the common case, without the space's checks
+        if isinstance(action, np.ndarray) and action.shape == () and self.action_mode == "flat":
+            action = action.item()
+        if not self.action_space.contains(action if self.action_mode == "flat" else np.asarray(action)):
+            raise ParameterError(f"action={action!r} is not in the action space {self.action_space}")
+        if self.action_mode == "flat":
+            return int(action)
+        return int(np.ravel_multi_index(tuple(np.asarray(action)), self.geometry.shape))
+
+    def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        super().reset(seed=seed)
+        feedback = self.user.start((options or {}).get("target"), rng=self.np_random)
+        self._steps = 0
+        self._board.fill(-1.0)
+        obs = self._observation(self.geometry.start, feedback.rating, False)
+        return obs, {"rating": feedback.rating, "closer": False, "position": self.geometry.start}
+
+    def step(self, action):
+        position = self.position_of(action)
+        feedback = self.user.respond(position)
+        self.user.update(position, feedback)
+        reward = float(self._rewards[feedback.rating])
+        self._steps += 1
+        truncated = self._steps >= self.episode_length
+        obs = self._observation(position, feedback.rating, feedback.closer)
+        info = {"rating": feedback.rating, "closer": feedback.closer, "position": position}
+        return obs, reward, False, truncated, info
+
+
+class BatchedFeatureGrid:
+    """``n_envs`` feature-grid environments stepped at once in numpy, same semantics as FeatureGridEnv.
+
+    Parameters
+    ----------
+    n_envs : int
+        Number of environments.
+    dims, levels, target, reward, obs, action, episode_length
+        As for :class:`FeatureGridEnv`.
+    seed : int, optional
+        Seeds the generator that draws targets at :meth:`reset`.
+
+    The core does not reset by itself: after ``episode_length`` steps every env reports
+    ``truncated`` and the caller resets (all of them, or some with ``envs=``).
+    """
+
+    def __init__(self, n_envs: int, *, dims: int = 2, levels: int = 5, target: str = "wider",
+                 reward: str = "bullseye", obs: str = "grid", action: str = "flat",
+                 episode_length: int = 21, seed: int | None = None):
+        check_number("n_envs", n_envs, low=1, integer=True)
+        self.n_envs = int(n_envs)
+        self.settings = check_settings(dims, levels, target, reward, obs, action, episode_length)
+        self.geometry = geometry = grid_geometry(self.settings["dims"], self.settings["levels"], target)
+        self.dims, self.levels, self.n_positions = geometry.dims, geometry.levels, geometry.n_positions
+        self.obs_mode, self.action_mode, self.reward_mode = obs, action, reward
+        self.episode_length = self.settings["episode_length"]
+        self.observation_space, self.action_space = make_spaces(geometry, obs, action)
+        self.obs_dim = int(self.observation_space.shape[0])
+        self.rng = np.random.default_rng(seed)
+        self._rewards = REWARD_TABLES[reward].astype(np.float32)
+        self._grid_obs_coords = (geometry.coords / np.float32(self.levels - 1)).astype(np.float32)
+        self._strides = np.array([self.levels ** (self.dims - 1 - i) for i in range(self.dims)])
+        if self.n_positions <= TABLE_LIMIT:
+            positions = np.arange(self.n_positions)
+            self._dist = geometry.distance(positions[:, None], positions[None, :]).astype(np.int16)
+            self._rating = geometry.rating_by_distance[positions[:, None], self._dist]
+        else:
+            self._dist = self._rating = None
+        n = self.n_envs
+        self.targets = np.zeros(n, dtype=np.int64)
+        self.positions = np.full(n, geometry.start, dtype=np.int64)
+        self.distances = np.zeros(n, dtype=np.int64)
+        self.steps = np.zeros(n, dtype=np.int64)
+        self.board = np.full((n, self.n_positions), -1.0, dtype=np.float32) if obs == "board" else None
+        self._rows = np.arange(n)
+
+    def seed(self, seed: int | None) -> None:
+        """Re-seed the target generator."""
+        self.rng = np.random.default_rng(seed)
+
+    # -- feedback -----------------------------------------------------------------------------
+    def _feedback(self, targets: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._dist is not None:
+            return self._dist[targets, positions], self._rating[targets, positions]
+        coords = self.geometry.coords
+        dist = np.abs(coords[targets].astype(np.int32) - coords[positions]).sum(axis=1)
+        return dist, self.geometry.rating_by_distance[targets, dist]
+
+    def _observe(self, envs, positions, closer, ratings) -> np.ndarray:
+        if self.obs_mode == "board":
+            self.board[envs, positions] = ratings
+            return self.board.copy() if envs is self._rows else self.board[envs].copy()
+        obs = np.empty((len(positions), self.obs_dim), dtype=np.float32)
+        obs[:, : self.dims] = self._grid_obs_coords[positions]
+        obs[:, self.dims] = closer
+        obs[:, self.dims + 1] = ratings * np.float32(0.25)
+        return obs
+
+    # -- the gym-like interface -----------------------------------------------------------------
+    def reset(self, targets=None, *, envs=None) -> np.ndarray:
+        """Start new episodes; return the observations of the reset envs.
+
+        Parameters
+        ----------
+        targets : array of int, optional
+            Flat target indices, one per reset env; default uniform draws from the core's generator.
+        envs : array of int or bool mask, optional
+            Which envs to reset (default all).
+
+        Returns
+        -------
+        obs : np.ndarray [shape=(n_reset, obs_dim), dtype=float32]
+        """
+        if envs is None:
+            envs = self._rows
+        else:
+            envs = np.asarray(envs)
+            envs = np.flatnonzero(envs) if envs.dtype == bool else envs.astype(np.int64).reshape(-1)
+        n = len(envs)
+        if targets is None:
+            targets = self.rng.integers(self.n_positions, size=n)
+        else:
+            targets = np.asarray(targets, dtype=np.int64).reshape(-1)
+            if targets.shape != (n,):
+                raise ParameterError(f"targets has {targets.size} entries for {n} envs")
+            bad = targets[(targets < 0) | (targets >= self.n_positions)]
+            if bad.size:
+                raise ParameterError(
+                    f"target={int(bad[0])} is outside the grid (flat indices 0..{self.n_positions - 1})")
+        start = np.full(n, self.geometry.start, dtype=np.int64)
+        self.targets[envs] = targets
+        self.positions[envs] = start
+        dist, ratings = self._feedback(targets, start)
+        self.distances[envs] = dist
+        self.steps[envs] = 0
+        if self.board is not None:
+            self.board[envs] = -1.0
+        return self._observe(envs, start, np.zeros(n, dtype=np.float32), ratings)
+
+    def flat_actions(self, actions) -> np.ndarray:
+        """Flat position indices of ``actions`` (``(n_envs,)`` flat or ``(n_envs, dims)`` factored)."""
+        actions = np.asarray(actions)
+        if self.action_mode == "factored":
+            if actions.size != self.n_envs * self.dims:
+                raise ParameterError(
+                    f"actions has shape {actions.shape}, expected ({self.n_envs}, {self.dims})")
+            actions = actions.reshape(self.n_envs, self.dims).astype(np.int64)
+            if actions.min() < 0 or actions.max() >= self.levels:
+                bad = actions[((actions < 0) | (actions >= self.levels)).any(axis=1)][0]
+                raise ParameterError(f"action={bad.tolist()} is outside the levels 0..{self.levels - 1}")
+            return actions @ self._strides
+        actions = actions.reshape(-1).astype(np.int64)
+        if actions.shape != (self.n_envs,):
+            raise ParameterError(f"actions has {actions.size} entries for {self.n_envs} envs")
+        if actions.min() < 0 or actions.max() >= self.n_positions:
+            bad = actions[(actions < 0) | (actions >= self.n_positions)][0]
+            raise ParameterError(f"action={int(bad)} is outside the grid (0..{self.n_positions - 1})")
+        return actions
+
+    def step(self, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Step every env once.
+
+        Parameters
+        ----------
+        actions : np.ndarray [shape=(n_envs,) or (n_envs, dims)]
+            Flat position indices, or one level per feature.
+
+        Returns
+        -------
+        obs : np.ndarray [shape=(n_envs, obs_dim), dtype=float32]
+        rewards : np.ndarray [shape=(n_envs,), dtype=float32]
+        truncated : np.ndarray [shape=(n_envs,), dtype=bool]
+        info : dict of arrays ``rating``, ``closer``, ``position`` (each shape ``(n_envs,)``)
+        """
+        positions = self.flat_actions(actions)
+        dist, ratings = self._feedback(self.targets, positions)
+        closer = dist < self.distances
+        self.distances = dist.astype(np.int64, copy=False)
+        self.positions = positions
+        self.steps += 1
+        obs = self._observe(self._rows, positions, closer, ratings)
+        rewards = self._rewards[ratings]
+        truncated = self.steps >= self.episode_length
+        return obs, rewards, truncated, {"rating": ratings, "closer": closer, "position": positions}
+
+
+@dataclass
+class GridEvaluation:
+    """A policy run deterministically once from each target (thesis figures 22-23).
+
+    Attributes
+    ----------
+    targets : np.ndarray [shape=(n_targets,)]
+        Flat target indices (all ``L**d`` by default).
+    returns : np.ndarray [shape=(n_targets,)]
+        Undiscounted episode return from each target.
+    first_top : np.ndarray [shape=(n_targets,)]
+        Step (1-based) of the first rating 4, or 0 if never reached.
+    """
+
+    targets: np.ndarray
+    returns: np.ndarray
+    first_top: np.ndarray
+
+    @property
+    def mean(self) -> float:
+        return float(self.returns.mean())
+
+    @property
+    def std(self) -> float:
+        return float(self.returns.std())
+
+    @property
+    def found_fraction(self) -> float:
+        """Share of targets where a rating-4 position was reached."""
+        return float((self.first_top > 0).mean())
+
+    def summary(self) -> dict[str, float]:
+        found = self.first_top[self.first_top > 0]
+        return {"mean": self.mean, "std": self.std, "found": self.found_fraction,
+                "mean_steps_to_top": float(found.mean()) if found.size else float("nan")}
+
+
+def _as_predict(policy) -> Callable:
+    """A ``predict(obs, state, episode_start)`` function from a function, an SB3 model or an agent."""
+    if hasattr(policy, "predict"):  # SB3 model or an agent with SB3's predict signature
+        return lambda obs, state, start: policy.predict(obs, state, start, deterministic=True)
+    if not callable(policy):
+        raise ParameterError(f"policy {policy!r} is neither a predict function nor has .predict")
+    return policy
+
+
+def evaluate_all_targets(predict, *, targets=None, **env_kwargs) -> GridEvaluation:
+    """Run a policy once from every target, all targets as one batch.
+
+    Parameters
+    ----------
+    predict : callable or model
+        ``predict(obs[N, obs_dim], state, episode_start[N]) -> (actions, state)``: SB3's
+        ``model.predict`` with ``deterministic=True`` (an SB3 model itself is accepted and wrapped
+        so), which handles recurrent policies through ``state``; or any agent with that signature,
+        e.g. :class:`musicrec.agents.grid_rule.GridRulePolicy`.
+    targets : array of int, optional
+        Flat target indices to evaluate (default all ``L**d``, the thesis's metric); a subset is
+        useful for very large grids.
+    **env_kwargs
+        ``dims``, ``levels``, ``target``, ``reward``, ``obs``, ``action``, ``episode_length``.
+
+    Returns
+    -------
+    GridEvaluation
+    """
+    predict = _as_predict(predict)
+    settings = check_settings(**env_kwargs)
+    n_positions = settings["levels"] ** settings["dims"]
+    targets = np.arange(n_positions) if targets is None else np.asarray(targets, dtype=np.int64)
+    core = BatchedFeatureGrid(len(targets), **settings)
+    obs = core.reset(targets)
+    returns = np.zeros(len(targets))
+    first_top = np.zeros(len(targets), dtype=np.int64)
+    state = None
+    episode_start = np.ones(len(targets), dtype=bool)
+    for step in range(1, settings["episode_length"] + 1):
+        actions, state = predict(obs, state, episode_start)
+        obs, rewards, _, info = core.step(actions)
+        returns += rewards
+        first_top[(first_top == 0) & (info["rating"] == 4)] = step
+        episode_start = np.zeros(len(targets), dtype=bool)
+    return GridEvaluation(targets=targets, returns=returns, first_top=first_top)
+
+
+def __getattr__(name: str):
+    # GridVecEnv subclasses SB3's VecEnv; import it (and torch) only when asked for.
+    if name == "GridVecEnv":
+        from musicrec.envs.grid_vec import GridVecEnv
+
+        return GridVecEnv
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

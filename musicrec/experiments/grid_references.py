@@ -1,0 +1,181 @@
+"""Notebook 02: the references every grid agent is judged against, as cached runs.
+
+* ``optimum`` runs (kind ``grid_optimum``): the Bayes-optimal mean return of one configuration
+  (``musicrec.agents.grid_optimum``), exact or proven bounds, with its search effort and wall time.
+* ``rule`` runs (kind ``grid_rule``): the rule baseline evaluated from every target
+  (``musicrec.agents.grid_rule``), one row per target.
+
+:func:`reference_table` puts both beside the best agent of the thesis's metric tables (figures 22-23) as
+a percentage of the optimum. The thesis reports those tables for 2D only; its 3D/4D results
+(figures 24-25) are training curves without numbers in the text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from musicrec.agents.grid_optimum import GridOptimum
+from musicrec.agents.grid_rule import GridRulePolicy
+from musicrec.envs.grid import evaluate_all_targets
+from musicrec.runs import Run, write_csv_atomic
+
+#: Bump when the solver or the rule changes a result.
+OPTIMUM_VERSION = 2
+RULE_VERSION = 1
+
+#: The thesis's metric tables (figures 22-23): 2D, 5 levels, 21 steps, mean and std of the return over
+#: every target of checkpoints of one training run each. Figure 23's rows use WiderTopTarget (the
+#: captions of figures 18-21).
+THESIS_METRICS = pd.DataFrame(
+    [
+        ("fig22", "top", "bullseye", "grid", 5, True, "A2C", 48, 168),
+        ("fig22", "wider", "bullseye", "grid", 5, True, "A2C", 66, 155),
+        ("fig22", "wider", "bullseye", "grid", 10, True, "A2C", 41, 178),
+        ("fig22", "wider", "bullseye", "grid", 20, True, "A2C", 8, 188),
+        ("fig22", "wider", "bullseye", "board", 20, True, "A2C", 11, 192),
+        ("fig22", "wider", "bullseye", "board", 20, True, "ACKTR", 23, 189),
+        ("fig23", "wider", "rating", "grid", 20, True, "A2C", 33, 300),
+        ("fig23", "wider", "rating", "board", 20, True, "A2C", 19, 305),
+        ("fig23", "wider", "rating", "board", 20, False, "A2C", 70, 253),
+        ("fig23", "wider", "rating", "board", 20, False, "ACKTR", 59, 280),
+    ],
+    columns=["figure", "target", "reward", "obs", "n_steps", "recurrent", "algorithm", "std", "mean"],
+)
+THESIS_METRICS.insert(1, "dims", 2)
+
+
+def thesis_best() -> pd.DataFrame:
+    """The best thesis agent per (dims, target, reward): its mean, std and setting."""
+    rows = THESIS_METRICS.loc[THESIS_METRICS.groupby(["dims", "target", "reward"])["mean"].idxmax()]
+    setting = rows.apply(lambda r: f"{r.obs.capitalize()}Obs, n={r.n_steps}, "
+                                   f"{'recurrent ' if r.recurrent else ''}{r.algorithm} ({r.figure})", axis=1)
+    return pd.DataFrame({"dims": rows.dims, "target": rows.target, "reward": rows.reward,
+                         "thesis_mean": rows["mean"], "thesis_std": rows["std"],
+                         "thesis_setting": setting}).reset_index(drop=True)
+
+
+def configurations(budget: Mapping) -> list[dict]:
+    """Every (dims, target, reward) of the budget, with the grid's levels and episode length."""
+    return [{"dims": int(d), "levels": int(budget["levels"]), "target": t, "reward": r,
+             "episode_length": int(budget["episode_length"])}
+            for d, t, r in itertools.product(budget["dims"], budget["targets"], budget["rewards"])]
+
+
+def _name(settings: Mapping) -> str:
+    return f"{settings['dims']}d-L{settings['levels']}-{settings['target']}-{settings['reward']}"
+
+
+def optimum_run(settings: Mapping, budget: Mapping, runs_dir: str | os.PathLike, *,
+                feedback: str = "rating+closer") -> Run:
+    """Compute (or reuse) the optimum of one configuration under the budget's search limits."""
+    config = {**settings, "feedback": feedback, "node_limit": budget.get("node_limit"),
+              "bound_depth": budget.get("bound_depth"), "version": OPTIMUM_VERSION}
+    run = Run(runs_dir, "grid_optimum", config, name=f"{_name(settings)}-{feedback}")
+
+    def work(folder):
+        # The rule baseline with the same information is the policy to beat (and the lower bound
+        # if the search stops): reuse its run.
+        rule_obs = "grid" if feedback == "rating+closer" else "board"
+        rule = rule_run({**settings, "obs": rule_obs}, runs_dir).metrics().sort_values("target")
+        solver = GridOptimum(**settings, feedback=feedback)
+        result = solver.solve(node_limit=config["node_limit"], bound_depth=config["bound_depth"],
+                              policy_returns=rule["return"].to_numpy())
+        row = result.as_row()
+        row["std"] = np.nan
+        if result.exact:  # per-target returns of one optimal policy
+            returns = solver.optimal_returns()
+            row["std"] = float(returns.std())
+            write_csv_atomic(pd.DataFrame({"target": np.arange(len(returns)), "return": returns}),
+                             folder / "returns.csv")
+        row["load_1min"] = os.getloadavg()[0]
+        write_csv_atomic(pd.DataFrame([row]), folder / "metrics.csv")
+
+    return run.execute(work)
+
+
+def optimum_summary(run: Run) -> dict:
+    """The optimum row of a finished run (``exact``, ``lower``, ``upper``, ``mean``, ``std`` of one
+    optimal policy over targets if exact, ``seconds``, ``nodes``...)."""
+    return run.metrics().iloc[0].to_dict()
+
+
+def rule_run(settings: Mapping, runs_dir: str | os.PathLike) -> Run:
+    """Evaluate (or reuse) the rule baseline from every target; ``settings`` may name ``obs``/``action``."""
+    config = {"obs": "grid", "action": "flat", **settings, "version": RULE_VERSION}
+    run = Run(runs_dir, "grid_rule", config, name=f"{_name(settings)}-{config['obs']}")
+
+    def work(folder):
+        env_settings = {k: v for k, v in config.items() if k != "version"}
+        started = time.perf_counter()
+        policy = GridRulePolicy(**env_settings)
+        evaluation = evaluate_all_targets(policy, **env_settings)
+        seconds = time.perf_counter() - started
+        frame = pd.DataFrame({"target": evaluation.targets, "return": evaluation.returns,
+                              "first_top": evaluation.first_top})
+        frame["seconds"] = seconds
+        frame["tree_nodes"] = len(policy.nodes)
+        frame["load_1min"] = os.getloadavg()[0]
+        write_csv_atomic(frame, folder / "metrics.csv")
+
+    return run.execute(work)
+
+
+def rule_summary(run: Run) -> dict:
+    """Mean and std of the return over targets, steps to the first rating 4, wall time."""
+    frame = run.metrics()
+    found = frame.first_top[frame.first_top > 0]
+    return {"mean": float(frame["return"].mean()), "std": float(frame["return"].std(ddof=0)),
+            "found": float((frame.first_top > 0).mean()),
+            "mean_steps_to_top": float(found.mean()) if len(found) else float("nan"),
+            "seconds": float(frame.seconds.iloc[0]), "load_1min": float(frame.load_1min.iloc[0])}
+
+
+def reference_table(budget: Mapping, runs_dir: str | os.PathLike, *,
+                    progress: bool = True) -> pd.DataFrame:
+    """Optimum, rule baseline and the thesis's best agent for every configuration of the budget.
+
+    Percentages of the optimum are ranges when the optimum is only bounded: ``pct_low`` divides by the
+    upper bound, ``pct_high`` by the lower one (equal when exact).
+    """
+    from tqdm import tqdm
+
+    rows = []
+    settings_list = configurations(budget)
+    for settings in tqdm(settings_list, desc="optimum and rule", disable=not progress, mininterval=5):
+        rule = rule_summary(rule_run(settings, runs_dir))
+        optimum = optimum_summary(optimum_run(settings, budget, runs_dir))
+        rows.append({**{k: settings[k] for k in ("dims", "target", "reward")},
+                     "optimum_exact": bool(optimum["exact"]), "optimum_lower": optimum["lower"],
+                     "optimum_upper": optimum["upper"], "optimum_std": optimum["std"],
+                     "optimum_seconds": optimum["seconds"], "optimum_nodes": int(optimum["nodes"]),
+                     "optimum_load_1min": optimum["load_1min"],
+                     "rule_mean": rule["mean"], "rule_std": rule["std"],
+                     "rule_steps_to_top": rule["mean_steps_to_top"], "rule_seconds": rule["seconds"],
+                     "rule_load_1min": rule["load_1min"]})
+    table = pd.DataFrame(rows).merge(thesis_best(), on=["dims", "target", "reward"], how="left")
+    for who in ("rule", "thesis"):
+        value = table[f"{who}_mean"]
+        table[f"{who}_pct_low"] = 100 * value / table.optimum_upper
+        table[f"{who}_pct_high"] = 100 * value / table.optimum_lower
+    return table
+
+
+def feedback_value_table(budget: Mapping, runs_dir: str | os.PathLike) -> pd.DataFrame:
+    """What the ``closer`` bit is worth: optimum and rule with GridObs (rating + closer) vs BoardObs
+    (ratings only), for the budget's ``rating_only_dims``."""
+    rows = []
+    for settings in configurations({**budget, "dims": budget.get("rating_only_dims", [])}):
+        row = {k: settings[k] for k in ("dims", "target", "reward")}
+        for feedback, obs in (("rating+closer", "grid"), ("rating", "board")):
+            optimum = optimum_summary(optimum_run(settings, budget, runs_dir, feedback=feedback))
+            rule = rule_summary(rule_run({**settings, "obs": obs}, runs_dir))
+            row[f"optimum_{obs}"] = optimum["lower"] if optimum["exact"] else np.nan
+            row[f"rule_{obs}"] = rule["mean"]
+        rows.append(row)
+    return pd.DataFrame(rows)
