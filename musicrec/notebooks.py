@@ -88,8 +88,23 @@ def execute_notebook(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _relative_papermill_paths(tmp, source, target)
     os.replace(tmp, target)
     return target
+
+
+def _relative_papermill_paths(executed: Path, source: Path, target: Path) -> None:
+    """Record the input and output paths relative to the project root, not as machine paths."""
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    meta = notebook.metadata.get("papermill", {})
+    for key, path in (("input_path", source), ("output_path", target)):
+        try:
+            meta[key] = str(path.relative_to(PROJECT_ROOT))
+        except ValueError:  # outside the project (a test's temporary folder)
+            meta[key] = path.name
+    nbformat.write(notebook, executed)
 
 
 def _keep_failed(tmp: Path, name: str) -> Path | None:

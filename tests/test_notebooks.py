@@ -6,6 +6,7 @@ import json
 import pytest
 
 from musicrec.notebooks import execute_notebook, list_notebooks
+from musicrec.utils import PROJECT_ROOT
 
 NOTEBOOKS = list_notebooks()
 # Extra papermill parameters a notebook needs in its smoke run (beyond profile and output folders).
@@ -43,5 +44,8 @@ def test_committed_notebook_is_the_executed_default_report(notebook):
     assert papermill["parameters"]["profile"] == "default"
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"error output in the committed notebook: {errors[0].get('ename')}"
+    text = notebook.read_text()
+    for machine_path in (str(PROJECT_ROOT), "site-packages", ".running.ipynb"):
+        assert machine_path not in text, f"machine path {machine_path!r} in the committed notebook"
     code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
     assert all(c.get("execution_count") for c in code), "a code cell was not executed"

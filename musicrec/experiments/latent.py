@@ -500,7 +500,7 @@ def run_agents(budget: dict, runs_dir: str | os.PathLike, *, plan: pd.DataFrame 
             _execute_agent(budget, str(runs_dir), task, device, progress)
     elif todo:
         from joblib import Parallel, delayed
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         jobs = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
             delayed(_execute_agent)(budget, str(runs_dir), task, device, False) for task in todo)

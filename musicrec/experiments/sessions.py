@@ -499,14 +499,8 @@ def model_run(task: str, model: str, data: SessionData, budget: dict, seed: int,
 def run_study(task: str, data: SessionData, budget: dict, runs_dir, *, models: Sequence[str] | None = None,
               progress: bool = True) -> pd.DataFrame:
     """Train every model of the profile for every seed; one row per run (``model, seed, run``)."""
-    import importlib
-    import warnings
-
     from tqdm import tqdm
 
-    with warnings.catch_warnings():  # SB3's progress bar imports tqdm.auto, which warns without ipywidgets
-        warnings.simplefilter("ignore")
-        importlib.import_module("tqdm.auto")
     models = list(models or budget[f"{task}_models"])
     jobs = [(m, s) for m in models for s in budget["seeds"]]
     rows = []

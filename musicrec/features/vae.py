@@ -199,7 +199,7 @@ def train_vae(features, *, latent_dim: int = 4, beta: float = 1.0, hidden=(64, 3
     rows, best, best_state, best_epoch, waited = [], np.inf, None, 0, 0
     epochs_iter = range(1, int(epochs) + 1)
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         epochs_iter = tqdm(epochs_iter, desc=f"VAE d={latent_dim}", mininterval=5.0)
     for epoch in epochs_iter:
