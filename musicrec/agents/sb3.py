@@ -11,6 +11,8 @@ preset            algorithm
 ``trpo``          sb3-contrib ``TRPO``, the natural-gradient trust-region method standing in for
                   ACKTR, which SB3 dropped (label it "TRPO (in ACKTR's place)")
 ``ddpg``          SB3 ``DDPG`` (continuous actions)
+``recurrent_a2c`` ``RecurrentPPO`` configured as n-step A2C with a GRU policy
+                  (registered by :mod:`musicrec.agents.recurrent_a2c`)
 ================  =========================================================================
 
 Hyperparameters come from ``musicrec/configs/hyperparams/<preset>.yml`` (a ``default:`` block and one
@@ -71,9 +73,34 @@ PRESETS: dict[str, AgentPreset] = {
 _RESERVED = {"policy", "env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model"}
 
 
+# Modules that register further presets when imported (imported on first use, see _load_presets).
+PRESET_MODULES = ("musicrec.agents.recurrent_a2c",)
+
+
 def register_preset(name: str, preset: AgentPreset) -> None:
     """Add an agent preset (e.g. a recurrent A2C built on RecurrentPPO)."""
     PRESETS[name] = preset
+
+
+def _load_presets() -> None:
+    """Import the modules of :data:`PRESET_MODULES` so their presets are known."""
+    import importlib
+
+    for module in PRESET_MODULES:
+        importlib.import_module(module)
+
+
+def policy_class(policy: str):
+    """A policy given as ``"module:Class"`` is imported; an SB3 alias (``"MlpPolicy"``) is kept."""
+    if not isinstance(policy, str) or ":" not in policy:
+        return policy
+    import importlib
+
+    module, name = policy.split(":", 1)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ParameterError(f"policy={policy!r} cannot be imported: {error}") from None
 
 
 def _torch_class(name: str, module: str):
@@ -119,6 +146,7 @@ def resolve_config(config: Mapping[str, Any], env_config: Mapping[str, Any]) -> 
 
     if not isinstance(config, Mapping) or not isinstance(env_config, Mapping):
         raise ParameterError("config and env_config must be mappings")
+    _load_presets()
     preset_name = check_choice("preset", config.get("preset"), sorted(PRESETS))
     preset = PRESETS[preset_name]
     env_id = env_config.get("id")
@@ -146,6 +174,7 @@ def resolve_config(config: Mapping[str, Any], env_config: Mapping[str, Any]) -> 
             f"hyperparameter(s) {unknown} are not taken by {preset.algorithm.split(':')[1]} "
             f"(preset {preset_name!r}); it takes {sorted(accepted)}")
     _build_policy_kwargs(hyperparams.get("policy_kwargs"))  # fail early on unknown torch classes
+    policy_class(config.get("policy", preset.policy))  # fail early on a policy that does not import
     return {
         "preset": preset_name,
         "algorithm": preset.algorithm,
@@ -198,7 +227,7 @@ class ProgressBar:
 
     def callback(self):
         from stable_baselines3.common.callbacks import BaseCallback
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar_spec = self
 
@@ -279,7 +308,7 @@ def train(config: Mapping[str, Any], env_config: Mapping[str, Any], seed: int,
     if "action_noise" in hyperparams:
         hyperparams["action_noise"] = _build_action_noise(
             hyperparams["action_noise"], int(np.prod(env.action_space.shape)))
-    model = preset.algorithm_class()(resolved["policy"], env, seed=seed, device=torch_device,
+    model = preset.algorithm_class()(policy_class(resolved["policy"]), env, seed=seed, device=torch_device,
                                      verbose=0, **hyperparams)
     episodes = EpisodeLogger()
     bar = ProgressBar(resolved["total_timesteps"], f"{resolved['preset']} seed {seed}",
@@ -300,5 +329,6 @@ def train(config: Mapping[str, Any], env_config: Mapping[str, Any], seed: int,
 
 def load_model(preset: str, path: str | os.PathLike, *, device: str = "cpu"):
     """Load a saved model of ``preset`` (e.g. ``run.file("model.zip")``)."""
+    _load_presets()
     check_choice("preset", preset, sorted(PRESETS))
     return PRESETS[preset].algorithm_class().load(str(path), device=device)
