@@ -267,6 +267,77 @@ def second_half_marginal(listeners: SessionListeners, users: np.ndarray, offsets
     return out
 
 
+def _listeners(catalog: pd.DataFrame, config: SimulatorConfig, rng: np.random.Generator) -> SessionListeners:
+    norm = normalise_features(catalog)
+    taste = norm[:, [AUDIO_FEATURES.index(f) for f in TASTE_FEATURES]]
+    popularity = catalog.popularity.to_numpy(dtype=float) / 100.0
+    return SessionListeners(taste, catalog.track_genre.to_numpy(), popularity, config.n_users, rng,
+                            params=config.skip)
+
+
+def simulated_listeners(config: SimulatorConfig | None = None, *, seed: int = 0,
+                        catalog: pd.DataFrame | None = None) -> SessionListeners:
+    """The listener population of :func:`simulate_sessions` with the same arguments (it is the first thing
+    drawn from the seeded generator, so it is rebuilt exactly)."""
+    config = config or SimulatorConfig()
+    if catalog is None:
+        catalog = synthetic_catalog(config.n_tracks, seed=config.catalog_seed)
+    return _listeners(catalog.reset_index(drop=True), config, np.random.default_rng(seed))
+
+
+def population_posterior(listeners: SessionListeners, tracks: np.ndarray, lengths: np.ndarray,
+                         skips: np.ndarray, premium: np.ndarray, contexts: np.ndarray, *,
+                         rng: np.random.Generator, mood_points: int = 11, samples: int = 2000
+                         ) -> np.ndarray:
+    """P(skip_2) of each second-half track for a predictor that knows the simulator but not the listener.
+
+    It knows the skip rule, its coefficients and the whole listener population, and sees what a session
+    log shows: the tracks, the first half's skips, ``premium`` and ``context_type``; it does not know which
+    listener played the session nor the session's mood. Its prior is uniform over the listeners with the
+    session's premium flag, times a Gaussian mood on ``mood_points`` quadrature points; the first half's
+    skips weight these hypotheses (Bayes' rule), then ``samples`` hypotheses drawn from the posterior play
+    the second half forward (its own skips feed the recent-skips term) and the probabilities are averaged.
+    Skipping when the result exceeds 1/2 is the best per-track decision without the listener's identity.
+
+    Parameters
+    ----------
+    tracks, skips : np.ndarray [shape=(n, 20)]
+        Catalog indices and ``skip_2`` of each session, position by position (padding ignored).
+    lengths, premium, contexts : np.ndarray [shape=(n,)]
+
+    Returns
+    -------
+    np.ndarray [shape=(n, 20)]: NaN outside second halves.
+    """
+    p = listeners.params
+    check_number("mood_points", mood_points, low=1, integer=True)
+    check_number("samples", samples, low=1, integer=True)
+    z = np.linspace(-3.0, 3.0, mood_points) if mood_points > 1 else np.zeros(1)
+    moods, mood_weight = z * p.mood_sd, np.exp(-0.5 * z ** 2)
+    mood_weight /= mood_weight.sum()
+    out = np.full((len(tracks), 20), np.nan)
+    for i in range(len(tracks)):
+        length, half = int(lengths[i]), int(lengths[i]) // 2
+        users = np.flatnonzero(listeners.premium == bool(premium[i]))
+        u = np.repeat(users, len(moods))
+        offset = (listeners.propensity[u] + np.tile(moods, len(users)) + p.context_effects[str(contexts[i])]
+                  + p.premium_effect * bool(premium[i]))
+        log_weight = np.log(np.tile(mood_weight, len(users)))
+        history = np.repeat(skips[i, None, :half].astype(bool), len(u), axis=0)
+        for position in range(half):
+            prob = listeners.skip_probability(u, offset, np.full(len(u), tracks[i, position]),
+                                              history[:, :position], position)
+            log_weight += np.log(np.where(skips[i, position], prob, 1.0 - prob) + 1e-300)
+        weight = np.exp(log_weight - log_weight.max())
+        chosen = rng.choice(len(u), size=samples, p=weight / weight.sum())
+        u, offset, history = u[chosen], offset[chosen], history[chosen]
+        for position in range(half, length):
+            prob = listeners.skip_probability(u, offset, np.full(samples, tracks[i, position]), history, position)
+            out[i, position] = prob.mean()
+            history = np.concatenate([history, (rng.random(samples) < prob)[:, None]], axis=1)
+    return out
+
+
 def _make_playlists(genres: np.ndarray, popularity: np.ndarray, config: SimulatorConfig,
                     rng: np.random.Generator) -> list[np.ndarray]:
     names = np.unique(genres)
@@ -305,11 +376,8 @@ def simulate_sessions(config: SimulatorConfig | None = None, *, seed: int = 0,
     rng = np.random.default_rng(seed)
     n_tracks = len(catalog)
     features = mssd_track_features(catalog, seed=config.catalog_seed)
-    norm = normalise_features(catalog)
-    taste = norm[:, [AUDIO_FEATURES.index(f) for f in TASTE_FEATURES]]
-    popularity = catalog.popularity.to_numpy(dtype=float) / 100.0
-    genres = catalog.track_genre.to_numpy()
-    listeners = SessionListeners(taste, genres, popularity, config.n_users, rng, params=config.skip)
+    listeners = _listeners(catalog, config, rng)
+    popularity, genres = listeners.popularity, catalog.track_genre.to_numpy()
     playlists = _make_playlists(genres, popularity, config, rng)
     playlist_weights = 1.0 / np.arange(1, len(playlists) + 1) ** config.playlist_zipf
     playlist_weights /= playlist_weights.sum()

@@ -53,6 +53,9 @@ BOOLEAN_LOG_COLUMNS = ("skip_1", "skip_2", "skip_3", "not_skipped", "hist_user_b
                        "premium")
 CONTEXT_TYPES = ("editorial_playlist", "user_collection", "personalized_playlist", "catalog", "radio",
                  "charts")
+#: Session-level covariates read from a session's first row (known for the whole session in the challenge):
+#: ``premium``, ``hist_user_behavior_is_shuffle`` and a one-hot ``context_type`` (:data:`CONTEXT_TYPES`).
+SESSION_COVARIATES = ("premium", "is_shuffle", *(f"context_{c}" for c in CONTEXT_TYPES))
 
 # Special tokens of the vocabulary; tracks start at N_SPECIAL.
 PAD, SKIP, MASK, UNK, BOS = range(5)
@@ -343,6 +346,8 @@ class SessionArrays:
         The simulator's true skip probability of each second-half track (NaN where unknown).
     marginal_probability : np.ndarray [shape=(n, 10)] or None
         The simulator's skip probability given the hidden state and the first half only.
+    covariates : np.ndarray [shape=(n, len(SESSION_COVARIATES)), dtype=float32] or None
+        Session-level covariates (:data:`SESSION_COVARIATES`), from each session's first row.
     """
 
     session_id: np.ndarray
@@ -353,6 +358,7 @@ class SessionArrays:
     second_skips: np.ndarray
     skip_probability: np.ndarray | None = None
     marginal_probability: np.ndarray | None = None
+    covariates: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.session_id)
@@ -429,7 +435,21 @@ def encode_sessions(log: pd.DataFrame, vocab: TrackVocabulary, *, skip_probabili
                 raise ParameterError(f"{name} has shape {values.shape}, expected ({len(log)},)")
             arrays[name] = np.full((n, MAX_HALF), np.nan)
             arrays[name][run[second], column[second]] = values[second]
-    return SessionArrays(session_id=sid[starts].astype(object), length=length, **arrays)
+    return SessionArrays(session_id=sid[starts].astype(object), length=length,
+                         covariates=session_covariates(log.iloc[starts]), **arrays)
+
+
+def session_covariates(rows: pd.DataFrame) -> np.ndarray | None:
+    """:data:`SESSION_COVARIATES` of the given log rows (one per session), or None when the log lacks
+    ``premium``, ``hist_user_behavior_is_shuffle`` or ``context_type``; unknown context types are all 0."""
+    if not {"premium", "hist_user_behavior_is_shuffle", "context_type"} <= set(rows.columns):
+        return None
+    premium = _as_bool(rows.premium, "premium", "session log").to_numpy(dtype=np.float32)
+    shuffle = _as_bool(rows.hist_user_behavior_is_shuffle, "hist_user_behavior_is_shuffle",
+                       "session log").to_numpy(dtype=np.float32)
+    context = rows.context_type.astype(str).to_numpy()
+    onehot = [(context == c).astype(np.float32) for c in CONTEXT_TYPES]
+    return np.stack([premium, shuffle, *onehot], axis=1)
 
 
 def split_sessions(n_sessions: int, test_fraction: float, rng: np.random.Generator

@@ -6,12 +6,16 @@ seed is one cached run (:class:`musicrec.runs.Run`) under ``runs/sessions_*``; a
 
 * ``metrics.csv``: one row per epoch (neural models), or SB3's episode log (DDPG, with ``eval.csv``
   holding the MAA curve), or one row (baselines);
-* ``summary.csv``: one row, ``train_maa, test_maa, train_first_acc, test_first_acc, train_loss,
-  test_loss`` (train scores on the first ``eval_train`` training sessions, losses NaN where a model
-  has none);
+* ``summary.csv``: one row, ``train_maa, val_maa, test_maa, train_first_acc, val_first_acc,
+  test_first_acc, train_loss, val_loss, test_loss`` (train scores on the first ``eval_train`` training
+  sessions, losses NaN where a model has none);
 * ``test_correct.csv``: the 0/1 correctness of every test prediction (sessions x 10 slots) for the
   per-position tables; skip runs also write ``test_predictions.csv`` in the challenge format
   (``session_id, session_position, skip_pred``).
+
+Sessions are split into training, validation (``validation_fraction`` of the training part) and test
+sessions. Every choice is made on the validation sessions (learning rates: :func:`select_learning_rates`);
+per-epoch curves are validation curves; the test sessions are scored once per finished run.
 
 Budgets: ``musicrec/configs/profiles/sessions.yml``.
 """
@@ -27,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from musicrec.data.sessions import (
+    MAX_HALF,
     N_SPECIAL,
     SessionArrays,
     TrackVocabulary,
@@ -47,11 +52,12 @@ from musicrec.metrics import (
 from musicrec.runs import Run, write_csv_atomic
 from musicrec.utils import project_path
 
-VERSION = 1
+VERSION = 2
 SKIP_MODELS = {
     "lstm_no_skip": "Standard LSTM (no SKIP token)",
     "lstm": "Standard LSTM (SKIP token)",
     "lstm_word2vec": "LSTM + word2vec",
+    "lstm_covariates": "LSTM + session covariates (ours)",
     "bigru": "Bidirectional GRU",
     "transformer": "Transformer",
     "bert": "BERT encoder (pretrained, fine-tuned)",
@@ -64,6 +70,8 @@ SKIP_RULES = {
     "oracle": "Oracle (true p > 0.5)",
     "oracle_first_half": "Oracle without the second half's skips",
 }
+#: The row of :func:`population_bayes_run` in the skip table.
+BAYES_LABEL = "Bayes without the listener's identity"
 SEQUENCE_MODELS = {
     "lstm": "LSTM seq2seq",
     "transformer": "Transformer",
@@ -76,7 +84,8 @@ SEQUENCE_BASELINE_LABELS = {
     "session_knn": "Session-kNN",
     "common_continuation": "Continue the most common playlist",
 }
-SUMMARY_COLUMNS = ("train_maa", "test_maa", "train_first_acc", "test_first_acc", "train_loss", "test_loss")
+SUMMARY_COLUMNS = ("train_maa", "val_maa", "test_maa", "train_first_acc", "val_first_acc", "test_first_acc",
+                   "train_loss", "val_loss", "test_loss")
 POSITIONS = (1, 3, 5, 7, 9)
 
 #: The paper's table 1 (skip prediction, MAA and loss in %/raw as printed), on the real MSSD.
@@ -121,6 +130,7 @@ class SessionData:
     vocab: TrackVocabulary
     features: np.ndarray
     train: SessionArrays
+    valid: SessionArrays
     test: SessionArrays
     key: dict
     summary: dict
@@ -172,21 +182,28 @@ def _prepare(log: pd.DataFrame, track_features: pd.DataFrame, probability, budge
     train_index, test_index = split_sessions(len(sessions), float(budget["test_fraction"]),
                                              np.random.default_rng(int(budget["split_seed"])))
     train_ids = set(sessions[train_index])
+    # the validation sessions (for every choice: learning rates, epochs, inputs) come out of the training
+    # part; the vocabulary is that of the training and validation sessions, the test tracks stay unseen
+    fit_index, valid_index = split_sessions(len(train_index), float(budget["validation_fraction"]),
+                                            np.random.default_rng([int(budget["split_seed"]), 1]))
+    valid_index, train_index = train_index[valid_index], train_index[fit_index]
     vocab = TrackVocabulary.from_log(log[log.session_id.isin(train_ids)], max_tracks=budget.get("max_tracks"))
     arrays = encode_sessions(log, vocab, skip_probability=probability, marginal_probability=marginal)
     features = _features_for(vocab, track_features)
     summary = {"source": source, "sessions": len(sessions), "train_sessions": len(train_index),
-               "test_sessions": len(test_index), "tracks": int(log.track_id_clean.nunique()),
-               "vocabulary": vocab.n_tracks, "skip_2_rate": float(log.skip_2.mean())}
+               "validation_sessions": len(valid_index), "test_sessions": len(test_index),
+               "tracks": int(log.track_id_clean.nunique()), "vocabulary": vocab.n_tracks,
+               "skip_2_rate": float(log.skip_2.mean())}
     test_kind = None
     if kinds is not None:
         per_session = pd.Series(kinds.to_numpy(), index=log.session_id.to_numpy()).groupby(level=0).first()
         test_kind = per_session.loc[arrays.session_id[test_index]].to_numpy()
     return SessionData(source=source, vocab=vocab, features=features, train=arrays.subset(train_index),
-                       test_kind=test_kind,
-                       test=arrays.subset(test_index), key={**key, "split_seed": int(budget["split_seed"]),
-                                                            "test_fraction": float(budget["test_fraction"]),
-                                                            "max_tracks": budget.get("max_tracks")},
+                       valid=arrays.subset(valid_index), test=arrays.subset(test_index), test_kind=test_kind,
+                       key={**key, "split_seed": int(budget["split_seed"]),
+                            "test_fraction": float(budget["test_fraction"]),
+                            "validation_fraction": float(budget["validation_fraction"]),
+                            "max_tracks": budget.get("max_tracks")},
                        summary=summary)
 
 
@@ -280,6 +297,16 @@ def bert_pretrain_run(data: SessionData, budget: dict, seed: int, runs_dir, *, p
     return Run(runs_dir, "sessions_bert_pretrain", config, name=f"bert-seed{seed}").execute(work)
 
 
+def _n_covariates(model: str, data: SessionData) -> int:
+    """Session covariates a skip model reads: premium, shuffle and context type for ``lstm_covariates``."""
+    if model != "lstm_covariates":
+        return 0
+    if data.train.covariates is None:
+        raise ParameterError("lstm_covariates needs premium, hist_user_behavior_is_shuffle and context_type "
+                             "in the session log")
+    return int(data.train.covariates.shape[1])
+
+
 def build_model(task: str, model: str, data: SessionData, budget: dict, seed: int, runs_dir, *,
                 progress: bool = False):
     """A fresh torch model for ``task`` (``skip`` or ``sequence``); BERT starts from its pretrained run."""
@@ -291,8 +318,9 @@ def build_model(task: str, model: str, data: SessionData, budget: dict, seed: in
 
     arch = budget["architecture"]
     n, features = data.n_tokens, data.features
+    n_covariates = _n_covariates(model, data)
     if task == "skip":
-        if model in ("lstm", "lstm_no_skip", "lstm_word2vec", "bigru"):
+        if model in ("lstm", "lstm_no_skip", "lstm_word2vec", "lstm_covariates", "bigru"):
             pretrained = None
             if model == "lstm_word2vec":
                 pretrained = train_word2vec(data.train, n, dim=arch["emb_dim"], window=10,
@@ -300,9 +328,10 @@ def build_model(task: str, model: str, data: SessionData, budget: dict, seed: in
             return skip.RNNSkipModel(n, emb_dim=arch["emb_dim"], hidden=arch["hidden"],
                                      cell="gru" if model == "bigru" else "lstm",
                                      bidirectional=model == "bigru", skip_token=model != "lstm_no_skip",
-                                     features=features, pretrained=pretrained)
+                                     features=features, pretrained=pretrained, n_covariates=n_covariates)
         if model == "transformer":
-            return skip.TransformerSkipModel(n, features=features, **_architecture(budget, "transformer"))
+            return skip.TransformerSkipModel(n, features=features, n_covariates=n_covariates,
+                                             **_architecture(budget, "transformer"))
     else:
         if model == "lstm":
             return sequence.RNNSeq2Seq(n, emb_dim=arch["emb_dim"], hidden=arch["hidden"], features=features)
@@ -312,15 +341,34 @@ def build_model(task: str, model: str, data: SessionData, budget: dict, seed: in
         run = bert_pretrain_run(data, budget, seed, runs_dir, progress=progress)
         encoder = BertEncoder(n, features=features, **_architecture(budget, "bert"))
         encoder.load_state_dict(torch.load(run.file("encoder.pt"), weights_only=True))
-        return skip.BertSkipModel(encoder) if task == "skip" else sequence.BertSequenceModel(encoder)
+        if task == "skip":
+            return skip.BertSkipModel(encoder, n_covariates=n_covariates)
+        return sequence.BertSequenceModel(encoder)
     raise ParameterError(f"model={model!r} is not a {task} model")
 
 
-def _model_config(task: str, model: str, data: SessionData, budget: dict, seed: int) -> dict:
+def learning_rates(task: str, model: str, budget: dict) -> list[float]:
+    """The candidate learning rates of a neural model: ``skip_lr`` / ``sequence_lr`` of the profile, a
+    number or a list, or a mapping model -> number or list. With several, the one with the best
+    validation MAA is chosen (:func:`select_learning_rates`)."""
+    key = f"{task}_lr"
+    values = budget["training"][key]
+    if isinstance(values, dict):
+        if model not in values:
+            raise ParameterError(f"{key} of the profile gives no learning rate for {model!r}: {values}")
+        values = values[model]
+    values = [float(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
+    if not values:
+        raise ParameterError(f"{key} of the profile gives an empty list for {model!r}")
+    return values
+
+
+def _model_config(task: str, model: str, data: SessionData, budget: dict, seed: int,
+                  lr: float | None = None) -> dict:
     training = budget["training"]
     family = _family(task, model)
     config = {"version": VERSION, "task": task, "model": model, "data": data.key, "seed": int(seed),
-              "eval_train": int(budget["eval_train"]), "eval_test": int(budget["eval_test"])}
+              "eval_train": int(budget["eval_train"]), "eval_valid": int(budget["eval_valid"])}
     if family == "ddpg":
         from musicrec.agents.sb3 import resolve_config
 
@@ -330,19 +378,21 @@ def _model_config(task: str, model: str, data: SessionData, budget: dict, seed: 
                       eval_every=int(training["ddpg_eval_every"]))
         return config
     config["architecture"] = _architecture(budget, family)
+    if task == "skip" and model == "lstm_covariates":
+        config["architecture"]["covariates"] = _n_covariates(model, data)
     if model == "lstm_word2vec":
         config["architecture"]["word2vec_epochs"] = int(budget["architecture"]["word2vec_epochs"])
     if model == "bert":
         config["pretrain"] = {"epochs": int(training["bert_pretrain_epochs"]),
                               "lr": float(training["bert_pretrain_lr"]),
                               "mask_prob": float(training["mask_prob"])}
-    prefix = "skip" if task == "skip" else "sequence"
-    lr = training[f"{prefix}_lr"]
-    if isinstance(lr, dict):
-        if model not in lr:
-            raise ParameterError(f"{prefix}_lr of the profile gives no learning rate for {model!r}: {lr}")
-        lr = lr[model]
-    config["training"] = {"epochs": int(training[f"{prefix}_epochs"]), "lr": float(lr),
+    if lr is None:
+        candidates = learning_rates(task, model, budget)
+        if len(candidates) > 1:
+            raise ParameterError(f"{task}_lr of the profile lists {candidates} for {model!r}: choose one with "
+                                 "select_learning_rates (or pass lr)")
+        lr = candidates[0]
+    config["training"] = {"epochs": int(training[f"{task}_epochs"]), "lr": float(lr),
                           "batch_size": int(training["batch_size"])}
     if task == "sequence" and model == "transformer":
         config["beam"] = int(budget["beam"])
@@ -351,7 +401,7 @@ def _model_config(task: str, model: str, data: SessionData, budget: dict, seed: 
 
 def _write_outputs(folder: Path, task: str, data: SessionData, scores: dict, correct: np.ndarray,
                    predictions: np.ndarray | None = None) -> None:
-    write_csv_atomic(pd.DataFrame([scores])[list(SUMMARY_COLUMNS)], folder / "summary.csv")
+    write_csv_atomic(pd.DataFrame([scores]).reindex(columns=list(SUMMARY_COLUMNS)), folder / "summary.csv")
     np.savetxt(folder / "test_correct.csv", correct.astype(int), fmt="%d", delimiter=",")
     if task == "skip" and predictions is not None:
         mask = data.test.second_mask
@@ -373,15 +423,17 @@ def _train_neural(task: str, model: str, data: SessionData, budget: dict, seed: 
     setup_torch("cpu")
     net = build_model(task, model, data, budget, seed, runs_dir, progress=progress)
     training = config["training"]
-    metrics = fit(net, task, data.train, data.test, epochs=training["epochs"],
+    metrics = fit(net, task, data.train, data.valid, epochs=training["epochs"],
                   batch_size=training["batch_size"], lr=training["lr"], seed=seed,
-                  eval_train=config["eval_train"], eval_test=config["eval_test"], progress=progress,
+                  eval_train=config["eval_train"], eval_valid=config["eval_valid"], progress=progress,
                   description=f"{task} {model} seed {seed}")
     write_csv_atomic(metrics, folder / "metrics.csv")
     last = metrics.iloc[-1]
-    result = evaluate(net, task, data.test)
     scores = {name: float(last[name]) for name in SUMMARY_COLUMNS if name.startswith("train_")}
-    scores.update(test_maa=result.maa, test_first_acc=result.first_accuracy, test_loss=result.loss)
+    valid = evaluate(net, task, data.valid)
+    result = evaluate(net, task, data.test)
+    scores.update(val_maa=valid.maa, val_first_acc=valid.first_accuracy, val_loss=valid.loss,
+                  test_maa=result.maa, test_first_acc=result.first_accuracy, test_loss=result.loss)
     _write_outputs(folder, task, data, scores, result.correct, result.predictions)
     if "beam" in config:
         beam = evaluate(net, task, data.test, beam=config["beam"])
@@ -444,7 +496,7 @@ def _train_ddpg(task: str, model: str, data: SessionData, budget: dict, seed: in
                                          epochs=config["word2vec_epochs"], seed=seed))
     env_class = SessionSkipEnv if task == "skip" else SessionTrackEnv
     probe = data.train.subset(slice(0, config["eval_train"]))
-    curve_test = data.test.subset(slice(0, config["eval_test"]))
+    curve_valid = data.valid.subset(slice(0, config["eval_valid"]))
 
     def factory(env_config, n_envs, env_seed):
         envs = DummyVecEnv([lambda: Monitor(env_class(data.train, embedding)) for _ in range(n_envs)])
@@ -456,9 +508,9 @@ def _train_ddpg(task: str, model: str, data: SessionData, budget: dict, seed: in
     class Curve(BaseCallback):
         def _record(self):
             train_maa = _ddpg_scores(self.model, task, probe, embedding)[0]
-            test_maa = _ddpg_scores(self.model, task, curve_test, embedding)[0]
+            val_maa = _ddpg_scores(self.model, task, curve_valid, embedding)[0]
             noise = getattr(self.model, "mask_noise", None)
-            rows.append({"timesteps": int(self.num_timesteps), "train_maa": train_maa, "test_maa": test_maa,
+            rows.append({"timesteps": int(self.num_timesteps), "train_maa": train_maa, "val_maa": val_maa,
                          "mask_fraction": float(noise.fraction) if noise is not None else 0.0})
 
         def _on_training_start(self):
@@ -474,18 +526,19 @@ def _train_ddpg(task: str, model: str, data: SessionData, budget: dict, seed: in
                    vec_env_factory=factory)
     write_csv_atomic(pd.DataFrame(rows), folder / "eval.csv")
     train_maa, train_first, _, _ = _ddpg_scores(result.model, task, probe, embedding)
+    val_maa, val_first, _, _ = _ddpg_scores(result.model, task, data.valid, embedding)
     test_maa, test_first, correct, predictions = _ddpg_scores(result.model, task, data.test, embedding)
-    scores = {"train_maa": train_maa, "test_maa": test_maa, "train_first_acc": train_first,
-              "test_first_acc": test_first, "train_loss": float("nan"), "test_loss": float("nan")}
+    scores = {"train_maa": train_maa, "val_maa": val_maa, "test_maa": test_maa, "train_first_acc": train_first,
+              "val_first_acc": val_first, "test_first_acc": test_first}
     _write_outputs(folder, task, data, scores, correct, predictions)
 
 
 def model_run(task: str, model: str, data: SessionData, budget: dict, seed: int, runs_dir, *,
-              progress: bool = False) -> Run:
-    """Train (or reuse) one model with one seed."""
+              lr: float | None = None, progress: bool = False) -> Run:
+    """Train (or reuse) one model with one seed (``lr``: the learning rate, else the profile's only one)."""
     check_choice("task", task, ("skip", "sequence"))
     check_choice(f"{task} model", model, SKIP_MODELS if task == "skip" else SEQUENCE_MODELS)
-    config = _model_config(task, model, data, budget, seed)
+    config = _model_config(task, model, data, budget, seed, lr=lr)
 
     def work(folder: Path) -> None:
         if _family(task, model) == "ddpg":
@@ -496,17 +549,48 @@ def model_run(task: str, model: str, data: SessionData, budget: dict, seed: int,
     return Run(runs_dir, f"sessions_{task}", config, name=f"{model}-seed{seed}").execute(work)
 
 
+def select_learning_rates(task: str, data: SessionData, budget: dict, runs_dir, *,
+                          models: Sequence[str] | None = None, progress: bool = True) -> pd.DataFrame:
+    """Choose each neural model's learning rate on the **validation** sessions.
+
+    Every candidate of :func:`learning_rates` is trained with the profile's first seed; the one with the
+    highest validation MAA (after the last epoch) is chosen. The test sessions play no part. One row per
+    candidate: ``model, lr, val_maa, val_loss, chosen`` (DDPG models have none: they are not listed).
+    """
+    from tqdm import tqdm
+
+    models = [m for m in (models or budget[f"{task}_models"]) if _family(task, m) != "ddpg"]
+    seed = int(budget["seeds"][0])
+    jobs = [(m, lr) for m in models for lr in learning_rates(task, m, budget)]
+    rows = []
+    for model, lr in tqdm(jobs, desc=f"{task} learning rates", disable=not progress or len(jobs) == len(models)):
+        summary = pd.read_csv(model_run(task, model, data, budget, seed, runs_dir, lr=lr).file("summary.csv"))
+        rows.append({"model": model, "lr": lr, "val_maa": float(summary.val_maa[0]),
+                     "val_loss": float(summary.val_loss[0])})
+    table = pd.DataFrame(rows, columns=["model", "lr", "val_maa", "val_loss"])
+    best = table.groupby("model", sort=False).val_maa.idxmax() if len(table) else pd.Series(dtype=int)
+    table["chosen"] = table.index.isin(best.to_numpy())
+    return table
+
+
 def run_study(task: str, data: SessionData, budget: dict, runs_dir, *, models: Sequence[str] | None = None,
-              progress: bool = True) -> pd.DataFrame:
-    """Train every model of the profile for every seed; one row per run (``model, seed, run``)."""
+              progress: bool = True, selection: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Train every model of the profile for every seed; one row per run (``model, seed, run, lr``).
+
+    Learning rates come from ``selection`` (:func:`select_learning_rates`, computed here when None).
+    """
     from tqdm import tqdm
 
     models = list(models or budget[f"{task}_models"])
+    if selection is None:
+        selection = select_learning_rates(task, data, budget, runs_dir, models=models, progress=progress)
+    chosen = selection[selection.chosen].set_index("model").lr.to_dict()
     jobs = [(m, s) for m in models for s in budget["seeds"]]
     rows = []
     for model, seed in tqdm(jobs, desc=f"{task} runs", disable=not progress):
-        run = model_run(task, model, data, budget, seed, runs_dir, progress=False)
-        rows.append({"model": model, "seed": int(seed), "run": run})
+        lr = chosen.get(model)
+        run = model_run(task, model, data, budget, seed, runs_dir, lr=lr, progress=False)
+        rows.append({"model": model, "seed": int(seed), "run": run, "lr": lr})
     return pd.DataFrame(rows)
 
 
@@ -528,7 +612,7 @@ def _rule_scores(rule: str, data: SessionData) -> dict:
     rules = {"all_skipped": baselines.all_skipped, "first_half_majority": baselines.first_half_majority,
              "oracle": baselines.oracle_skips, "oracle_first_half": baselines.first_half_oracle_skips}
     scores = {}
-    for part, arrays in (("train", data.train), ("test", data.test)):
+    for part, arrays in (("train", data.train), ("val", data.valid), ("test", data.test)):
         if rule.startswith("oracle") and arrays.skip_probability is None:
             return {name: float("nan") for name in SUMMARY_COLUMNS}
         correct = (rules[rule](arrays) == arrays.second_skips).astype(float)
@@ -544,16 +628,84 @@ def _rule_scores(rule: str, data: SessionData) -> dict:
     return scores
 
 
-def skip_table(study: pd.DataFrame, data: SessionData) -> pd.DataFrame:
-    """Table 1: mean over seeds per model, with the rules (baseline, first-half majority, oracle).
+def population_bayes_run(data: SessionData, budget: dict, runs_dir, *, samples: int = 2000,
+                         mood_points: int = 11) -> Run | None:
+    """Skip probabilities of the simulator-aware predictor that does not know the listener (simulated data
+    only; None on real data): :func:`musicrec.data.session_simulator.population_posterior` on the
+    validation and test sessions, written as ``val_probability.csv`` and ``test_probability.csv``
+    (sessions x 10 second-half slots, NaN in padding). It bounds what a model that reads the session log
+    can reach, where the oracle also knows the listener's propensity, taste and mood."""
+    if data.source != "simulated":
+        return None
+    from musicrec.data.session_simulator import (
+        SimulatorConfig,
+        load_simulated,
+        population_posterior,
+        simulated_listeners,
+    )
+
+    data_run = simulated_data_run(budget, runs_dir)
+    settings = simulator_settings(budget)
+    config = {"version": VERSION, "data": data.key, "simulator": settings, "data_seed": int(budget["data_seed"]),
+              "samples": int(samples), "mood_points": int(mood_points)}
+
+    def work(folder: Path) -> None:
+        simulator = SimulatorConfig.from_dict(settings)
+        listeners = simulated_listeners(simulator, seed=config["data_seed"])
+        log, track_features, _ = load_simulated(data_run.path)
+        catalog_index = pd.Series(np.arange(len(track_features)), index=track_features.track_id)
+        starts = pd.Series(np.flatnonzero(log.session_position.to_numpy() == 1),
+                           index=log.session_id.to_numpy()[log.session_position.to_numpy() == 1])
+        tokens = catalog_index.loc[log.track_id_clean].to_numpy()
+        for part, arrays in (("val", data.valid), ("test", data.test)):
+            first_row = starts.loc[arrays.session_id].to_numpy()
+            rows = np.minimum(first_row[:, None] + np.arange(20)[None, :], len(log) - 1)
+            inside = np.arange(20)[None, :] < arrays.length[:, None]
+            tracks = np.where(inside, tokens[rows], 0)
+            skips = np.where(inside, log.skip_2.to_numpy(dtype=bool)[rows], False)
+            session_rows = log.iloc[first_row]
+            probability = population_posterior(
+                listeners, tracks, arrays.length, skips, session_rows.premium.to_numpy(dtype=bool),
+                session_rows.context_type.to_numpy(), samples=config["samples"],
+                mood_points=config["mood_points"], rng=np.random.default_rng([config["data_seed"], 2]))
+            second = np.full((len(arrays), MAX_HALF), np.nan)
+            columns = arrays.n_first[:, None] + np.arange(MAX_HALF)[None, :]
+            valid = arrays.second_mask
+            second[valid] = probability[np.nonzero(valid)[0], columns[valid]]
+            np.savetxt(folder / f"{part}_probability.csv", second, delimiter=",", fmt="%.6f")
+        write_csv_atomic(pd.DataFrame([_probability_scores(data, folder)]), folder / "metrics.csv")
+
+    return Run(runs_dir, "sessions_bayes", config, name="population-bayes").execute(work)
+
+
+def _probability_scores(data: SessionData, folder: Path) -> dict:
+    """MAA, first accuracy and cross-entropy of skip probabilities stored as ``{val,test}_probability.csv``."""
+    scores = {name: float("nan") for name in SUMMARY_COLUMNS}
+    for part, arrays in (("val", data.valid), ("test", data.test)):
+        probability = np.atleast_2d(np.loadtxt(Path(folder) / f"{part}_probability.csv", delimiter=","))
+        correct = ((np.nan_to_num(probability) > 0.5) == arrays.second_skips).astype(float)
+        scores[f"{part}_maa"] = mean_average_accuracy(correct, arrays.second_mask)
+        scores[f"{part}_first_acc"] = first_prediction_accuracy(correct, arrays.second_mask)
+        p = np.clip(probability[arrays.second_mask], 1e-9, 1 - 1e-9)
+        y = arrays.second_skips[arrays.second_mask]
+        scores[f"{part}_loss"] = float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+    return scores
+
+
+def skip_table(study: pd.DataFrame, data: SessionData, bayes: Run | None = None) -> pd.DataFrame:
+    """Table 1: mean over seeds per model, with the rules (baseline, first-half majority, oracles) and,
+    when ``bayes`` (:func:`population_bayes_run`) is given, the predictor without the listener's identity.
 
     Columns ``model, seeds, train_maa, test_maa, test_first_acc, train_loss, test_loss`` (MAA and
-    accuracy as fractions); the std over seeds is in :func:`skip_table_std`.
+    accuracy as fractions); the std over seeds is in :func:`table_std`; validation scores are in
+    :func:`run_summaries`.
     """
     rows = []
     for rule, label in SKIP_RULES.items():
         scores = _rule_scores(rule, data)
         rows.append({"model": label, "seeds": 1, **scores})
+    if bayes is not None:
+        rows.append({"model": BAYES_LABEL, "seeds": 1, **_probability_scores(data, bayes.path)})
     summaries = run_summaries(study) if len(study) else pd.DataFrame(columns=["model", *SUMMARY_COLUMNS])
     for model, group in summaries.groupby("model", sort=False):
         rows.append({"model": SKIP_MODELS[model], "seeds": len(group),

@@ -2,7 +2,8 @@
 
 A *batch* is a dict of tensors built from :class:`~musicrec.data.sessions.SessionArrays`:
 ``first_tracks``, ``first_skips``, ``first_len``, ``second_tracks``, ``second_skips``, ``second_len``
-(halves right-padded to ``MAX_HALF``).
+(halves right-padded to ``MAX_HALF``), and ``covariates`` (session-level, see
+:data:`~musicrec.data.sessions.SESSION_COVARIATES`) when the sessions have them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def to_batch(arrays: SessionArrays, index=None, device: torch.device | str = "cp
              ) -> dict[str, torch.Tensor]:
     """Tensors of the sessions at ``index`` (all sessions if None)."""
     part = arrays if index is None else arrays.subset(index)
-    return {
+    batch = {
         "first_tracks": torch.as_tensor(part.first_tracks, device=device),
         "first_skips": torch.as_tensor(part.first_skips, device=device),
         "first_len": torch.as_tensor(part.n_first, device=device),
@@ -27,6 +28,28 @@ def to_batch(arrays: SessionArrays, index=None, device: torch.device | str = "cp
         "second_skips": torch.as_tensor(part.second_skips, device=device),
         "second_len": torch.as_tensor(part.n_second, device=device),
     }
+    if part.covariates is not None:
+        batch["covariates"] = torch.as_tensor(part.covariates, device=device)
+    return batch
+
+
+class SkipHead(nn.Module):
+    """Skip logit from a slot's hidden state, plus a linear term in the session covariates (when
+    ``n_covariates > 0``): premium, context type and shuffle shift a session's skip logit."""
+
+    def __init__(self, hidden: int, n_covariates: int = 0):
+        super().__init__()
+        self.n_covariates = int(n_covariates)
+        self.linear = nn.Linear(hidden, 1)
+        self.covariates = nn.Linear(self.n_covariates, 1, bias=False) if self.n_covariates else None
+
+    def forward(self, hidden: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        logits = self.linear(hidden).squeeze(-1)
+        if self.covariates is not None:
+            if "covariates" not in batch:
+                raise ParameterError("the model uses session covariates but the sessions have none")
+            logits = logits + self.covariates(batch["covariates"])
+        return logits
 
 
 def length_mask(lengths: torch.Tensor, width: int = MAX_HALF) -> torch.Tensor:

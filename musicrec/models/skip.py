@@ -4,8 +4,11 @@ second-half track.
 Every model reads a batch (:func:`musicrec.models.common.to_batch`) and returns logits of shape
 ``(batch, 10)`` for the second-half slots (padding slots are ignored by the loss and the metric).
 The second-half track ids are given, as in the paper ("we assume we are given the true sequence of
-next track ids"); the decoders read them and never see second-half skips, so the predictions of a
-session are made at once, from its first half.
+next track ids"), and with them their track features (the challenge's test files give both): the
+decoders read each second-half track's embedding concatenated with its features
+(:class:`~musicrec.models.common.TrackInput`), never the second half's skips, so the predictions of a
+session are made at once, from its first half. With ``n_covariates``, the session's premium, shuffle
+and context type add a linear term to every logit (:class:`~musicrec.models.common.SkipHead`).
 
 * :class:`RNNSkipModel`: LSTM or GRU encoder-decoder; the encoder may be bidirectional; skipped
   input tracks may be replaced by the ``SKIP`` token (the paper's "skip padding"); the track
@@ -27,6 +30,7 @@ from musicrec.data.sessions import MAX_HALF
 from musicrec.errors import check_choice
 from musicrec.models.bert import BertEncoder, session_slots
 from musicrec.models.common import (
+    SkipHead,
     TrackInput,
     causal_mask,
     encoder_tokens,
@@ -53,11 +57,13 @@ class RNNSkipModel(nn.Module):
         Fixed track features concatenated to the embedding.
     pretrained : np.ndarray, optional
         Initial track embedding (word2vec), shape ``(n_tokens, emb_dim)``.
+    n_covariates : int
+        Number of session covariates added linearly to the logits (0: none).
     """
 
     def __init__(self, n_tokens: int, *, emb_dim: int = 32, hidden: int = 64, cell: str = "lstm",
                  bidirectional: bool = False, skip_token: bool = True, features: np.ndarray | None = None,
-                 pretrained: np.ndarray | None = None, dropout: float = 0.0):
+                 pretrained: np.ndarray | None = None, dropout: float = 0.0, n_covariates: int = 0):
         super().__init__()
         check_choice("cell", cell, ("lstm", "gru"))
         rnn = nn.LSTM if cell == "lstm" else nn.GRU
@@ -67,7 +73,7 @@ class RNNSkipModel(nn.Module):
         self.decoder = rnn(self.input.out_dim, hidden, batch_first=True)
         self.bridge = nn.Linear(2 * hidden, hidden) if bidirectional else None
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, 1)
+        self.head = SkipHead(hidden, n_covariates)
 
     def _initial_state(self, state: torch.Tensor) -> torch.Tensor:
         # state: (directions, batch, hidden) -> (1, batch, hidden)
@@ -85,14 +91,15 @@ class RNNSkipModel(nn.Module):
         else:
             state = self._initial_state(state)
         output, _ = self.decoder(self.input(batch["second_tracks"]), state)
-        return self.head(self.dropout(output)).squeeze(-1)
+        return self.head(self.dropout(output), batch)
 
 
 class TransformerSkipModel(nn.Module):
     """Transformer encoder-decoder for skips (the paper: 2 layers, 2 heads, 256 wide, dropout 0.2)."""
 
     def __init__(self, n_tokens: int, *, d_model: int = 64, heads: int = 2, layers: int = 2, ff: int = 128,
-                 dropout: float = 0.2, skip_token: bool = True, features: np.ndarray | None = None):
+                 dropout: float = 0.2, skip_token: bool = True, features: np.ndarray | None = None,
+                 n_covariates: int = 0):
         super().__init__()
         self.skip_token = skip_token
         self.input = TrackInput(n_tokens, d_model, features=features)
@@ -101,7 +108,7 @@ class TransformerSkipModel(nn.Module):
         self.target_position = nn.Embedding(MAX_HALF, d_model)
         self.encoder = transformer_encoder(d_model, heads, layers, ff, dropout)
         self.decoder = transformer_decoder(d_model, heads, layers, ff, dropout)
-        self.head = nn.Linear(d_model, 1)
+        self.head = SkipHead(d_model, n_covariates)
         self.register_buffer("mask", causal_mask(MAX_HALF))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -113,19 +120,19 @@ class TransformerSkipModel(nn.Module):
         target = self.project(self.input(batch["second_tracks"])) + self.target_position.weight
         output = self.decoder(target, memory, tgt_mask=self.mask, tgt_key_padding_mask=target_padding,
                               memory_key_padding_mask=source_padding, tgt_is_causal=True)
-        return self.head(output).squeeze(-1)
+        return self.head(output, batch)
 
 
 class BertSkipModel(nn.Module):
     """A (pretrained) BERT-style session encoder with a skip head on the second-half slots."""
 
-    def __init__(self, encoder: BertEncoder, *, skip_token: bool = True):
+    def __init__(self, encoder: BertEncoder, *, skip_token: bool = True, n_covariates: int = 0):
         super().__init__()
         self.encoder, self.skip_token = encoder, skip_token
-        self.head = nn.Linear(encoder.d_model, 1)
+        self.head = SkipHead(encoder.d_model, n_covariates)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         tokens, padding = session_slots(encoder_tokens(batch, self.skip_token), batch["second_tracks"],
                                         batch["first_len"], batch["second_len"])
         hidden = self.encoder(tokens, padding)
-        return self.head(hidden[:, MAX_HALF:]).squeeze(-1)
+        return self.head(hidden[:, MAX_HALF:], batch)

@@ -1,7 +1,8 @@
 """Training and evaluation loops shared by the skip and track-sequence models.
 
 ``fit`` trains with Adam on mini-batches of sessions and, after every epoch, scores the model on a
-fixed subset of the training sessions and on the test sessions: loss (binary cross-entropy for skips,
+fixed subset of the training sessions and on the validation sessions (held out from training; the test
+sessions are scored once, after training, by the caller): loss (binary cross-entropy for skips,
 cross-entropy over tracks for sequences, both in eval mode and averaged over second-half tracks), MAA
 and first-prediction accuracy (:mod:`musicrec.metrics`). A skip is predicted when its probability
 exceeds 0.5; a sequence is decoded greedily (or by beam search).
@@ -77,15 +78,15 @@ def evaluate(model: nn.Module, task: str, arrays: SessionArrays, *, batch_size: 
                       correct=correct)
 
 
-def fit(model: nn.Module, task: str, train: SessionArrays, test: SessionArrays, *, epochs: int,
+def fit(model: nn.Module, task: str, train: SessionArrays, valid: SessionArrays, *, epochs: int,
         batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
-        eval_train: int = 2000, eval_test: int | None = None, progress: bool = False,
+        eval_train: int = 2000, eval_valid: int | None = None, progress: bool = False,
         description: str = "") -> pd.DataFrame:
     """Train ``model`` for ``epochs`` and return one row of scores per epoch.
 
-    Columns: ``epoch, train_loss, test_loss, train_maa, test_maa, train_first_acc, test_first_acc,
-    time_s``. ``train_*`` are measured on the first ``eval_train`` training sessions and ``test_*`` on
-    the first ``eval_test`` test sessions (all if None), to keep per-epoch curves cheap.
+    Columns: ``epoch, train_loss, val_loss, train_maa, val_maa, train_first_acc, val_first_acc,
+    time_s``. ``train_*`` are measured on the first ``eval_train`` training sessions and ``val_*`` on
+    the first ``eval_valid`` validation sessions (all if None).
     """
     from tqdm import tqdm
 
@@ -95,7 +96,7 @@ def fit(model: nn.Module, task: str, train: SessionArrays, test: SessionArrays, 
     generator = torch.Generator().manual_seed(int(seed))
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     train_probe = train.subset(slice(0, int(eval_train)))
-    test_probe = test if eval_test is None else test.subset(slice(0, int(eval_test)))
+    valid_probe = valid if eval_valid is None else valid.subset(slice(0, int(eval_valid)))
     rows, start = [], time.perf_counter()
     bar = tqdm(range(1, epochs + 1), desc=description or task, disable=not progress, mininterval=5)
     for epoch in bar:
@@ -109,11 +110,11 @@ def fit(model: nn.Module, task: str, train: SessionArrays, test: SessionArrays, 
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
         scores = {"epoch": epoch}
-        for name, part in (("train", train_probe), ("test", test_probe)):
+        for name, part in (("train", train_probe), ("val", valid_probe)):
             result = evaluate(model, task, part)
             scores.update({f"{name}_loss": result.loss, f"{name}_maa": result.maa,
                            f"{name}_first_acc": result.first_accuracy})
         scores["time_s"] = round(time.perf_counter() - start, 3)
         rows.append(scores)
-        bar.set_postfix(test_maa=f"{scores['test_maa']:.3f}")
+        bar.set_postfix(val_maa=f"{scores['val_maa']:.3f}")
     return pd.DataFrame(rows)

@@ -9,8 +9,11 @@ from musicrec.data.session_simulator import (
     SimulatorConfig,
     load_simulated,
     mssd_track_features,
+    population_posterior,
     simulate_sessions,
+    simulated_listeners,
 )
+from musicrec.users.session_user import SkipParameters
 from musicrec.data.sessions import LOG_COLUMNS, TRACK_FEATURE_COLUMNS, validate_log
 from musicrec.errors import ParameterError
 
@@ -119,3 +122,62 @@ def test_first_half_marginal_probability(sim):
     np.testing.assert_allclose(marginal[first_of_second], sim.skip_probability[first_of_second])
     later = second & ~first_of_second
     assert not np.allclose(marginal[later], sim.skip_probability[later])
+
+
+def _session_arrays(sim):
+    """Per session: catalog indices, skips, lengths, premium and context (positions in columns)."""
+    index = pd.Series(np.arange(len(sim.track_features)), index=sim.track_features.track_id)
+    groups = list(sim.log.groupby("session_id", sort=False))
+    tracks = np.zeros((len(groups), 20), dtype=np.int64)
+    skips = np.zeros((len(groups), 20), dtype=bool)
+    for i, (_, g) in enumerate(groups):
+        tracks[i, :len(g)] = index.loc[g.track_id_clean].to_numpy()
+        skips[i, :len(g)] = g.skip_2.to_numpy()
+    first = pd.DataFrame([g.iloc[0] for _, g in groups])
+    return tracks, skips, first.session_length.to_numpy(), first.premium.to_numpy(), first.context_type.to_numpy()
+
+
+def test_simulated_listeners_rebuild_the_population(sim):
+    listeners = simulated_listeners(CONFIG, seed=1)
+    tracks, skips, lengths, premium, contexts = _session_arrays(sim)
+    truth = sim.skip_probability[:lengths[0]]
+    logit = np.log(truth / (1 - truth))
+    users = np.arange(CONFIG.n_users)
+    rule = np.stack([listeners.skip_probability(users, np.zeros(len(users)), np.full(len(users), tracks[0, t]),
+                                                np.repeat(skips[None, 0, :t], len(users), axis=0), t)
+                     for t in range(lengths[0])], axis=1)
+    # one listener explains the first session exactly up to the session's constant offset
+    spread = (logit[None, :] - np.log(rule / (1 - rule))).std(axis=1)
+    assert spread.min() < 1e-6
+    assert listeners.premium[np.argmin(spread)] == premium[0]
+    other = simulated_listeners(CONFIG, seed=2)
+    assert not np.allclose(other.propensity, listeners.propensity)
+
+
+def test_population_posterior_with_one_listener_is_the_first_half_oracle():
+    # one listener and no mood: the only hidden thing left is the second half's own skips
+    config = SimulatorConfig(n_sessions=20, n_users=1, n_tracks=100, n_playlists=3, marginal_replicas=4000,
+                             skip=SkipParameters(mood_sd=0.0))
+    sim = simulate_sessions(config, seed=3)
+    tracks, skips, lengths, premium, contexts = _session_arrays(sim)
+    posterior = population_posterior(simulated_listeners(config, seed=3), tracks, lengths, skips, premium,
+                                     contexts, rng=np.random.default_rng(0), mood_points=1, samples=4000)
+    marginal = np.full((len(lengths), 20), np.nan)
+    for i, (_, g) in enumerate(sim.log.groupby("session_id", sort=False)):
+        marginal[i, :len(g)] = sim.marginal_probability[g.index.to_numpy()]
+    second = ~np.isnan(marginal)
+    assert np.array_equal(second, ~np.isnan(posterior))
+    np.testing.assert_allclose(posterior[second], marginal[second], atol=0.03)
+
+
+def test_population_posterior_learns_from_the_first_half():
+    sim = simulate_sessions(CONFIG, seed=1)
+    tracks, skips, lengths, premium, contexts = _session_arrays(sim)
+    posterior = population_posterior(simulated_listeners(CONFIG, seed=1), tracks[:40], lengths[:40],
+                                     skips[:40], premium[:40], contexts[:40], rng=np.random.default_rng(0),
+                                     samples=500)
+    # sessions whose first half was mostly skipped get higher skip probabilities in the second half
+    first_rate = np.array([skips[i, :lengths[i] // 2].mean() for i in range(40)])
+    second_mean = np.nanmean(posterior, axis=1)
+    assert np.corrcoef(first_rate, second_mean)[0, 1] > 0.8
+    assert ((posterior[~np.isnan(posterior)] > 0) & (posterior[~np.isnan(posterior)] < 1)).all()

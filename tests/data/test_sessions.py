@@ -6,6 +6,8 @@ import pytest
 
 from musicrec.data.session_simulator import SimulatorConfig, simulate_sessions
 from musicrec.data.sessions import (
+    CONTEXT_TYPES,
+    SESSION_COVARIATES,
     LOG_COLUMNS,
     MAX_HALF,
     N_SPECIAL,
@@ -15,6 +17,7 @@ from musicrec.data.sessions import (
     TrackVocabulary,
     check_tracks,
     encode_sessions,
+    session_covariates,
     feature_matrix,
     iter_log_chunks,
     read_log,
@@ -176,3 +179,20 @@ def test_split_is_seeded_and_disjoint():
     assert len(a[1]) == 10 and not set(a[0]) & set(a[1])
     with pytest.raises(ParameterError, match="test_fraction"):
         split_sessions(50, 1.5, np.random.default_rng(1))
+
+
+def test_session_covariates_from_the_first_rows():
+    log = _mini_log().astype({"premium": object, "hist_user_behavior_is_shuffle": object})
+    log.loc[log.session_id == "0_b", ["premium", "hist_user_behavior_is_shuffle", "context_type"]] = [
+        "False", "True", "radio"]  # as the mini files write them
+    arrays = encode_sessions(log, TrackVocabulary.from_log(log))
+    assert arrays.covariates.shape == (2, len(SESSION_COVARIATES)) == (2, 2 + len(CONTEXT_TYPES))
+    expected = np.zeros((2, len(SESSION_COVARIATES)), dtype=np.float32)
+    expected[0, SESSION_COVARIATES.index("premium")] = 1
+    expected[0, SESSION_COVARIATES.index("context_editorial_playlist")] = 1
+    expected[1, SESSION_COVARIATES.index("is_shuffle")] = 1
+    expected[1, SESSION_COVARIATES.index("context_radio")] = 1
+    np.testing.assert_array_equal(arrays.covariates, expected)
+    # subsets keep them aligned; a log without the columns has none
+    np.testing.assert_array_equal(arrays.subset([1]).covariates, expected[[1]])
+    assert session_covariates(log.drop(columns="context_type")) is None

@@ -15,7 +15,7 @@ TABLE_COLUMNS = ["model", "seeds", "train_maa", "test_maa", "test_first_acc", "t
 @pytest.fixture(scope="module")
 def budget():
     budget = load_profile("sessions", "smoke")
-    budget.update(skip_models=["lstm", "ddpg_noise"], sequence_models=["lstm"],
+    budget.update(skip_models=["lstm", "lstm_covariates", "ddpg_noise"], sequence_models=["lstm"],
                   sequence_baselines=["most_popular", "common_continuation"])
     return budget
 
@@ -81,7 +81,8 @@ def test_real_mssd_files_switch(budget, tmp_path):
     real = sessions.load_data(budget, tmp_path / "runs", mssd_log=tmp_path / "log_mini.csv",
                               mssd_tracks=tmp_path / "tf_mini.csv")
     assert real.source == "mssd" and real.test.skip_probability is None
-    assert len(real.train) + len(real.test) == 80
+    assert sessions.population_bayes_run(real, budget, tmp_path / "runs") is None
+    assert len(real.train) + len(real.valid) + len(real.test) == 80
     assert np.isnan(sessions.oracle_maa(real))
     sim.track_features.iloc[5:].to_csv(tmp_path / "tf_short.csv", index=False)
     with pytest.raises(ParameterError, match="is missing from the track features"):
@@ -94,3 +95,38 @@ def test_real_mssd_files_switch(budget, tmp_path):
 def test_unknown_model_is_named(budget, runs, data):
     with pytest.raises(ParameterError, match="skip model='gpt'"):
         sessions.model_run("skip", "gpt", data, budget, 0, runs)
+
+
+def test_validation_sessions_are_held_out_of_training(data):
+    ids = [set(part.session_id) for part in (data.train, data.valid, data.test)]
+    assert not ids[0] & ids[1] and not ids[0] & ids[2] and not ids[1] & ids[2]
+    assert len(data.valid) == round(0.2 * (len(data.train) + len(data.valid)))
+    assert data.summary["validation_sessions"] == len(data.valid)
+
+
+def test_learning_rates_are_chosen_on_validation(budget, runs, data):
+    grid = {**budget, "training": {**budget["training"], "skip_lr": [1e-4, 2e-2]}}
+    selection = sessions.select_learning_rates("skip", data, grid, runs, progress=False)
+    assert list(selection.columns) == ["model", "lr", "val_maa", "val_loss", "chosen"]
+    assert set(selection.model) == {"lstm", "lstm_covariates"}  # DDPG keeps its preset
+    for _, group in selection.groupby("model"):
+        assert group.chosen.sum() == 1
+        assert group.loc[group.chosen, "val_maa"].iloc[0] == group.val_maa.max()
+    # the study reuses the chosen first-seed run; a list of rates without a choice is an error
+    study = sessions.run_study("skip", data, grid, runs, progress=False, selection=selection)
+    chosen = selection[selection.chosen].set_index("model").lr
+    assert (study[study.model == "lstm"].lr == chosen["lstm"]).all()
+    with pytest.raises(ParameterError, match="choose one with select_learning_rates"):
+        sessions.model_run("skip", "lstm", data, grid, 0, runs)
+
+
+def test_bayes_reference_row(budget, runs, data):
+    bayes = sessions.population_bayes_run(data, budget, runs, samples=200, mood_points=3)
+    probability = np.loadtxt(bayes.file("test_probability.csv"), delimiter=",")
+    assert probability.shape == (len(data.test), 10)
+    assert np.array_equal(~np.isnan(probability), data.test.second_mask)
+    study = sessions.run_study("skip", data, budget, runs, progress=False)
+    table = sessions.skip_table(study, data, bayes).set_index("model")
+    row = table.loc[sessions.BAYES_LABEL]
+    assert 0 < row.test_maa < 1 and np.isfinite(row.test_loss)
+    assert row.test_loss >= table.loc["Oracle (true p > 0.5)", "test_loss"] - 0.05

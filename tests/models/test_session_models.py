@@ -19,6 +19,7 @@ from musicrec.models.sequence import (
 from musicrec.models.skip import BertSkipModel, RNNSkipModel, TransformerSkipModel
 from musicrec.models.training import evaluate, fit
 from musicrec.models.word2vec import train_word2vec
+from musicrec.errors import ParameterError
 from musicrec.metrics import mean_average_accuracy
 from musicrec.utils import set_seed, setup_torch
 
@@ -102,7 +103,7 @@ def test_fit_is_deterministic_and_scores_every_epoch(data):
         model = RNNSkipModel(n, emb_dim=8, hidden=8, features=features)
         runs.append(fit(model, "skip", train, test, epochs=2, batch_size=16, seed=3, eval_train=30))
     assert runs[0].drop(columns="time_s").equals(runs[1].drop(columns="time_s"))
-    assert list(runs[0].epoch) == [1, 2] and runs[0].test_maa.between(0, 1).all()
+    assert list(runs[0].epoch) == [1, 2] and runs[0].val_maa.between(0, 1).all()
 
 
 def test_evaluate_scores_a_constant_model_like_the_all_skipped_rule(data):
@@ -251,3 +252,20 @@ def test_most_popular_and_cooccurrence_skip_the_input_tracks():
     assert popular[0, 0] == T[1] and T[0] not in popular[0]
     cooc = baselines.CoOccurrence().fit(train, N_SPECIAL + 30).predict(test)
     assert cooc[0, 0] == T[1] and T[0] not in cooc[0]
+
+
+def test_session_covariates_shift_the_skip_logits(data):
+    arrays, n, features = data
+    set_seed(0)
+    model = RNNSkipModel(n, emb_dim=8, hidden=8, features=features, n_covariates=arrays.covariates.shape[1]).eval()
+    batch = to_batch(arrays, slice(0, 6))
+    with torch.no_grad():
+        model.head.covariates.weight.zero_()
+        base = model(batch)
+        model.head.covariates.weight[0, 0] = 1.5  # premium
+        shifted = model(batch)
+    premium = batch["covariates"][:, 0]
+    torch.testing.assert_close(shifted - base, 1.5 * premium[:, None].expand_as(base))
+    batch.pop("covariates")
+    with pytest.raises(ParameterError, match="session covariates"):
+        model(batch)
