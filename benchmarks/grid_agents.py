@@ -18,6 +18,13 @@ the runs of experiment ``wider_grid_n20`` of the default profile, so the noteboo
     .venv/bin/python benchmarks/grid_agents.py throughput --steps 50000 --only recurrent_a2c
     .venv/bin/python benchmarks/grid_agents.py anchor --seeds 0 1 2 3  # reuses runs/grid_agents
 
+``ablation``: the differences from the thesis's code that were checked on the anchor's task (3 M steps
+per seed): the value head initialised with SB3's gain 1 instead of the thesis's code's sqrt(2) (what the
+presets use), and a linear learning-rate decay to 0 (the thesis's code's ``--use-linear-lr-decay``) with
+gain 1. Runs are cached in ``<runs-dir>/grid_ablation``; the ``sqrt(2)`` rows are the notebooks' runs.
+
+    .venv/bin/python benchmarks/grid_agents.py ablation --seeds 0 1 2 3   # ~25 CPU minutes
+
 Other jobs on the machine slow the wall-time numbers down: the 1-minute load average is printed.
 """
 
@@ -146,6 +153,49 @@ def anchor(seeds: list[int], runs_dir: str, profile: str) -> pd.DataFrame:
     return table.drop(columns="run_load_1min")
 
 
+#: variant -> changes to the recurrent A2C hyperparameters of experiment ``wider_grid_n20``
+ABLATIONS = {
+    "value gain sqrt(2) (the presets)": {},
+    "value gain 1 (SB3's default)": {"value_gain": 1.0},
+    "value gain 1, linear lr decay": {"value_gain": 1.0, "learning_rate": "lin_7e-4"},
+}
+
+
+def ablation(seeds: list[int], runs_dir: str, profile: str) -> pd.DataFrame:
+    import copy
+
+    from musicrec.experiments import grid_agents
+    from musicrec.profiles import load_profile
+    from musicrec.runs import Run
+
+    budget = load_profile("grid_agents", profile)
+    rows = []
+    for variant, changes in ABLATIONS.items():
+        for seed in seeds:
+            config = copy.deepcopy(grid_agents.run_config("wider_grid_n20", seed, budget))
+            hyper = config["agent"]["hyperparams"]
+            for key, value in changes.items():
+                if key == "value_gain":
+                    hyper["policy_kwargs"]["value_gain"] = value
+                else:
+                    hyper[key] = value
+            if changes:
+                run = Run(runs_dir, "grid_ablation", config, name=f"wider_grid_n20-seed{seed}")
+            else:
+                run = grid_agents.make_run("wider_grid_n20", seed, budget, runs_dir)
+            run.execute(lambda folder, run=run: grid_agents._work(run.config, folder, progress=False))
+            returns = pd.read_csv(run.file("final_returns.csv"))["return"]
+            evaluations = pd.read_csv(run.file("eval.csv"))
+            hit = evaluations.loc[evaluations["mean"] >= 188.0, "timesteps"]
+            rows.append({"variant": variant, "seed": seed, "final_mean": float(returns.mean()),
+                         "std_over_targets": float(returns.std(ddof=0)),
+                         "first_188_steps": float(hit.iloc[0]) if len(hit) else float("nan")})
+            print(rows[-1], flush=True)
+    table = pd.DataFrame(rows)
+    print(table.groupby("variant", sort=False)[["final_mean", "std_over_targets"]].agg(["mean", "std"]).round(1))
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,13 +207,19 @@ def main() -> None:
     a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     a.add_argument("--runs-dir", default="runs")
     a.add_argument("--budget", default="default", help="profile of grid_agents.yml whose budget is used")
+    b = sub.add_parser("ablation", help="value-head gain and linear lr decay on the anchor's task (2D, n = 20)")
+    b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    b.add_argument("--runs-dir", default="runs")
+    b.add_argument("--budget", default="default", help="profile of grid_agents.yml whose budget is used")
     args = parser.parse_args()
     print(_pin_to_one_core() if args.command == "throughput" else "runs in parallel workers (profile's `workers`)")
     print(f"load average before: {os.getloadavg()}")
     if args.command == "throughput":
         table = throughput(args.steps, args.only, args.profile)
-    else:
+    elif args.command == "anchor":
         table = anchor(args.seeds, args.runs_dir, args.budget)
+    else:
+        table = ablation(args.seeds, args.runs_dir, args.budget)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False))
     print(f"load average after: {os.getloadavg()}")

@@ -22,9 +22,16 @@ and the ``recurrent_a2c`` preset's update equals a hand-written recurrent A2C st
 The policy (:class:`GruActorCriticPolicy`) follows the thesis's code (ikostrikov's ``MLPBase`` with
 ``recurrent=True``): one GRU with hidden size 64 shared by actor and critic (both losses train it),
 then a Tanh MLP of two 64-unit layers and a linear output for each head (the thesis's "three-layered
-neural network"), orthogonal initialisation. It plugs into ``RecurrentPPO``'s machinery (rollout
-buffer, sequence padding, loss, optimiser step) by standing in for its LSTM: the buffer's "cell state"
-is carried along unused. It is also leaner than sb3-contrib's ``MlpLstmPolicy``: one recurrent pass
+neural network"), orthogonal initialisation. One initialisation detail matters: the thesis's code scales
+the value head by sqrt(2) where SB3 uses 1 (``value_gain``, set to sqrt(2) in
+``configs/hyperparams/recurrent_a2c.yml``). On the 2D WiderTopTarget/Bullseye/GridObs task with n = 20,
+3 M env steps and 4 seeds, gain 1 ended at a mean over all targets of 185.1 (one seed in four near 199),
+gain sqrt(2) at 198.3 (all four seeds >= 196), the thesis's own code at 196.8; a linear learning-rate
+decay to 0 (``learning_rate="lin_7e-4"``, the thesis's code's ``--use-linear-lr-decay``) did not help
+(183.8); ``benchmarks/grid_agents.py ablation`` reruns this comparison.
+
+The policy plugs into ``RecurrentPPO``'s machinery (rollout buffer, sequence padding, loss, optimiser
+step) by standing in for its LSTM: the buffer's "cell state" is carried along unused. It is also leaner than sb3-contrib's ``MlpLstmPolicy``: one recurrent pass
 over each padded batch instead of a Python loop over time steps (sequences are split at episode
 starts, so a reset can only happen at a sequence's first step), and categorical sampling without
 ``torch.distributions`` objects. ``policy="MlpLstmPolicy"`` gives the same A2C update with
@@ -44,10 +51,12 @@ from sb3_contrib import RecurrentPPO
 from sb3_contrib.common.recurrent.buffers import RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
+from stable_baselines3.common.utils import FloatSchedule, LinearSchedule
 from torch import nn
 from torch.nn import functional as F
 
 from musicrec.agents.sb3 import AgentPreset, register_preset
+from musicrec.errors import ParameterError
 
 #: The settings that turn ``RecurrentPPO`` into n-step A2C (a run may not override them).
 A2C_FIXED: dict[str, Any] = {
@@ -77,8 +86,33 @@ class OrderedRecurrentRolloutBuffer(RecurrentRolloutBuffer):
         return super()._get_samples(batch_inds, env_change, env)
 
 
+def learning_rate_schedule(learning_rate: float | str):
+    """``learning_rate`` as SB3 takes it: a number (constant) or ``"lin_<lr>"`` (linear decay to 0).
+
+    ``"lin_7e-4"`` is the thesis's code with ``--use-linear-lr-decay``: the rate falls linearly from
+    7e-4 at the first update to 0 at the end of the run.
+    """
+    if isinstance(learning_rate, str):
+        kind, _, value = learning_rate.partition("_")
+        try:
+            start = float(value)
+        except ValueError:
+            start = float("nan")
+        if kind != "lin" or not start > 0:
+            raise ParameterError(f"learning_rate={learning_rate!r}: use a number or 'lin_<positive number>'")
+        return LinearSchedule(start, 0.0, 1.0)
+    return learning_rate
+
+
 class RecurrentA2C(RecurrentPPO):
-    """``RecurrentPPO`` with :class:`OrderedRecurrentRolloutBuffer`; with :data:`A2C_FIXED` it is A2C."""
+    """``RecurrentPPO`` with :class:`OrderedRecurrentRolloutBuffer`; with :data:`A2C_FIXED` it is A2C.
+
+    ``learning_rate`` also takes ``"lin_<lr>"``: linear decay from ``<lr>`` to 0 over the run
+    (:func:`learning_rate_schedule`).
+    """
+
+    def _setup_lr_schedule(self) -> None:
+        self.lr_schedule = FloatSchedule(learning_rate_schedule(self.learning_rate))
 
     def _setup_model(self) -> None:
         super()._setup_model()
@@ -134,13 +168,16 @@ class GruActorCriticPolicy(RecurrentActorCriticPolicy):
         Units of the GRU (the thesis: 64).
     gru_layers : int
         Stacked GRU layers (the thesis's code: 1).
+    value_gain : float
+        Gain of the orthogonal initialisation of the value head (SB3: 1; the thesis's code: sqrt(2)).
     net_arch : dict
         MLP after the GRU, default ``{"pi": [64, 64], "vf": [64, 64]}``.
     Other keyword arguments go to :class:`RecurrentActorCriticPolicy` (optimizer, activation...).
     """
 
     def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, lr_schedule, *,
-                 gru_hidden_size: int = 64, gru_layers: int = 1, net_arch=None, **kwargs):
+                 gru_hidden_size: int = 64, gru_layers: int = 1, net_arch=None, value_gain: float = 1.0,
+                 **kwargs):
         for key in ("lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm", "lstm_kwargs"):
             if key in kwargs:
                 raise ValueError(f"GruActorCriticPolicy takes gru_hidden_size/gru_layers, not {key}")
@@ -149,8 +186,11 @@ class GruActorCriticPolicy(RecurrentActorCriticPolicy):
         super().__init__(observation_space, action_space, lr_schedule, net_arch=net_arch,
                          lstm_hidden_size=gru_hidden_size, n_lstm_layers=gru_layers,
                          shared_lstm=True, enable_critic_lstm=False, **kwargs)
-        self.gru_hidden_size, self.gru_layers = gru_hidden_size, gru_layers
+        self.gru_hidden_size, self.gru_layers, self.value_gain = gru_hidden_size, gru_layers, float(value_gain)
         self.lstm_actor = GruCore(self.features_dim, gru_hidden_size, gru_layers)
+        if self.value_gain != 1.0:  # SB3 initialises the value head with gain 1, the thesis's code sqrt(2)
+            nn.init.orthogonal_(self.value_net.weight, gain=self.value_gain)
+            nn.init.zeros_(self.value_net.bias)
         if isinstance(action_space, spaces.Discrete):
             self._splits: list[int] | None = [int(action_space.n)]
         elif isinstance(action_space, spaces.MultiDiscrete):
@@ -164,7 +204,7 @@ class GruActorCriticPolicy(RecurrentActorCriticPolicy):
         data = super()._get_constructor_parameters()
         for key in ("lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm", "lstm_kwargs"):
             data.pop(key, None)
-        data.update(gru_hidden_size=self.gru_hidden_size, gru_layers=self.gru_layers)
+        data.update(gru_hidden_size=self.gru_hidden_size, gru_layers=self.gru_layers, value_gain=self.value_gain)
         return data
 
     # -- the recurrent pass ------------------------------------------------------------------

@@ -10,7 +10,7 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 import musicrec.envs  # noqa: F401  (registers the ids)
-from musicrec.agents.recurrent_a2c import A2C_FIXED, GruActorCriticPolicy, RecurrentA2C
+from musicrec.agents.recurrent_a2c import A2C_FIXED, GruActorCriticPolicy, RecurrentA2C, learning_rate_schedule
 from musicrec.agents.sb3 import PRESETS, load_model, policy_class, resolve_config, train
 from musicrec.errors import ParameterError
 
@@ -179,6 +179,7 @@ def test_preset_is_registered_and_fixes_the_a2c_settings():
     assert hyper["learning_rate"] == 7e-4 and hyper["gamma"] == 0.99 and hyper["ent_coef"] == 0.01
     assert hyper["vf_coef"] == 0.5 and hyper["policy_kwargs"]["optimizer_class"] == "RMSprop"
     assert hyper["policy_kwargs"]["optimizer_kwargs"] == {"alpha": 0.99, "eps": 1e-5, "weight_decay": 0}
+    assert hyper["policy_kwargs"]["value_gain"] == pytest.approx(2 ** 0.5)  # the thesis's code's value head
     assert policy_class(resolved["policy"]) is GruActorCriticPolicy
     assert PRESETS["recurrent_a2c"].recurrent and "A2C" in PRESETS["recurrent_a2c"].label
 
@@ -207,3 +208,37 @@ def test_train_save_load_and_same_seed_same_training(tmp_path):
     actions, _ = loaded.predict(obs, None, np.ones(5, bool), deterministic=True)
     np.testing.assert_array_equal(actions, expected)
     assert isinstance(loaded.action_space, spaces.Discrete)
+
+
+def test_linear_learning_rate_decay_falls_to_zero_over_the_run():
+    schedule = learning_rate_schedule("lin_7e-4")
+    assert schedule(1.0) == pytest.approx(7e-4) and schedule(0.5) == pytest.approx(3.5e-4) and schedule(0.0) == 0
+    assert learning_rate_schedule(7e-4) == 7e-4
+    model = RecurrentA2C(GruActorCriticPolicy, vec_env(), learning_rate="lin_7e-4", n_steps=5, seed=0,
+                         device="cpu", **A2C_FIXED)
+    rates, train_step = [], model.train
+
+    def train_and_record():
+        train_step()
+        rates.append(model.policy.optimizer.param_groups[0]["lr"])
+
+    model.train = train_and_record
+    model.learn(100)  # 10 updates of 2 envs x 5 steps; SB3 reads the schedule after each rollout
+    np.testing.assert_allclose(rates, 7e-4 * np.linspace(0.9, 0.0, 10), atol=1e-12)
+
+
+@pytest.mark.parametrize("value", ["linear_7e-4", "lin_", "lin_-1", "cos_7e-4"])
+def test_bad_learning_rate_schedule_is_named(value):
+    with pytest.raises(ParameterError, match=f"learning_rate='{value}'"):
+        learning_rate_schedule(value)
+
+
+@pytest.mark.parametrize("gain", [1.0, 2 ** 0.5])
+def test_value_head_gain_sets_the_initial_value_weights(tmp_path, gain):
+    model = RecurrentA2C(GruActorCriticPolicy, vec_env(), n_steps=5, seed=0, device="cpu",
+                         policy_kwargs={"value_gain": gain}, **A2C_FIXED)
+    weight = model.policy.value_net.weight.detach()
+    assert float(weight.norm()) == pytest.approx(gain, rel=1e-5)  # one orthogonal row scaled by the gain
+    assert float(model.policy.value_net.bias.detach().abs().max()) == 0
+    model.save(tmp_path / "model.zip")
+    assert RecurrentA2C.load(tmp_path / "model.zip", device="cpu").policy.value_gain == gain
