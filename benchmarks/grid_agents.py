@@ -41,6 +41,8 @@ import time  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
+from musicrec.utils import pin_to_one_cpu  # noqa: E402
+
 ANCHOR_STEPS_PER_S = 15_000
 ANCHOR_FIRST_188 = "1.6-2.15 M steps (103-140 s)"
 ANCHOR_FINAL = "196.8 (4 seeds) after 3 M steps (~197 s)"
@@ -62,15 +64,6 @@ CASES = {
     "ppo (BoardObs, usual settings)": ("ppo", None, "board", 16, {}),
     "recurrent_ppo (GridObs, usual settings)": ("recurrent_ppo", None, "grid", 16, {}),
 }
-
-
-def _pin_to_one_core() -> str:
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return f"pinned to CPU {cpu}"
-    except (AttributeError, OSError):
-        return "not pinned (no sched_setaffinity)"
 
 
 def throughput(steps: int, only: list[str] | None, profile: bool) -> pd.DataFrame:
@@ -212,7 +205,7 @@ def main() -> None:
     b.add_argument("--runs-dir", default="runs")
     b.add_argument("--budget", default="default", help="profile of grid_agents.yml whose budget is used")
     args = parser.parse_args()
-    print(_pin_to_one_core() if args.command == "throughput" else "runs in parallel workers (profile's `workers`)")
+    print(pin_to_one_cpu() if args.command == "throughput" else "runs in parallel workers (profile's `workers`)")
     print(f"load average before: {os.getloadavg()}")
     if args.command == "throughput":
         table = throughput(args.steps, args.only, args.profile)

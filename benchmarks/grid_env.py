@@ -25,14 +25,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-
-def _pin_to_one_core() -> str:
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return f"pinned to CPU {cpu}"
-    except (AttributeError, OSError):
-        return "not pinned (no sched_setaffinity)"
+from musicrec.utils import pin_to_one_cpu  # noqa: E402
 
 
 def _timed(step, steps_per_call: int, seconds: float) -> float:
@@ -113,7 +106,7 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--n-envs", type=int, nargs="+", default=[256, 4096, 16384])
     args = parser.parse_args(argv)
-    pinned = _pin_to_one_core()
+    pinned = pin_to_one_cpu()
     load_before = os.getloadavg()[0]
     rows = []
     for dims in args.dims:

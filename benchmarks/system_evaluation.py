@@ -27,17 +27,10 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from musicrec.utils import pin_to_one_cpu  # noqa: E402
+
 ENV = {"dims": 4, "levels": 5, "target": "wider", "reward": "bullseye", "obs": "grid", "action": "flat",
        "episode_length": 21}
-
-
-def _pin_to_one_core() -> str:
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return f"pinned to CPU {cpu}"
-    except (AttributeError, OSError):
-        return "not pinned (no sched_setaffinity)"
 
 
 def corpus(songs: int, width: int, seed: int = 0):
@@ -56,7 +49,7 @@ def main() -> None:
     parser.add_argument("--agent-run", default=None,
                         help="a finished 4-D grid_agents run folder (default: the rule baseline)")
     args = parser.parse_args()
-    pinned = _pin_to_one_core()
+    pinned = pin_to_one_cpu()
     from musicrec.system.evaluation import play_episodes, run_agent
     from musicrec.system.playback import PLAYBACKS, Playback
     from musicrec.system.song_grid import SongGrid

@@ -65,3 +65,13 @@ def setup_torch(device: str = "cpu", *, threads: int | None = 1) -> "torch.devic
     if device == "cpu" and threads is not None:
         torch.set_num_threads(threads)
     return torch.device(device)
+
+
+def pin_to_one_cpu() -> str:
+    """Restrict this process to one CPU, so a benchmark measures one core; says what it did."""
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    except (AttributeError, OSError):  # not every platform can set the affinity
+        return "not pinned (no sched_setaffinity)"

@@ -1,4 +1,6 @@
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -39,3 +41,10 @@ def test_setup_torch_cpu_uses_one_thread():
 def test_setup_torch_rejects_unknown_device():
     with pytest.raises(ParameterError, match="device='tpu'"):
         setup_torch("tpu")
+
+
+def test_pin_to_one_cpu_leaves_one_cpu_in_a_child_process():
+    code = ("import os; from musicrec.utils import pin_to_one_cpu; message = pin_to_one_cpu(); "
+            "print(len(os.sched_getaffinity(0)) if message.startswith('pinned') else 1, message)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "1"
