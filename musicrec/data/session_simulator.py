@@ -374,7 +374,6 @@ def simulate_sessions(config: SimulatorConfig | None = None, *, seed: int = 0,
         catalog = synthetic_catalog(config.n_tracks, seed=config.catalog_seed)
     catalog = catalog.reset_index(drop=True)
     rng = np.random.default_rng(seed)
-    n_tracks = len(catalog)
     features = mssd_track_features(catalog, seed=config.catalog_seed)
     listeners = _listeners(catalog, config, rng)
     popularity, genres = listeners.popularity, catalog.track_genre.to_numpy()

@@ -19,7 +19,6 @@ Run kinds (folders under ``runs/``):
 
 from __future__ import annotations
 
-import os
 from functools import partial
 from pathlib import Path
 

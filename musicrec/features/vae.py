@@ -113,7 +113,6 @@ def _check_hidden(hidden) -> None:
 
 def _losses(model, x, beta: float, *, sample: bool = True):
     """Per-batch means: loss, Gaussian negative log-likelihood (summed over features), MSE, KL."""
-    torch = _torch()
     recon, mu, logvar = model(x, sample=sample)
     log_noise = model.log_noise.clamp(-9.0, 2.0)
     nll = 0.5 * ((recon - x) ** 2 / log_noise.exp() + log_noise + np.log(2 * np.pi))
