@@ -39,3 +39,27 @@ def test_readme_shows_the_two_commands_and_ci_runs_the_tests():
     readme = (PROJECT_ROOT / "README.md").read_text()
     assert "make reproduce" in readme and "make test" in readme
     assert "make test" in (PROJECT_ROOT / ".ci" / "run").read_text()
+
+
+def test_no_tracked_file_reads_or_names_a_folder_outside_the_project():
+    # The compendium must stand alone: a fresh clone with nothing beside it passes its tests and reads well.
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True).stdout
+    outside = "../" + "shared"  # split so that this file does not name it
+    offenders = []
+    for name in tracked.decode().split("\0"):
+        path = PROJECT_ROOT / name
+        if not name or not path.is_file() or path.suffix in {".npz", ".wav", ".png", ".pt", ".zip"}:
+            continue
+        text = path.read_text(errors="ignore")
+        if outside in text or ('parent / "' + 'shared"') in text:
+            offenders.append(name)
+    assert not offenders, offenders
+
+
+def test_every_key_cited_in_the_readme_is_in_references_bib():
+    bib = (PROJECT_ROOT / "references.bib").read_text()
+    keys = set(re.findall(r"^@\w+\{([^,]+),", bib, re.M))
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    cited = set(re.findall(r"\*\*\[([a-z0-9-]+)\]\*\*", readme))
+    assert cited and cited <= keys, cited - keys
+    assert yaml.safe_load((PROJECT_ROOT / "CITATION.cff").read_text())["cff-version"]

