@@ -79,7 +79,7 @@ def vec_envs(dims: int, seconds: float, n_envs: int = 16) -> dict[str, float]:
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     import musicrec.envs  # noqa: F401
-    from musicrec.envs.grid import GridVecEnv
+    from musicrec.envs.grid_vec import GridVecEnv
 
     rng = np.random.default_rng(0)
     result = {}

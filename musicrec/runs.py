@@ -200,3 +200,141 @@ def cached_run(runs_dir: str | os.PathLike, kind: str, config: Mapping[str, Any]
                work: Callable[[Path], Any], *, name: str | None = None) -> Run:
     """Shorthand for ``Run(runs_dir, kind, config, name=name).execute(work)``."""
     return Run(runs_dir, kind, config, name=name).execute(work)
+
+
+# -- many runs at once ----------------------------------------------------------------------------
+
+class RunsFailed(RuntimeError):
+    """Some runs of :func:`run_all` raised; the others finished. ``failures`` maps run names to errors."""
+
+    def __init__(self, failures: Mapping[str, str]):
+        self.failures = dict(failures)
+        lines = "\n".join(f"  {name}: {error}" for name, error in self.failures.items())
+        super().__init__(f"{len(self.failures)} run(s) failed (the others finished):\n{lines}")
+
+
+def code_fingerprint(*modules: str) -> str:
+    """A hash of the code of ``modules`` (dotted names) without docstrings and comments.
+
+    Put into a run's config, it makes the cache key change with any change of the code that computes the
+    result, while edits of its documentation keep finished runs valid.
+    """
+    import ast
+    import importlib.util
+
+    digest = hashlib.sha1()
+    for module in modules:
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ParameterError(f"module {module!r} cannot be found")
+        tree = ast.parse(Path(spec.origin).read_text())
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                    and isinstance(getattr(body[0], "value", None), ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                body[0] = ast.Pass()
+        digest.update(module.encode())
+        digest.update(ast.dump(tree, include_attributes=False).encode())
+    return digest.hexdigest()[:12]
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to end this (worker) process when its parent dies (Linux; elsewhere a no-op)."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker_setup() -> None:
+    _die_with_parent()
+    from musicrec.utils import setup_torch
+
+    setup_torch("cpu", threads=1)
+
+
+def _execute(run: "Run", work: Callable[[Path], Any]) -> str:
+    return str(run.execute(work).path)
+
+
+def run_all(tasks, *, workers: int = 1, backend: str = "local", progress: bool = True,
+            description: str = "runs") -> list["Run"]:
+    """Execute ``(run, work)`` pairs not finished yet; return the runs in the order given.
+
+    Parameters
+    ----------
+    tasks : sequence of (Run, callable)
+        ``work(folder)`` as for :meth:`Run.execute`; for ``workers > 1`` it must be picklable (a
+        module-level function or a ``functools.partial`` of one).
+    workers : int
+        Runs executed at the same time, each in its own process with one torch thread (``1``: in this
+        process, one after the other).
+    backend : {"local", "ray"}
+        ``"local"``: processes on this machine. ``"ray"``: one Ray task per run (see
+        :mod:`musicrec.ray_backend`).
+    progress : bool
+        A progress bar over runs.
+
+    A failing run does not stop the others: when all have ended, :class:`RunsFailed` names every
+    failed run with its error. An interrupted call stops the workers; their temporary folders never
+    look finished and are removed by the next attempt.
+    """
+    from musicrec.errors import check_choice
+
+    check_choice("backend", backend, ("local", "ray"))
+    tasks = list(tasks)
+    pending = [(run, work) for run, work in tasks if not run.finished]
+    if pending and backend == "ray":
+        from musicrec.ray_backend import run_on_ray
+
+        run_on_ray(pending, progress=progress, description=description)
+    elif pending:
+        _run_local(pending, int(workers), progress, description)
+    return [run for run, _ in tasks]
+
+
+def _run_local(pending, workers: int, progress: bool, description: str) -> None:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from tqdm import tqdm
+
+    failures: dict[str, str] = {}
+    bar = tqdm(total=len(pending), desc=description, unit="run", disable=not progress, mininterval=1)
+    if workers <= 1 or len(pending) == 1:
+        for run, work in pending:
+            try:
+                run.execute(work)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as error:  # noqa: BLE001  (reported with the run's name below)
+                failures[run.path.name] = f"{type(error).__name__}: {error}"
+            bar.update()
+    else:
+        executor = ProcessPoolExecutor(max_workers=min(workers, len(pending)), initializer=_worker_setup,
+                                       mp_context=multiprocessing.get_context("spawn"))
+        futures = {executor.submit(_execute, run, work): run for run, work in pending}
+        try:
+            remaining = set(futures)
+            while remaining:
+                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        failures[futures[future].path.name] = f"{type(error).__name__}: {error}"
+                    bar.update()
+        except BaseException:
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown()
+    bar.close()
+    if failures:
+        raise RunsFailed(failures)

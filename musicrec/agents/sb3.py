@@ -332,3 +332,67 @@ def load_model(preset: str, path: str | os.PathLike, *, device: str = "cpu"):
     _load_presets()
     check_choice("preset", preset, sorted(PRESETS))
     return PRESETS[preset].algorithm_class().load(str(path), device=device)
+
+
+# -- the feature grid's SB3 pipeline (TRPO in ACKTR's place) ----------------------------------------------
+
+OBS_NORMALIZATION_FILE = "obs_normalization.npz"
+
+
+def save_obs_normalization(vec_normalize, path: str | os.PathLike) -> None:
+    """The observation statistics of a ``VecNormalize`` as plain arrays (no pickle: a run folder from
+    someone else cannot execute code when it is read)."""
+    rms = vec_normalize.obs_rms
+    np.savez(path, mean=rms.mean, var=rms.var, count=np.array(rms.count), clip_obs=np.array(vec_normalize.clip_obs),
+             epsilon=np.array(vec_normalize.epsilon))
+
+
+def _frozen_predict(model, mean: np.ndarray, var: np.ndarray, clip: float, eps: float):
+    def predict(obs, state, episode_start):
+        obs = np.clip((obs - mean) / np.sqrt(var + eps), -clip, clip).astype(np.float32)
+        return model.predict(obs, state, episode_start, deterministic=True)
+
+    return predict
+
+
+def normalized_grid_predict(model, folder: str | os.PathLike):
+    """Deterministic ``predict(obs, state, episode_start)`` of an SB3 grid model with the observation
+    statistics saved in ``folder`` (frozen), or of the model alone if it trained without them."""
+    path = Path(folder) / OBS_NORMALIZATION_FILE
+    if not path.exists():
+        return lambda obs, state, start: model.predict(obs, state, start, deterministic=True)
+    with np.load(path, allow_pickle=False) as stats:
+        return _frozen_predict(model, stats["mean"], stats["var"], float(stats["clip_obs"]), float(stats["epsilon"]))
+
+
+def train_sb3_grid(config: Mapping[str, Any], folder: str | os.PathLike, *, device: str = "cpu",
+                   progress: bool = True):
+    """Train an SB3 preset on the feature grid as the thesis's code does (``GridVecEnv`` -> finite
+    horizon -> ``VecNormalize``), with the grid's periodic evaluations; save the model, its episodes
+    (``metrics.csv``) and its observation statistics in ``folder``. Returns ``(TrainResult, Evaluations)``."""
+    from musicrec.agents.batched_ac import Evaluations
+    from musicrec.agents.callbacks import GridEvaluationCallback
+    from musicrec.envs.grid_vec import make_grid_vec_env
+
+    folder = Path(folder)
+    agent, env = config["agent"], config["agent"]["env"]
+    gamma = float(agent["hyperparams"].get("gamma", 0.99))
+    evaluations = Evaluations(env["kwargs"], every=config["eval_every"], targets=config["eval_targets"],
+                              repeats=config["eval_repeats"], folder=folder)
+
+    def predict_of(model):
+        vec = model.get_vec_normalize_env()
+        if vec is None:
+            return lambda obs, state, start: model.predict(obs, state, start, deterministic=True)
+        return _frozen_predict(model, vec.obs_rms.mean.copy(), vec.obs_rms.var.copy(), vec.clip_obs, vec.epsilon)
+
+    result = train({k: agent[k] for k in ("preset", "total_timesteps", "n_envs", "policy", "hyperparams")}, env,
+                   config["seed"], folder, device=device, progress_bar=progress,
+                   callbacks=[GridEvaluationCallback(evaluations, predict_of)],
+                   vec_env_factory=lambda env_config, n_envs, seed: make_grid_vec_env(
+                       env_config["kwargs"], n_envs, seed, gamma=gamma))
+    write_csv_atomic(result.episodes.drop(columns=["time_s"]), folder / "metrics.csv")
+    vec_normalize = result.model.get_vec_normalize_env()
+    if vec_normalize is not None:
+        save_obs_normalization(vec_normalize, folder / OBS_NORMALIZATION_FILE)
+    return result, evaluations

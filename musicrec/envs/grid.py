@@ -12,6 +12,9 @@ user module) and ``closer`` (1 if strictly closer to the target than the previou
 deterministic. Rewards: **Bullseye** = 10 for rating 4, else 0; **Rating** = rating squared. Episodes
 are truncated after ``episode_length`` steps (21 in the thesis) and never terminate: finding the target
 does not end the episode, so the best policy stays on a rating-4 position once it has one.
+With ``rating_noise``/``closer_noise`` above 0 the user is noisy (``musicrec.users.grid``): the observation
+and the reward follow the *reported* rating and ``closer`` (all a recommender sees), while
+``info["true_rating"]`` and :func:`evaluate_all_targets` score the true rating (what the user feels).
 
 Observations
 ------------
@@ -21,8 +24,7 @@ position not visited in this episode, its rating (0-4, unscaled) once visited. R
 observation of the start position with its rating and ``closer = 0``; the start counts as visited.
 
 :class:`BatchedFeatureGrid` steps ``n_envs`` copies at once with the same semantics step for step
-(tested); :class:`GridVecEnv` (in ``musicrec.envs.grid_vec``, importable from here) wraps it as an SB3
-``VecEnv``; :func:`evaluate_all_targets` runs a policy once from every target, as in the thesis's metric
+(tested); :class:`musicrec.envs.grid_vec.GridVecEnv` wraps it as an SB3 ``VecEnv``; :func:`evaluate_all_targets` runs a policy once from every target, as in the thesis's metric
 tables (figures 22-23).
 """
 
@@ -37,7 +39,7 @@ import numpy as np
 from gymnasium import spaces
 
 from musicrec.errors import ParameterError, check_choice, check_number
-from musicrec.users.grid import TARGET_MODES, GridGeometry, GridUser, grid_geometry
+from musicrec.users.grid import TARGET_MODES, GridGeometry, GridUser, grid_geometry, noisy_feedback
 
 REWARDS = ("bullseye", "rating")
 OBSERVATIONS = ("grid", "board")
@@ -52,18 +54,24 @@ TABLE_LIMIT = 4096
 
 
 def check_settings(dims=2, levels=5, target="wider", reward="bullseye", obs="grid", action="flat",
-                   episode_length=21) -> dict[str, Any]:
-    """Validate the environment settings; return them as a plain dict (the env's ``kwargs``)."""
-    from musicrec.users.grid import check_grid
+                   episode_length=21, *, rating_noise=0.0, closer_noise=0.0) -> dict[str, Any]:
+    """Validate the environment settings; return them as a plain dict (the env's ``kwargs``).
+
+    The noise settings appear in the dict only when non-zero, so a deterministic user's settings are
+    the thesis's seven keys.
+    """
+    from musicrec.users.grid import check_grid, check_noise
 
     dims, levels = check_grid(dims, levels)
+    noise = {name: check_noise(name, value) for name, value in
+             (("rating_noise", rating_noise), ("closer_noise", closer_noise)) if value}
     check_choice("target", target, TARGET_MODES)
     check_choice("reward", reward, REWARDS)
     check_choice("obs", obs, OBSERVATIONS)
     check_choice("action", action, ACTIONS)
     check_number("episode_length", episode_length, low=1, integer=True)
     return {"dims": dims, "levels": levels, "target": target, "reward": reward, "obs": obs,
-            "action": action, "episode_length": int(episode_length)}
+            "action": action, "episode_length": int(episode_length), **noise}
 
 
 def make_spaces(geometry: GridGeometry, obs: str, action: str) -> tuple[spaces.Space, spaces.Space]:
@@ -98,6 +106,9 @@ class FeatureGridEnv(gymnasium.Env):
         ``Discrete(L**d)`` or ``MultiDiscrete([L] * d)``.
     episode_length : int
         Steps per episode (truncation).
+    rating_noise, closer_noise : float
+        Probabilities that the user's rating is off by one and that ``closer`` is flipped (0: the
+        thesis's deterministic user).
     render_mode : None
         Gymnasium's argument; nothing is rendered.
 
@@ -111,17 +122,18 @@ class FeatureGridEnv(gymnasium.Env):
 
     def __init__(self, dims: int = 2, levels: int = 5, target: str = "wider", reward: str = "bullseye",
                  obs: str = "grid", action: str = "flat", episode_length: int = 21,
-                 render_mode: str | None = None):
+                 rating_noise: float = 0.0, closer_noise: float = 0.0, render_mode: str | None = None):
         if render_mode is not None:
             raise ParameterError(f"render_mode={render_mode!r}: FeatureGridEnv does not render")
         self.render_mode = render_mode
-        self.settings = check_settings(dims, levels, target, reward, obs, action, episode_length)
+        self.settings = check_settings(dims, levels, target, reward, obs, action, episode_length,
+                                       rating_noise=rating_noise, closer_noise=closer_noise)
         self.geometry = grid_geometry(self.settings["dims"], self.settings["levels"], target)
         self.dims, self.levels = self.geometry.dims, self.geometry.levels
         self.reward_mode, self.obs_mode, self.action_mode = reward, obs, action
         self.episode_length = self.settings["episode_length"]
         self.observation_space, self.action_space = make_spaces(self.geometry, obs, action)
-        self.user = GridUser(self.geometry)
+        self.user = GridUser(self.geometry, rating_noise=rating_noise, closer_noise=closer_noise)
         self._rewards = REWARD_TABLES[reward]
         self._grid_coords = (self.geometry.coords / np.float32(self.levels - 1)).astype(np.float32)
         self._board = np.full(self.geometry.n_positions, -1.0, dtype=np.float32)
@@ -156,7 +168,8 @@ class FeatureGridEnv(gymnasium.Env):
         self._steps = 0
         self._board.fill(-1.0)
         obs = self._observation(self.geometry.start, feedback.rating, False)
-        return obs, {"rating": feedback.rating, "closer": False, "position": self.geometry.start}
+        return obs, {"rating": feedback.rating, "closer": False, "position": self.geometry.start,
+                     "true_rating": self.user.true_rating(self.geometry.start)}
 
     def step(self, action):
         position = self.position_of(action)
@@ -166,7 +179,8 @@ class FeatureGridEnv(gymnasium.Env):
         self._steps += 1
         truncated = self._steps >= self.episode_length
         obs = self._observation(position, feedback.rating, feedback.closer)
-        info = {"rating": feedback.rating, "closer": feedback.closer, "position": position}
+        info = {"rating": feedback.rating, "closer": feedback.closer, "position": position,
+                "true_rating": self.user.true_rating(position)}
         return obs, reward, False, truncated, info
 
 
@@ -179,8 +193,10 @@ class BatchedFeatureGrid:
         Number of environments.
     dims, levels, target, reward, obs, action, episode_length
         As for :class:`FeatureGridEnv`.
+    rating_noise, closer_noise : float
+        Noisy users (as for :class:`FeatureGridEnv`).
     seed : int, optional
-        Seeds the generator that draws targets at :meth:`reset`.
+        Seeds the generator that draws targets at :meth:`reset` (and the users' noise).
 
     The core does not reset by itself: after ``episode_length`` steps every env reports
     ``truncated`` and the caller resets (all of them, or some with ``envs=``).
@@ -188,10 +204,14 @@ class BatchedFeatureGrid:
 
     def __init__(self, n_envs: int, *, dims: int = 2, levels: int = 5, target: str = "wider",
                  reward: str = "bullseye", obs: str = "grid", action: str = "flat",
-                 episode_length: int = 21, seed: int | None = None):
+                 episode_length: int = 21, rating_noise: float = 0.0, closer_noise: float = 0.0,
+                 seed: int | None = None):
         check_number("n_envs", n_envs, low=1, integer=True)
         self.n_envs = int(n_envs)
-        self.settings = check_settings(dims, levels, target, reward, obs, action, episode_length)
+        self.settings = check_settings(dims, levels, target, reward, obs, action, episode_length,
+                                       rating_noise=rating_noise, closer_noise=closer_noise)
+        self.rating_noise = self.settings.get("rating_noise", 0.0)
+        self.closer_noise = self.settings.get("closer_noise", 0.0)
         self.geometry = geometry = grid_geometry(self.settings["dims"], self.settings["levels"], target)
         self.dims, self.levels, self.n_positions = geometry.dims, geometry.levels, geometry.n_positions
         self.obs_mode, self.action_mode, self.reward_mode = obs, action, reward
@@ -217,8 +237,19 @@ class BatchedFeatureGrid:
         self._rows = np.arange(n)
 
     def seed(self, seed: int | None) -> None:
-        """Re-seed the target generator."""
+        """Re-seed the target (and noise) generator."""
         self.rng = np.random.default_rng(seed)
+
+    @property
+    def noisy(self) -> bool:
+        """True when the users' feedback is noisy."""
+        return bool(self.rating_noise or self.closer_noise)
+
+    def _report(self, ratings: np.ndarray, closer: np.ndarray, *, at_reset: bool = False):
+        if not self.noisy:
+            return ratings, closer
+        return noisy_feedback(ratings, closer, rng=self.rng, rating_noise=self.rating_noise,
+                              closer_noise=0.0 if at_reset else self.closer_noise)
 
     # -- feedback -----------------------------------------------------------------------------
     def _feedback(self, targets: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -277,6 +308,7 @@ class BatchedFeatureGrid:
         self.steps[envs] = 0
         if self.board is not None:
             self.board[envs] = -1.0
+        ratings, _ = self._report(ratings, np.zeros(n, dtype=bool), at_reset=True)
         return self._observe(envs, start, np.zeros(n, dtype=np.float32), ratings)
 
     def flat_actions(self, actions) -> np.ndarray:
@@ -312,18 +344,20 @@ class BatchedFeatureGrid:
         obs : np.ndarray [shape=(n_envs, obs_dim), dtype=float32]
         rewards : np.ndarray [shape=(n_envs,), dtype=float32]
         truncated : np.ndarray [shape=(n_envs,), dtype=bool]
-        info : dict of arrays ``rating``, ``closer``, ``position`` (each shape ``(n_envs,)``)
+        info : dict of arrays ``rating``, ``closer`` (as reported), ``true_rating``, ``position``
+            (each shape ``(n_envs,)``)
         """
         positions = self.flat_actions(actions)
-        dist, ratings = self._feedback(self.targets, positions)
-        closer = dist < self.distances
+        dist, true_ratings = self._feedback(self.targets, positions)
+        ratings, closer = self._report(true_ratings, dist < self.distances)
         self.distances = dist.astype(np.int64, copy=False)
         self.positions = positions
         self.steps += 1
         obs = self._observe(self._rows, positions, closer, ratings)
         rewards = self._rewards[ratings]
         truncated = self.steps >= self.episode_length
-        return obs, rewards, truncated, {"rating": ratings, "closer": closer, "position": positions}
+        return obs, rewards, truncated, {"rating": ratings, "closer": closer, "position": positions,
+                                         "true_rating": true_ratings}
 
 
 @dataclass
@@ -363,7 +397,7 @@ class GridEvaluation:
                 "mean_steps_to_top": float(found.mean()) if found.size else float("nan")}
 
 
-def _as_predict(policy) -> Callable:
+def as_predict(policy) -> Callable:
     """A ``predict(obs, state, episode_start)`` function from a function, an SB3 model or an agent."""
     if hasattr(policy, "predict"):  # SB3 model or an agent with SB3's predict signature
         return lambda obs, state, start: policy.predict(obs, state, start, deterministic=True)
@@ -372,7 +406,8 @@ def _as_predict(policy) -> Callable:
     return policy
 
 
-def evaluate_all_targets(predict, *, targets=None, **env_kwargs) -> GridEvaluation:
+def evaluate_all_targets(predict, *, targets=None, repeats: int = 1, seed: int = 0,
+                         **env_kwargs) -> GridEvaluation:
     """Run a policy once from every target, all targets as one batch.
 
     Parameters
@@ -385,36 +420,37 @@ def evaluate_all_targets(predict, *, targets=None, **env_kwargs) -> GridEvaluati
     targets : array of int, optional
         Flat target indices to evaluate (default all ``L**d``, the thesis's metric); a subset is
         useful for very large grids.
+    repeats : int
+        Episodes per target (each target listed ``repeats`` times in the result): a noisy user's
+        answers differ between episodes; a deterministic user's do not, so 1 is exact there.
+    seed : int
+        Seeds the users' noise (the same seed gives every policy the same noise draws only if
+        they ask the same questions; the mean over many episodes is what compares).
     **env_kwargs
-        ``dims``, ``levels``, ``target``, ``reward``, ``obs``, ``action``, ``episode_length``.
+        ``dims``, ``levels``, ``target``, ``reward``, ``obs``, ``action``, ``episode_length`` and the
+        noise settings. Returns score the true rating.
 
     Returns
     -------
     GridEvaluation
     """
-    predict = _as_predict(predict)
+    predict = as_predict(predict)
     settings = check_settings(**env_kwargs)
     n_positions = settings["levels"] ** settings["dims"]
     targets = np.arange(n_positions) if targets is None else np.asarray(targets, dtype=np.int64)
-    core = BatchedFeatureGrid(len(targets), **settings)
+    check_number("repeats", repeats, low=1, integer=True)
+    targets = np.tile(targets, int(repeats))
+    core = BatchedFeatureGrid(len(targets), seed=seed, **settings)
     obs = core.reset(targets)
     returns = np.zeros(len(targets))
     first_top = np.zeros(len(targets), dtype=np.int64)
     state = None
     episode_start = np.ones(len(targets), dtype=bool)
+    true_rewards = REWARD_TABLES[settings["reward"]]
     for step in range(1, settings["episode_length"] + 1):
         actions, state = predict(obs, state, episode_start)
-        obs, rewards, _, info = core.step(actions)
-        returns += rewards
-        first_top[(first_top == 0) & (info["rating"] == 4)] = step
+        obs, _, _, info = core.step(actions)
+        returns += true_rewards[info["true_rating"]]  # the rating the user feels, noisy or not
+        first_top[(first_top == 0) & (info["true_rating"] == 4)] = step
         episode_start = np.zeros(len(targets), dtype=bool)
     return GridEvaluation(targets=targets, returns=returns, first_top=first_top)
-
-
-def __getattr__(name: str):
-    # GridVecEnv subclasses SB3's VecEnv; import it (and torch) only when asked for.
-    if name == "GridVecEnv":
-        from musicrec.envs.grid_vec import GridVecEnv
-
-        return GridVecEnv
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

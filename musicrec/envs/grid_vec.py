@@ -1,4 +1,4 @@
-"""An SB3 ``VecEnv`` over the batched feature-grid core: training without a Python loop over envs.
+"""An SB3 ``VecEnv`` over the batched feature-grid core, and the finite-horizon pipeline of the SB3 grid agents.
 
 It behaves like ``DummyVecEnv`` of monitored ``FeatureGridEnv`` copies: a finished env is reset at once
 with a fresh uniform target, its last observation goes to ``info["terminal_observation"]`` and a
@@ -120,3 +120,40 @@ class GridVecEnv(VecEnv):
 
     def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
         return [False for _ in self._indices(indices)]
+
+
+class FiniteHorizon:
+    """The 21-step episode is the whole task: its end is terminal, as in the thesis's code.
+
+    A ``VecEnvWrapper`` (built lazily, see :func:`finite_horizon`) that drops SB3's
+    ``TimeLimit.truncated`` flag, so SB3 does not bootstrap the return at the time limit.
+    """
+
+
+def finite_horizon(venv):
+    """Wrap an SB3 VecEnv in :class:`FiniteHorizon`."""
+    from stable_baselines3.common.vec_env import VecEnvWrapper
+
+    class _FiniteHorizon(VecEnvWrapper, FiniteHorizon):
+        def reset(self):
+            return self.venv.reset()
+
+        def step_wait(self):
+            obs, rewards, dones, infos = self.venv.step_wait()
+            for i in np.flatnonzero(dones):
+                infos[i].pop("TimeLimit.truncated", None)
+            return obs, rewards, dones, infos
+
+    _FiniteHorizon.__name__ = _FiniteHorizon.__qualname__ = "FiniteHorizon"
+    return _FiniteHorizon(venv)
+
+
+def make_grid_vec_env(env_kwargs, n_envs: int, seed: int, *, normalize: bool = True, gamma: float = 0.99):
+    """``GridVecEnv`` -> :func:`finite_horizon` -> ``VecNormalize`` of observations and returns (the
+    thesis's code's pipeline for SB3 agents)."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    venv = finite_horizon(GridVecEnv(n_envs, seed=seed, **dict(env_kwargs)))
+    if normalize:
+        venv = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=gamma)
+    return venv

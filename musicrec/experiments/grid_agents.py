@@ -1,38 +1,32 @@
 """Notebooks 03-07: deep-RL agents on the feature grid, one cached run per (experiment, seed).
 
-Every grid experiment of the thesis (sections 4.4.1-4.4.2, figures 11-25, tables of figures 22-23) and
-the ones it could not run (factored actions in 4D-8D, PPO and RecurrentPPO baselines) is an entry of
-:data:`EXPERIMENTS`: an environment setting, an agent preset of :mod:`musicrec.agents.sb3` and the
-n of the n-step returns. The budget (environment steps per experiment, seeds, evaluation interval)
-comes from ``musicrec/configs/profiles/grid_agents.yml``, so a run is the same in every notebook that
-asks for it and is trained once: notebooks 03-07 call :func:`run_study` with the experiments they show,
-and finished runs are reused (:class:`musicrec.runs.Run`).
+Every grid experiment of the thesis [rynegardh2019] (§4.4.1-4.4.2, figures 11-25, the metric tables of
+figures 22-23), the ones it could not run (factored actions in 3D-8D) and users it did not simulate
+(noisy ratings and unreliable ``closer`` answers) is an entry of :data:`EXPERIMENTS`: an environment
+setting, an agent preset and its overrides. Budgets (environment steps per experiment, seeds,
+evaluation points) come from ``musicrec/configs/profiles/grid_agents.yml`` as a :class:`GridAgentsBudget`,
+so a run shared by several notebooks is trained once and reused (:class:`musicrec.runs.Run`).
 
-The training pipeline is that of the thesis's code (ikostrikov's ``a2c_ppo_acktr``):
+Agents: ``a2c`` and ``ppo`` are the batched recurrent actor-critic (:mod:`musicrec.agents.batched_ac`,
+hyperparameters in ``configs/hyperparams/batched_a2c.yml`` / ``batched_ppo.yml``), which steps the numpy
+grid directly; ``trpo`` is sb3-contrib's TRPO (a natural-gradient trust-region method standing in for the
+thesis's ACKTR, which SB3 does not ship), trained through SB3's pipeline (``GridVecEnv`` -> finite horizon
+-> ``VecNormalize``).
 
-* ``GridVecEnv`` (the batched numpy core) with 16 environments (64 for the factored grids of 4D and
-  more, beyond the thesis, see :data:`EXPERIMENTS`);
-* the end of the 21-step episode is terminal for the returns (the thesis's code does not bootstrap at
-  time limits, and the objective is the return of exactly 21 steps), so ``TimeLimit.truncated`` is
-  dropped (:class:`FiniteHorizon`);
-* ``VecNormalize`` of observations and rewards (running mean/std, clip 10), as the thesis's code wraps
-  every environment with 1-D observations. The statistics are saved with the model
-  (``vecnormalize.pkl``) and used, frozen, in every evaluation.
-
-Each run folder holds ``metrics.csv`` (one row per training episode: the thesis's "average total
-reward of the last 10 trajectories" is its rolling mean), ``eval.csv`` (the deterministic policy from
-every target at fixed intervals, :class:`musicrec.agents.callbacks.PeriodicEvaluation`),
-``final_returns.csv`` (the final policy's return from each evaluated target), ``model.zip`` and
-``vecnormalize.pkl``.
+Each run folder holds ``metrics.csv`` (one row per training episode: the thesis's curves are the rolling
+mean of the last 10), ``eval.csv`` (the deterministic policy from every target at fixed intervals),
+``checkpoints.csv`` (every target's return at the checkpoints the thesis's metric tables pool),
+``final_returns.csv``, the model and its normalisation statistics as plain arrays, and ``timings.csv``
+(kept apart from the metrics, so that two runs with the same seed write identical metrics).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,30 +34,34 @@ import numpy as np
 import pandas as pd
 
 from musicrec.errors import ParameterError, check_choice
-from musicrec.runs import Run, write_csv_atomic
-from musicrec.utils import project_path
+from musicrec.runs import Run, code_fingerprint, run_all, write_csv_atomic
 
 ENV_ID = "musicrec/FeatureGrid-v0"
-#: Bump when the training pipeline changes a result.
-VERSION = 1
+#: Bump when the pipeline changes a result in a way the code fingerprint cannot see.
+VERSION = 2
+#: Modules whose code decides a run's result (their fingerprint is part of every run's cache key).
+RESULT_MODULES = ("musicrec.agents.batched_ac", "musicrec.envs.grid", "musicrec.users.grid",
+                  "musicrec.experiments.grid_agents")
+SB3_MODULES = ("musicrec.agents.sb3", "musicrec.envs.grid_vec")
 #: Grids larger than this are evaluated at the end on a fixed random sample of ``final_targets`` targets.
 FULL_EVAL_LIMIT = 20_000
 #: Seed of the target samples of large grids (the same sample for every agent and the rule baseline).
 SAMPLE_SEED = 12345
-ALGORITHM_LABELS = {
-    "recurrent_a2c": "A2C",
-    "a2c": "A2C",
-    "trpo": "TRPO (in ACKTR's place)",
-    "ppo": "PPO",
-    "recurrent_ppo": "RecurrentPPO",
-}
+#: The thesis's batch: 16 environments (its machine's cores); an "iteration" is one update of 16 x n steps.
+THESIS_ENVS = 16
+PRESET_LABELS = {"a2c": "A2C", "ppo": "PPO", "trpo": "TRPO (in ACKTR's place)"}
+BATCHED_PRESETS = {"a2c": "batched_a2c", "ppo": "batched_ppo"}
 
 
 def grid_env(dims: int = 2, *, target: str = "wider", reward: str = "bullseye", obs: str = "grid",
-             action: str = "flat", levels: int = 5, episode_length: int = 21) -> dict[str, Any]:
-    """FeatureGrid keyword arguments (the thesis's defaults: 5 levels, 21 steps)."""
-    return {"dims": dims, "levels": levels, "target": target, "reward": reward, "obs": obs,
-            "action": action, "episode_length": episode_length}
+             action: str = "flat", levels: int = 5, episode_length: int = 21, noise: float = 0.0) -> dict[str, Any]:
+    """FeatureGrid keyword arguments (the thesis's defaults: 5 levels, 21 steps); ``noise`` sets both
+    the rating and the ``closer`` noise of the user."""
+    env = {"dims": dims, "levels": levels, "target": target, "reward": reward, "obs": obs, "action": action,
+           "episode_length": episode_length}
+    if noise:
+        env.update(rating_noise=float(noise), closer_noise=float(noise))
+    return env
 
 
 @dataclass(frozen=True)
@@ -73,19 +71,18 @@ class Experiment:
     Attributes
     ----------
     name : str
-        Key in :data:`EXPERIMENTS` and in the profile's ``timesteps``.
+        Key in :data:`EXPERIMENTS` and in the budget's ``timesteps``.
     label : str
         Legend text.
     env : dict
         FeatureGrid keyword arguments.
-    preset : str
-        Agent preset of :mod:`musicrec.agents.sb3` (``recurrent_a2c``, ``a2c``, ``trpo``, ...).
-    n_steps : int or None
-        n of the n-step returns (rollout length per env); ``None`` keeps the preset's YAML value.
+    preset : {"a2c", "ppo", "trpo"}
+        The agent (see the module docstring).
     hyperparams : dict
-        Further overrides (e.g. the learning rate of figure 15).
+        Overrides of the preset's YAML hyperparameters (e.g. ``n_steps``, ``learning_rate``,
+        ``recurrent``).
     n_envs : int or None
-        Parallel environments; ``None`` takes the budget's ``n_envs`` (16, the thesis's).
+        Environments per update; ``None`` takes the budget's ``n_envs`` (TRPO: ``sb3_n_envs``).
     figure : str
         The thesis figure it reproduces ("" if new).
     """
@@ -93,66 +90,80 @@ class Experiment:
     name: str
     label: str
     env: Mapping[str, Any]
-    preset: str = "recurrent_a2c"
-    n_steps: int | None = 20
+    preset: str = "a2c"
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
     n_envs: int | None = None
     figure: str = ""
 
     @property
-    def recurrent(self) -> bool:
-        from musicrec.agents.sb3 import PRESETS, _load_presets
+    def batched(self) -> bool:
+        return self.preset in BATCHED_PRESETS
 
-        _load_presets()
-        return PRESETS[self.preset].recurrent
+    @property
+    def recurrent(self) -> bool:
+        return bool(self.hyperparams.get("recurrent", True)) if self.batched else False
 
     @property
     def algorithm(self) -> str:
-        return ALGORITHM_LABELS.get(self.preset, self.preset)
+        return PRESET_LABELS[self.preset]
+
+    @property
+    def n_steps(self) -> int:
+        """n of the n-step returns (rollout length per environment)."""
+        return int(self.hyperparams.get("n_steps", 20))
 
     @property
     def n_positions(self) -> int:
         return int(self.env["levels"]) ** int(self.env["dims"])
 
+    @property
+    def noise(self) -> float:
+        return float(self.env.get("rating_noise", 0.0))
 
-def _experiments(*items: Experiment) -> dict[str, Experiment]:
+
+def _catalogue(*items: Experiment) -> dict[str, Experiment]:
     return {item.name: item for item in items}
 
 
-EXPERIMENTS: dict[str, Experiment] = _experiments(
-    # 2D, Bullseye (figures 11-17, table of figure 22)
-    Experiment("top_grid_n5", "TopTarget, GridObs, n=5", grid_env(target="top"), n_steps=5, figure="11"),
-    Experiment("wider_grid_n5", "WiderTopTarget, GridObs, n=5", grid_env(), n_steps=5, figure="12"),
-    Experiment("wider_grid_n10", "WiderTopTarget, GridObs, n=10", grid_env(), n_steps=10, figure="13"),
-    Experiment("wider_grid_n20", "WiderTopTarget, GridObs, n=20", grid_env(), n_steps=20, figure="14"),
-    Experiment("wider_grid_n10_lr7e-5", "WiderTopTarget, GridObs, n=10, lr 7e-5", grid_env(), n_steps=10,
-               hyperparams={"learning_rate": 7e-5}, figure="15"),
+EXPERIMENTS: dict[str, Experiment] = _catalogue(
+    # 2D, Bullseye (figures 11-17, the table of figure 22)
+    Experiment("top_grid_n5", "TopTarget, GridObs, n = 5", grid_env(target="top"), hyperparams={"n_steps": 5},
+               figure="11"),
+    Experiment("wider_grid_n5", "WiderTopTarget, GridObs, n = 5", grid_env(), hyperparams={"n_steps": 5},
+               figure="12"),
+    Experiment("wider_grid_n10", "WiderTopTarget, GridObs, n = 10", grid_env(), hyperparams={"n_steps": 10},
+               figure="13"),
+    Experiment("wider_grid_n20", "WiderTopTarget, GridObs, n = 20", grid_env(), figure="14"),
+    Experiment("wider_grid_n10_lr7e-4", "n = 10, lr 7e-4 (the thesis's default)", grid_env(),
+               hyperparams={"n_steps": 10, "learning_rate": 7e-4}, figure="15"),
+    Experiment("wider_grid_n10_lr7e-5", "n = 10, lr 7e-5 (thesis fig. 15)", grid_env(),
+               hyperparams={"n_steps": 10, "learning_rate": 7e-5}, figure="15"),
     Experiment("wider_board_n20", "BoardObs, recurrent A2C", grid_env(obs="board"), figure="16"),
-    Experiment("wider_board_n20_trpo", "BoardObs, TRPO (in ACKTR's place), no recurrence",
-               grid_env(obs="board"), preset="trpo", figure="17"),
-    # 2D, Rating reward (figures 18-21, table of figure 23)
+    Experiment("wider_board_n20_trpo", "BoardObs, TRPO (in ACKTR's place), no recurrence", grid_env(obs="board"),
+               preset="trpo", figure="17"),
+    Experiment("wider_grid_n20_mlp", "GridObs, A2C without recurrence", grid_env(),
+               hyperparams={"recurrent": False}),
+    # 2D, Rating reward (figures 18-21, the table of figure 23)
     Experiment("rating_grid_n20", "Rating, GridObs, recurrent A2C", grid_env(reward="rating"), figure="18"),
     Experiment("rating_board_n20", "Rating, BoardObs, recurrent A2C", grid_env(reward="rating", obs="board"),
                figure="19"),
     Experiment("rating_board_n20_trpo", "Rating, BoardObs, TRPO (in ACKTR's place), no recurrence",
                grid_env(reward="rating", obs="board"), preset="trpo", figure="20"),
-    Experiment("rating_board_n20_a2c", "Rating, BoardObs, A2C, no recurrence",
-               grid_env(reward="rating", obs="board"), preset="a2c", figure="21"),
-    # Modern baselines with their usual settings (not in the thesis)
-    Experiment("wider_board_ppo", "BoardObs, PPO", grid_env(obs="board"), preset="ppo", n_steps=None),
-    Experiment("wider_grid_recurrent_ppo", "GridObs, RecurrentPPO (LSTM)", grid_env(), preset="recurrent_ppo",
-               n_steps=None),
-    # Higher dimensions: the thesis's configuration with flat actions (figures 24-25) ...
+    Experiment("rating_board_n20_mlp", "Rating, BoardObs, A2C without recurrence",
+               grid_env(reward="rating", obs="board"), hyperparams={"recurrent": False}, figure="21"),
+    # PPO on the same machinery (not in the thesis)
+    Experiment("wider_grid_ppo", "GridObs, recurrent PPO", grid_env(), preset="ppo"),
+    # Higher dimensions: the thesis's flat actions (figures 24-25) ...
     Experiment("3d_wider_grid_n20", "3D, flat actions", grid_env(3), figure="24"),
     Experiment("4d_wider_grid_n20", "4D, flat actions", grid_env(4), figure="25"),
-    # ... and factored actions, one level per feature (the thesis's future work), with lr 2e-3 (a pilot
-    # in 4D learned faster than with the thesis's lr 7e-4). 4D-8D use 64 envs: 2.2x the env steps per
-    # second of 16 envs. 3D uses the thesis's 16 envs: with the value head of the thesis's code, 16 envs
-    # reached 147.1 after 1 M steps (3 seeds) against 118.3 with 64 envs, at 2.3x the CPU time per env
-    # step (4x the updates). In 4D, 16 envs gave 144.8 against 136.8 after 2.5 M steps (3 seeds), for
-    # ~250 more CPU seconds than the 30-minute budget of `make reproduce` leaves.
-    *(Experiment(f"{d}d_factored_n20", f"{d}D, factored actions", grid_env(d, action="factored"),
-                 hyperparams={"learning_rate": 2e-3}, n_envs=16 if d == 3 else 64) for d in (3, 4, 5, 6, 8)),
+    # ... and factored actions, one level per feature (the thesis's future work)
+    *(Experiment(f"{d}d_factored_n20", f"{d}D, factored actions", grid_env(d, action="factored"))
+      for d in (3, 4, 5, 6, 8)),
+    # Noisy users: ratings off by one and 'closer' flipped, each with probability p
+    *(Experiment(f"noisy_2d_p{round(100 * p)}", f"2D, noisy user p = {p}", grid_env(2, noise=p))
+      for p in (0.1, 0.2, 0.3)),
+    *(Experiment(f"noisy_4d_p{round(100 * p)}", f"4D factored, noisy user p = {p}",
+                 grid_env(4, action="factored", noise=p)) for p in (0.1, 0.2, 0.3)),
 )
 
 
@@ -162,53 +173,115 @@ def experiment(name: str) -> Experiment:
     return EXPERIMENTS[name]
 
 
-# -- the environment pipeline -------------------------------------------------------------------
-
-def finite_horizon(venv):
-    """Wrap an SB3 VecEnv so that the end of an episode is terminal (no ``TimeLimit.truncated``)."""
-    from stable_baselines3.common.vec_env import VecEnvWrapper
-
-    class FiniteHorizon(VecEnvWrapper):
-        """The 21-step episode is the whole task: its end is terminal, as in the thesis's code."""
-
-        def reset(self):
-            return self.venv.reset()
-
-        def step_wait(self):
-            obs, rewards, dones, infos = self.venv.step_wait()
-            for i in np.flatnonzero(dones):
-                infos[i].pop("TimeLimit.truncated", None)
-            return obs, rewards, dones, infos
-
-    return FiniteHorizon(venv)
+def noise_experiment(dims: int, noise: float) -> str:
+    """The experiment of the noisy-user study for ``dims`` (2 or 4) and noise ``p`` (0 = the thesis's user)."""
+    if noise == 0:
+        return "wider_grid_n20" if dims == 2 else "4d_factored_n20"
+    return experiment(f"noisy_{dims}d_p{round(100 * noise)}").name
 
 
-def make_vec_env(env_config: Mapping[str, Any], n_envs: int, seed: int, *,
-                 normalize: Mapping[str, Any] | None = None, gamma: float = 0.99):
-    """``GridVecEnv`` -> :func:`finite_horizon` -> ``VecNormalize`` (when ``normalize`` asks for it)."""
-    from stable_baselines3.common.vec_env import VecNormalize
+# -- budgets ------------------------------------------------------------------------------------------
 
-    from musicrec.envs.grid_vec import GridVecEnv
+@dataclass(frozen=True)
+class GridAgentsBudget:
+    """What a profile of ``configs/profiles/grid_agents.yml`` spends on notebooks 03-07."""
 
-    venv = finite_horizon(GridVecEnv(n_envs, seed=seed, **dict(env_config["kwargs"])))
-    normalize = dict(normalize or {})
-    if normalize.get("obs") or normalize.get("reward"):
-        venv = VecNormalize(venv, norm_obs=bool(normalize.get("obs")), norm_reward=bool(normalize.get("reward")),
-                            gamma=gamma)
-    return venv
+    profile: str
+    """The profile's name (smoke, default, full)."""
+    seeds: tuple[int, ...]
+    """Seeds of every experiment (one run each)."""
+    timesteps: Mapping[str, int]
+    """Environment steps (summed over the parallel environments) per experiment."""
+    workers: int = 2
+    """Runs trained at the same time (one process and one torch thread each)."""
+    n_envs: int = 256
+    """Environments per update of the batched learner (experiments may override)."""
+    sb3_n_envs: int = 16
+    """Environments of the SB3 (TRPO) runs: the thesis's 16."""
+    eval_points: int = 30
+    """Evaluations of the deterministic policy over every target per run."""
+    eval_targets: int = 4096
+    """Grids with more positions are evaluated periodically on a fixed sample of this many targets."""
+    final_targets: int = 2000
+    """Grids with more than 20,000 positions are evaluated at the end on a fixed sample of this many."""
+    checkpoints: int = 3
+    """Checkpoints pooled by the thesis's metric definition (figures 22-23)."""
+    checkpoint_iterations: int = 5000
+    """Spacing of those checkpoints in the thesis's iterations (one update of 16 envs x n steps)."""
+    noise_repeats: Mapping[int, int] = field(default_factory=lambda: {2: 20, 4: 2})
+    """Episodes per target when evaluating noisy users, per dims (their answers vary between episodes)."""
+    noise_levels: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3)
+    """Noise probabilities of the noisy-user study."""
+    factored_dims: tuple[int, ...] = (3, 4, 5, 6, 8)
+    """Dimensions of the factored-action experiments of notebook 07."""
+    optimum_dims: tuple[int, ...] = (2, 3, 4)
+    """Dimensions whose exact optimum (notebook 02's search) is the reference."""
+    smoothing: int = 200
+    """Episodes in the rolling mean of the training curves (the thesis: 10; more for readable plots)."""
+    backend: str = "local"
+    """Where runs execute: local processes or a Ray cluster (``BACKEND=ray``)."""
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], *, source: str) -> "GridAgentsBudget":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ParameterError(f"{source}: unknown budget key(s) {unknown}; known: {sorted(known)}")
+        missing = sorted({"profile", "seeds", "timesteps"} - set(values))
+        if missing:
+            raise ParameterError(f"{source}: the budget needs {missing}")
+        data = dict(values)
+        try:
+            data["seeds"] = tuple(int(s) for s in data["seeds"])
+            data["timesteps"] = {str(k): int(v) for k, v in dict(data["timesteps"]).items()}
+            for name in ("factored_dims", "optimum_dims"):
+                if name in data:
+                    data[name] = tuple(int(v) for v in data[name])
+            if "noise_levels" in data:
+                data["noise_levels"] = tuple(float(v) for v in data["noise_levels"])
+            if "noise_repeats" in data:
+                data["noise_repeats"] = {int(k): int(v) for k, v in dict(data["noise_repeats"]).items()}
+            for name in ("workers", "n_envs", "sb3_n_envs", "eval_points", "eval_targets", "final_targets",
+                         "checkpoints", "checkpoint_iterations", "smoothing"):
+                if name in data:
+                    if isinstance(data[name], bool) or int(data[name]) != data[name] or data[name] < 1:
+                        raise TypeError(name)
+                    data[name] = int(data[name])
+        except (TypeError, ValueError) as error:
+            raise ParameterError(f"{source}: a value has the wrong type ({error})") from None
+        unknown_names = sorted(set(data["timesteps"]) - set(EXPERIMENTS))
+        if unknown_names:
+            raise ParameterError(f"{source}: timesteps for unknown experiment(s) {unknown_names}")
+        return cls(**data)
+
+    def steps(self, name: str) -> int:
+        if name not in self.timesteps:
+            raise ParameterError(f"the {self.profile!r} budget has no timesteps for experiment {name!r}")
+        return int(self.timesteps[name])
+
+    def with_backend(self, backend: str | None) -> "GridAgentsBudget":
+        from dataclasses import replace
+
+        return self if backend is None else replace(self, backend=check_choice("backend", backend, ("local", "ray")))
 
 
-def normalized_predict(model, vec_normalize=None):
-    """``predict(obs, state, episode_start)`` of the deterministic policy, with frozen obs statistics."""
-    vec_normalize = vec_normalize if vec_normalize is not None else model.get_vec_normalize_env()
+def load_budget(profile: str) -> GridAgentsBudget:
+    """The budget of notebooks 03-07 under ``profile`` (validated: unknown keys and bad types are named)."""
+    from musicrec.profiles import PROFILE_DIR, load_profile
 
-    def predict(obs, state, episode_start):
-        if vec_normalize is not None:
-            obs = vec_normalize.normalize_obs(obs)
-        return model.predict(obs, state, episode_start, deterministic=True)
+    values = load_profile("grid_agents", profile)
+    values.setdefault("profile", profile)
+    return GridAgentsBudget.from_mapping(values, source=str(PROFILE_DIR.name + "/grid_agents.yml:" + profile))
 
-    return predict
 
+def as_budget(budget: GridAgentsBudget | Mapping[str, Any]) -> GridAgentsBudget:
+    """A budget given as a mapping (tests, the system study) becomes a :class:`GridAgentsBudget`."""
+    if isinstance(budget, GridAgentsBudget):
+        return budget
+    return GridAgentsBudget.from_mapping({"profile": "custom", **budget}, source="budget")
+
+
+# -- run configs ----------------------------------------------------------------------------------------
 
 def target_sample(n_positions: int, size: int) -> list[int]:
     """A fixed random sample of ``size`` flat targets (sorted), the same for every agent and reference."""
@@ -216,156 +289,150 @@ def target_sample(n_positions: int, size: int) -> list[int]:
     return sorted(int(t) for t in rng.choice(n_positions, size=size, replace=False))
 
 
-def evaluation_targets(exp: Experiment, budget: Mapping[str, Any], *, final: bool = False) -> list[int] | None:
-    """Targets of the periodic (or final) evaluation: all of them (``None``), or a fixed sample.
-
-    Periodic evaluations use every target up to ``eval_targets`` positions, else a sample of that
-    size; the final evaluation uses every target up to :data:`FULL_EVAL_LIMIT` positions, else a
-    sample of ``final_targets``.
-    """
+def evaluation_targets(exp: Experiment, budget: GridAgentsBudget, *, final: bool = False) -> list[int] | None:
+    """Targets of the periodic (or final) evaluation: all of them (``None``), or a fixed sample."""
+    budget = as_budget(budget)
     n = exp.n_positions
     if final:
-        return None if n <= FULL_EVAL_LIMIT else target_sample(n, int(budget.get("final_targets", 2000)))
-    limit = int(budget.get("eval_targets", 4096))
-    return None if n <= limit else target_sample(n, limit)
+        return None if n <= FULL_EVAL_LIMIT else target_sample(n, budget.final_targets)
+    return None if n <= budget.eval_targets else target_sample(n, budget.eval_targets)
 
 
-# -- runs -----------------------------------------------------------------------------------------
-
-def eval_every(timesteps: int, budget: Mapping[str, Any], rollout: int) -> int:
-    """Evaluation interval: about ``eval_points`` evaluations per run, a multiple of the rollout size."""
-    points = int(budget.get("eval_points", 20))
-    return max(rollout, int(math.ceil(timesteps / points / rollout)) * rollout)
+def thesis_iteration_steps(n_steps: int) -> int:
+    """Environment steps of one thesis iteration: one update of 16 environments x n steps (an assumption:
+    the thesis counts "iterations" without defining them; its code logs one per update)."""
+    return THESIS_ENVS * int(n_steps)
 
 
-def run_config(name: str, seed: int, budget: Mapping[str, Any]) -> dict[str, Any]:
+def checkpoint_steps(total: int, n_steps: int, budget: GridAgentsBudget) -> list[int]:
+    """The env steps of the checkpoints the thesis's metric tables pool: the last ``budget.checkpoints``
+    ones, ``checkpoint_iterations`` thesis iterations apart, counted back from the end of the run (as
+    many as fit in it)."""
+    spacing = budget.checkpoint_iterations * thesis_iteration_steps(n_steps)
+    steps = [total - k * spacing for k in range(budget.checkpoints)]
+    return sorted(s for s in steps if s > 0)
+
+
+def _rounded_total(total: int, rollout: int) -> int:
+    return max(1, math.ceil(total / rollout)) * rollout
+
+
+def run_config(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any]) -> dict[str, Any]:
     """The full config of one run: everything that changes its result (validated before training)."""
-    from musicrec.agents.sb3 import resolve_config
-
+    budget = as_budget(budget)
     exp = experiment(name)
-    timesteps = budget.get("timesteps", {})
-    if name not in timesteps:
-        raise ParameterError(f"the {budget.get('profile')!r} budget has no timesteps for experiment {name!r}")
-    hyper = dict(exp.hyperparams)
-    if exp.n_steps is not None:
-        hyper["n_steps"] = int(exp.n_steps)
-    n_envs = int(exp.n_envs or budget.get("n_envs", 16))
-    agent = resolve_config({"preset": exp.preset, "total_timesteps": int(timesteps[name]), "n_envs": n_envs,
-                            "hyperparams": hyper}, {"id": ENV_ID, "kwargs": dict(exp.env)})
-    rollout = n_envs * int(agent["hyperparams"].get("n_steps", 1))
+    total = budget.steps(name)
+    env_config = {"id": ENV_ID, "kwargs": dict(exp.env)}
+    if exp.batched:
+        from musicrec.agents.batched_ac import resolve
+
+        n_envs = int(exp.n_envs or budget.n_envs)
+        agent = resolve({"preset": BATCHED_PRESETS[exp.preset], "total_timesteps": total, "n_envs": n_envs,
+                         "hyperparams": dict(exp.hyperparams)}, env_config,
+                        hyperparams_file=BATCHED_PRESETS[exp.preset])
+        n_steps = int(agent["hyperparams"]["n_steps"])
+        code = code_fingerprint(*RESULT_MODULES)
+    else:
+        from musicrec.agents.sb3 import resolve_config
+
+        n_envs = int(exp.n_envs or budget.sb3_n_envs)
+        hyper = {"n_steps": exp.n_steps, **{k: v for k, v in exp.hyperparams.items() if k != "n_steps"}}
+        agent = resolve_config({"preset": exp.preset, "total_timesteps": total, "n_envs": n_envs,
+                                "hyperparams": hyper}, env_config)
+        n_steps = int(agent["hyperparams"].get("n_steps", 1))
+        code = code_fingerprint(*RESULT_MODULES, *SB3_MODULES)
+    rollout = n_envs * n_steps
+    total = _rounded_total(total, rollout)
+    agent["total_timesteps"] = total
+    points = budget.eval_points
+    every = max(rollout, int(math.ceil(total / points / rollout)) * rollout)
+    repeats = budget.noise_repeats.get(int(exp.env["dims"]), 1) if exp.noise else 1
     return {
         "version": VERSION,
+        "code": code,
         "agent": agent,
-        "normalize": dict(budget.get("normalize", {"obs": True, "reward": True})),
-        "eval_every": eval_every(int(timesteps[name]), budget, rollout),
+        "eval_every": every,
         "eval_targets": evaluation_targets(exp, budget),
+        "eval_repeats": int(repeats),
         "final_targets": evaluation_targets(exp, budget, final=True),
+        "checkpoints": checkpoint_steps(total, n_steps, budget),
         "seed": int(seed),
     }
 
 
-def _work(config: dict[str, Any], folder: Path, *, device: str = "cpu", progress: bool = True) -> None:
-    from musicrec.agents.callbacks import PeriodicEvaluation, all_targets_evaluator
-    from musicrec.agents.sb3 import train
-    from musicrec.envs.grid import evaluate_all_targets
-
-    agent, env = config["agent"], config["agent"]["env"]
-    gamma = float(agent["hyperparams"].get("gamma", 0.99))
-
-    def factory(env_config, n_envs, seed):
-        return make_vec_env(env_config, n_envs, seed, normalize=config["normalize"], gamma=gamma)
-
-    evaluate = all_targets_evaluator(env["kwargs"], targets=config["eval_targets"], policy=normalized_predict)
-    callback = PeriodicEvaluation(evaluate, config["eval_every"], folder)
-    result = train({k: agent[k] for k in ("preset", "total_timesteps", "n_envs", "policy", "hyperparams")},
-                   env, config["seed"], folder, device=device, callbacks=[callback], progress_bar=progress,
-                   vec_env_factory=factory)
-    vec_normalize = result.model.get_vec_normalize_env()
-    if vec_normalize is not None:
-        vec_normalize.save(str(folder / "vecnormalize.pkl"))
-    final = evaluate_all_targets(normalized_predict(result.model), targets=config["final_targets"],
-                                 **env["kwargs"])
-    write_csv_atomic(pd.DataFrame({"target": final.targets, "return": final.returns,
-                                   "first_top": final.first_top}), folder / "final_returns.csv")
-
-
-def make_run(name: str, seed: int, budget: Mapping[str, Any], runs_dir: str | os.PathLike) -> Run:
+def make_run(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any], runs_dir: str | os.PathLike) -> Run:
     """The (maybe unfinished) run of experiment ``name`` with ``seed`` under ``budget``."""
     return Run(runs_dir, "grid_agents", run_config(name, seed, budget), name=f"{name}-seed{seed}")
 
 
-def train_run(name: str, seed: int, budget: Mapping[str, Any], runs_dir: str | os.PathLike, *,
+# -- training (the work of one run) ------------------------------------------------------------------------
+
+def _write_final(predict, config: Mapping[str, Any], folder: Path) -> None:
+    from musicrec.envs.grid import evaluate_all_targets
+
+    env = config["agent"]["env"]["kwargs"]
+    final = evaluate_all_targets(predict, targets=config["final_targets"], repeats=config["eval_repeats"],
+                                 seed=10_000 + int(config["seed"]), **env)
+    write_csv_atomic(pd.DataFrame({"target": final.targets, "return": final.returns, "first_top": final.first_top}),
+                     folder / "final_returns.csv")
+
+
+def train_in_folder(config: Mapping[str, Any], folder: Path, *, device: str = "cpu", progress: bool = True) -> None:
+    """Train the run ``config`` into ``folder`` (the work of :meth:`Run.execute`)."""
+    import time
+
+    folder = Path(folder)
+    cpu0 = time.process_time()
+    if config["agent"]["algorithm"].startswith("musicrec.agents.batched_ac"):
+        from musicrec.agents.batched_ac import Evaluations, train
+
+        evaluations = Evaluations(config["agent"]["env"]["kwargs"], every=config["eval_every"],
+                                  targets=config["eval_targets"], checkpoints=config["checkpoints"],
+                                  repeats=config["eval_repeats"], folder=folder)
+        result = train(config["agent"], config["seed"], folder, device=device, progress_bar=progress,
+                       evaluations=evaluations)
+        predict = result.model.predict
+        timings = pd.DataFrame(evaluations.timings)
+        train_cpu = result.cpu_time_s - float(timings.eval_s.sum())
+    else:
+        from musicrec.agents.sb3 import normalized_grid_predict, train_sb3_grid
+
+        result, evaluations = train_sb3_grid(config, folder, device=device, progress=progress)
+        predict = normalized_grid_predict(result.model, folder)
+        timings = pd.DataFrame(evaluations.timings)
+        train_cpu = time.process_time() - cpu0 - float(timings.eval_s.sum())
+    _write_final(predict, config, folder)
+    timings["train_cpu_s"] = train_cpu
+    timings["env_steps_per_cpu_s"] = config["agent"]["total_timesteps"] / max(train_cpu, 1e-9)
+    write_csv_atomic(timings, folder / "timings.csv")
+
+
+def train_run(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any], runs_dir: str | os.PathLike, *,
               device: str = "cpu", progress: bool = True) -> Run:
     """Train (or reuse) the run of experiment ``name`` with ``seed``."""
     run = make_run(name, seed, budget, runs_dir)
-    return run.execute(lambda folder: _work(run.config, folder, device=device, progress=progress))
+    return run.execute(functools.partial(train_in_folder, run.config, device=device, progress=progress))
 
 
-def _execute_in_worker(name: str, seed: int, budget: dict, runs_dir: str, device: str) -> str:
-    return str(train_run(name, seed, budget, runs_dir, device=device, progress=False).path)
-
-
-def run_study(names: Sequence[str], budget: Mapping[str, Any], runs_dir: str | os.PathLike, *,
-              device: str = "cpu", workers: int | None = None, progress: bool = True) -> pd.DataFrame:
-    """Train (or reuse) every (experiment, seed) of ``names`` x ``budget["seeds"]``.
-
-    Unfinished runs are trained ``workers`` at a time in separate processes (default
-    ``budget["workers"]``; one torch thread each), longest first. Returns one row per run:
-    ``experiment, seed, run``.
-    """
-    from tqdm import tqdm
-
+def run_study(names: Sequence[str], budget: GridAgentsBudget | Mapping[str, Any], runs_dir: str | os.PathLike, *,
+              device: str = "cpu", workers: int | None = None, backend: str | None = None,
+              progress: bool = True) -> pd.DataFrame:
+    """Train (or reuse) every (experiment, seed) of ``names`` x ``budget.seeds``; one row per run
+    (``experiment, seed, run``). Unfinished runs are trained ``workers`` at a time, longest first."""
+    budget = as_budget(budget)
     names = list(dict.fromkeys(names))
-    tasks = [(name, int(seed)) for name in names for seed in budget["seeds"]]
+    tasks = [(name, seed) for name in names for seed in budget.seeds]
     runs = {task: make_run(*task, budget, runs_dir) for task in tasks}  # validates every config first
-    pending = [task for task in tasks if not runs[task].finished]
-    pending.sort(key=lambda task: -runs[task].config["agent"]["total_timesteps"] * (
-        1 + experiment(task[0]).n_positions / 1000))
-    workers = int(workers if workers is not None else budget.get("workers", 1))
-    if pending:
-        bar = tqdm(total=len(pending), desc=f"grid runs ({len(tasks) - len(pending)} reused)", unit="run",
-                   disable=not progress, mininterval=1)
-        if workers <= 1 or len(pending) == 1:
-            for name, seed in pending:
-                train_run(name, seed, budget, runs_dir, device=device, progress=progress)
-                bar.update()
-        else:
-            _run_parallel(pending, budget, runs_dir, device, workers, bar)
-        bar.close()
-    rows = [{"experiment": name, "seed": seed, "run": runs[(name, seed)]} for name, seed in tasks]
-    for row in rows:
-        if not row["run"].finished:
-            raise RuntimeError(f"run {row['run'].path} did not finish")
-    return pd.DataFrame(rows)
+    order = sorted(tasks, key=lambda t: -runs[t].config["agent"]["total_timesteps"] * (
+        1 + experiment(t[0]).n_positions / 2000) * (1 if experiment(t[0]).batched else 8))
+    work = [(runs[t], functools.partial(train_in_folder, runs[t].config, device=device, progress=progress and (
+        (workers or budget.workers) <= 1))) for t in order]
+    run_all(work, workers=int(workers or budget.workers), backend=backend or budget.backend, progress=progress,
+            description=f"grid runs ({sum(runs[t].finished for t in tasks)} of {len(tasks)} reused)")
+    return pd.DataFrame([{"experiment": name, "seed": seed, "run": runs[(name, seed)]} for name, seed in tasks])
 
 
-def _run_parallel(pending, budget, runs_dir, device, workers, bar) -> None:
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    runs_dir = str(project_path(runs_dir))
-    executor = ProcessPoolExecutor(max_workers=min(workers, len(pending)),
-                                   mp_context=multiprocessing.get_context("spawn"))
-    futures = {executor.submit(_execute_in_worker, name, seed, dict(budget), runs_dir, device): (name, seed)
-               for name, seed in pending}
-    try:
-        remaining = set(futures)
-        while remaining:
-            done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
-            for future in done:
-                future.result()  # re-raises a worker's error
-                bar.update()
-    except BaseException:
-        # Interrupted or failed: stop the workers; their temporary folders never look finished and are
-        # removed by the next attempt (musicrec.runs.Run).
-        for process in list(getattr(executor, "_processes", {}).values()):
-            process.terminate()
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    executor.shutdown()
-
-
-# -- results --------------------------------------------------------------------------------------
+# -- results of finished runs ------------------------------------------------------------------------------
 
 def evaluations(study: pd.DataFrame) -> pd.DataFrame:
     """All ``eval.csv`` rows of a study, with ``experiment`` and ``seed``."""
@@ -374,84 +441,98 @@ def evaluations(study: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def episodes(study: pd.DataFrame, *, window: int = 10) -> pd.DataFrame:
-    """Training episodes of a study with the thesis's curve: mean return of the last ``window`` episodes."""
-    frames = []
-    for row in study.itertuples():
-        frame = row.run.metrics()
-        frame["last10"] = frame["return"].rolling(window, min_periods=1).mean()
-        frames.append(frame.assign(experiment=row.experiment, seed=row.seed))
-    return pd.concat(frames, ignore_index=True)
-
-
 def final_returns(run: Run) -> pd.DataFrame:
     """The final policy's return from every evaluated target (``target, return, first_top``)."""
     return pd.read_csv(run.file("final_returns.csv"))
 
 
-def load_agent(run: Run):
-    """The trained model of a finished run and a deterministic ``predict`` with its obs statistics."""
-    from musicrec.agents.sb3 import load_model
+def checkpoint_returns(run: Run) -> pd.DataFrame:
+    """Every target's return at each checkpoint of the thesis's metric definition (``timesteps, target, return``)."""
+    path = run.path / "checkpoints.csv"
+    if not path.exists():  # TRPO runs have no checkpoints: the final policy is the only one
+        frame = final_returns(run)
+        return frame[["target", "return"]].assign(timesteps=int(run.config["agent"]["total_timesteps"]))
+    return pd.read_csv(path)
 
-    model = load_model(run.config["agent"]["preset"], run.file("model.zip"))
-    vec_normalize = None
-    if (run.path / "vecnormalize.pkl").exists():
-        with open(run.path / "vecnormalize.pkl", "rb") as handle:
-            vec_normalize = pickle.load(handle)
-    return model, normalized_predict(model, vec_normalize)
+
+def timings(run: Run) -> pd.DataFrame:
+    return pd.read_csv(run.file("timings.csv"))
+
+
+def load_agent(run: Run, *, device: str = "cpu"):
+    """The trained policy of a finished run and its deterministic ``predict(obs, state, episode_start)``."""
+    config = run.config
+    if config["agent"]["algorithm"].startswith("musicrec.agents.batched_ac"):
+        from musicrec.agents.batched_ac import load_policy
+
+        policy = load_policy(run.path, config["agent"], device=device)
+        return policy, (lambda obs, state, start: policy.predict(obs, state, start, deterministic=True))
+    from musicrec.agents.sb3 import load_model, normalized_grid_predict
+
+    model = load_model(config["agent"]["preset"], run.file("model.zip"), device=device)
+    return model, normalized_grid_predict(model, run.path)
 
 
 def final_summary(study: pd.DataFrame) -> pd.DataFrame:
-    """Per run: mean and std over targets of the final policy's return, share of targets found, and the
-    training time (``train_s`` wall seconds to the last episode, ``cpu_s`` CPU seconds of the training
-    process including evaluations, ``wall_s`` of the whole run)."""
+    """Per run: mean and std over targets of the final policy's return, share of targets found, and
+    the training's CPU time and throughput (env steps per CPU second of training, evaluations excluded)."""
     rows = []
     for row in study.itertuples():
         returns = final_returns(row.run)
-        metrics = row.run.metrics()
-        info = row.run.info()
-        steps = row.run.config["agent"]["total_timesteps"]
-        evals = pd.read_csv(row.run.file("eval.csv"))
+        times = timings(row.run)
         rows.append({"experiment": row.experiment, "seed": row.seed,
                      "mean": float(returns["return"].mean()), "std": float(returns["return"].std(ddof=0)),
-                     "found": float((returns.first_top > 0).mean()),
-                     "targets": len(returns), "timesteps": steps,
-                     "train_s": float(metrics.time_s.iloc[-1]) if len(metrics) else float("nan"),
-                     "cpu_s": float(evals.cpu_s.iloc[-1]), "wall_s": float(info["wall_time_s"])})
+                     "found": float((returns.first_top > 0).mean()), "targets": returns.target.nunique(),
+                     "timesteps": int(row.run.config["agent"]["total_timesteps"]),
+                     "train_cpu_s": float(times.train_cpu_s.iloc[0]),
+                     "steps_per_cpu_s": float(times.env_steps_per_cpu_s.iloc[0])})
     return pd.DataFrame(rows)
 
 
-# -- the notebooks' studies -----------------------------------------------------------------------
+def confidence_interval(values: Sequence[float], *, level: float = 0.95) -> tuple[float, float]:
+    """Half-width-free Student-t interval ``(low, high)`` of the mean of ``values`` (NaN for one value)."""
+    from scipy import stats
 
-#: Experiments each notebook shows (notebook 07 adds the factored dims of the budget).
-STUDIES: dict[str, list[str]] = {
-    "03": ["top_grid_n5", "wider_grid_n5"],
-    "04": ["wider_grid_n5", "wider_grid_n10", "wider_grid_n20", "wider_grid_n10_lr7e-5"],
-    "05": ["wider_grid_n20", "wider_board_n20", "wider_board_n20_trpo", "rating_grid_n20", "rating_board_n20",
-           "rating_board_n20_trpo", "rating_board_n20_a2c"],
-    "06": ["top_grid_n5", "wider_grid_n5", "wider_grid_n10", "wider_grid_n20", "wider_board_n20",
-           "wider_board_n20_trpo", "rating_grid_n20", "rating_board_n20", "rating_board_n20_a2c",
-           "rating_board_n20_trpo", "wider_board_ppo", "wider_grid_recurrent_ppo"],
-    "07": ["3d_wider_grid_n20", "4d_wider_grid_n20"],
-}
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
 
 
-def study_experiments(notebook: str, budget: Mapping[str, Any]) -> list[str]:
-    """The experiments notebook ``notebook`` ("03".."07") trains under ``budget``."""
-    check_choice("notebook", notebook, list(STUDIES))
-    names = list(STUDIES[notebook])
-    if notebook == "07":
-        names += [f"{int(d)}d_factored_n20" for d in budget.get("factored_dims", [])]
-    return names
+#: A run whose deterministic policy returns the same total from every target (e.g. it never leaves the
+#: start position, 2 x 21 points under Rating or 0 under Bullseye) has collapsed: it learned nothing.
+def collapsed(returns: pd.DataFrame) -> bool:
+    """True when every target gets the same return, i.e. the policy ignores the user's answers."""
+    return bool(returns["return"].nunique() == 1)
 
 
-#: Row of ``grid_references.THESIS_METRICS`` (figures 22-23) that each experiment reproduces.
-THESIS_ROWS = {"top_grid_n5": 0, "wider_grid_n5": 1, "wider_grid_n10": 2, "wider_grid_n20": 3,
-               "wider_board_n20": 4, "wider_board_n20_trpo": 5, "rating_grid_n20": 6, "rating_board_n20": 7,
-               "rating_board_n20_a2c": 8, "rating_board_n20_trpo": 9}
-TABLE_COLUMNS = ["dims", "target", "reward", "obs", "n_steps", "recurrent", "algorithm", "profile", "seeds",
-                 "mean", "std", "thesis_mean", "thesis_std", "optimum", "pct_of_optimum"]
+def constant_position(returns: pd.DataFrame, env: Mapping[str, Any]) -> int | None:
+    """The position a collapsed policy names at every step, or None.
 
+    A policy that ignores the user's answers and names one position ``c`` throughout earns
+    ``episode_length * reward(rating(target, c))`` from each target (e.g. 42.0 on average for the 2D
+    centre under Bullseye/WiderTopTarget). If a run's final returns equal that for some ``c`` on every
+    target, it learned nothing but a fixed position; reporting a percentage of the optimum for it would
+    mislead.
+    """
+    from musicrec.envs.grid import REWARD_TABLES, TABLE_LIMIT
+    from musicrec.users.grid import grid_geometry
+
+    geometry = grid_geometry(int(env["dims"]), int(env["levels"]), env["target"])
+    frame = returns.groupby("target")["return"].mean()
+    if geometry.n_positions > TABLE_LIMIT:
+        candidates = np.array([geometry.start])
+    else:
+        candidates = np.arange(geometry.n_positions)
+    targets = frame.index.to_numpy()
+    ratings = geometry.rating_by_distance[targets[:, None], geometry.distance(targets[:, None], candidates[None, :])]
+    constant = int(env["episode_length"]) * REWARD_TABLES[env["reward"]][ratings]     # [target, candidate]
+    same = np.isclose(constant, frame.to_numpy()[:, None]).all(axis=0)
+    return int(candidates[np.flatnonzero(same)[0]]) if same.any() else None
+
+
+# -- references: exact optimum, rule baseline, Bayes filter ----------------------------------------------
 
 def sampled_rule_run(env: Mapping[str, Any], targets: Sequence[int], runs_dir: str | os.PathLike) -> Run:
     """The rule baseline evaluated from a sample of targets (grids too large to sweep), as a cached run."""
@@ -461,26 +542,28 @@ def sampled_rule_run(env: Mapping[str, Any], targets: Sequence[int], runs_dir: s
     config = {**settings, "targets": [int(t) for t in targets], "version": RULE_VERSION}
     name = f"{settings['dims']}d-L{settings['levels']}-{settings['target']}-{settings['reward']}-{len(targets)}targets"
     run = Run(runs_dir, "grid_rule_sampled", config, name=name)
+    return run.execute(functools.partial(_sampled_rule_work, config))
 
-    def work(folder):
-        from musicrec.agents.grid_rule import GridRulePolicy
-        from musicrec.envs.grid import evaluate_all_targets
 
-        result = evaluate_all_targets(GridRulePolicy(**settings), targets=config["targets"], **settings)
-        write_csv_atomic(pd.DataFrame({"target": result.targets, "return": result.returns,
-                                       "first_top": result.first_top}), folder / "metrics.csv")
+def _sampled_rule_work(config: Mapping[str, Any], folder: Path) -> None:
+    from musicrec.agents.grid_rule import GridRulePolicy
+    from musicrec.envs.grid import evaluate_all_targets
 
-    return run.execute(work)
+    settings = {k: v for k, v in config.items() if k not in ("targets", "version")}
+    result = evaluate_all_targets(GridRulePolicy(**settings), targets=config["targets"], **settings)
+    write_csv_atomic(pd.DataFrame({"target": result.targets, "return": result.returns,
+                                   "first_top": result.first_top}), Path(folder) / "metrics.csv")
 
 
 def references(env: Mapping[str, Any], reference_budget: Mapping[str, Any], runs_dir: str | os.PathLike, *,
                optimum: bool = True, targets: Sequence[int] | None = None) -> dict[str, Any]:
-    """Exact optimum (or its bounds) and rule baseline for an env setting, as cached runs of notebook 02.
+    """Exact optimum (or its bounds) and rule baseline for a deterministic user's env setting, as the
+    cached runs of notebook 02 (``reference_budget`` is its profile, ``grid_environment``).
 
     The optimum uses the information the observation gives: rating and ``closer`` for GridObs, ratings
-    only for BoardObs. ``reference_budget`` is notebook 02's profile (``grid_environment``), so the runs
-    are the ones notebook 02 made. Without ``optimum`` (or for grids too large to search) only the
-    rule is computed; with ``targets`` the rule is evaluated on that sample of targets only.
+    only for BoardObs. For a noisy user the deterministic user's optimum is returned: an upper bound,
+    since noise only removes information (a policy facing noisy answers can be run on exact ones by
+    adding the noise itself). With ``targets`` the rule is evaluated on that sample only.
     """
     from musicrec.experiments.grid_references import optimum_run, optimum_summary, rule_run, rule_summary
 
@@ -488,7 +571,7 @@ def references(env: Mapping[str, Any], reference_budget: Mapping[str, Any], runs
     if targets is None:
         rule = rule_summary(rule_run({**settings, "obs": env["obs"]}, runs_dir))
     else:
-        frame = sampled_rule_run(env, targets, runs_dir).metrics()
+        frame = sampled_rule_run({**env, "action": "flat"}, targets, runs_dir).metrics()
         rule = {"mean": float(frame["return"].mean()), "std": float(frame["return"].std(ddof=0))}
     out = {"rule_mean": rule["mean"], "rule_std": rule["std"], "optimum": float("nan"),
            "optimum_exact": False, "optimum_lower": float("nan"), "optimum_upper": float("nan")}
@@ -501,114 +584,235 @@ def references(env: Mapping[str, Any], reference_budget: Mapping[str, Any], runs
     return out
 
 
-def metrics_table(study: pd.DataFrame, budget: Mapping[str, Any], reference_budget: Mapping[str, Any],
-                  runs_dir: str | os.PathLike) -> pd.DataFrame:
-    """The thesis's metric tables (figures 22-23) with our agents, the optimum and the rule baseline.
+BAYES_VERSION = 1
 
-    One row per experiment of ``study``: ``mean`` is the final policy's mean return over all targets,
-    averaged over seeds; ``std`` the standard deviation of the return over targets (the thesis's "Std"),
-    averaged over seeds; ``pct_of_optimum`` = 100 * mean / optimum (the Bayes-optimal return with the
-    observation's information). Then one ``exact optimum`` and one ``rule baseline`` row per env setting.
+
+def bayes_run(env: Mapping[str, Any], repeats: int, runs_dir: str | os.PathLike, *, seed: int = 0) -> Run:
+    """The Bayes-filter greedy baseline (:mod:`musicrec.agents.grid_bayes`) from every target, ``repeats``
+    episodes each (noisy users answer differently each time), as a cached run."""
+    config = {"env": dict(env), "repeats": int(repeats), "seed": int(seed), "version": BAYES_VERSION,
+              "code": code_fingerprint("musicrec.agents.grid_bayes", "musicrec.envs.grid", "musicrec.users.grid")}
+    noise = env.get("rating_noise", 0.0)
+    run = Run(runs_dir, "grid_bayes", config, name=f"{env['dims']}d-{env['action']}-{env['reward']}-p{noise}")
+    return run.execute(functools.partial(_bayes_work, config))
+
+
+def _bayes_work(config: Mapping[str, Any], folder: Path) -> None:
+    from musicrec.agents.grid_bayes import GridBayesPolicy
+    from musicrec.envs.grid import evaluate_all_targets
+
+    env = config["env"]
+    result = evaluate_all_targets(GridBayesPolicy(**env), repeats=config["repeats"], seed=config["seed"], **env)
+    write_csv_atomic(pd.DataFrame({"target": result.targets, "return": result.returns,
+                                   "first_top": result.first_top}), Path(folder) / "metrics.csv")
+
+
+# -- tables -------------------------------------------------------------------------------------------------
+
+#: Row of ``grid_references.THESIS_METRICS`` (figures 22-23) that each experiment is compared with.
+THESIS_ROWS = {"top_grid_n5": 0, "wider_grid_n5": 1, "wider_grid_n10": 2, "wider_grid_n20": 3,
+               "wider_board_n20": 4, "wider_board_n20_trpo": 5, "rating_grid_n20": 6, "rating_board_n20": 7,
+               "rating_board_n20_mlp": 8, "rating_board_n20_trpo": 9}
+
+
+def seed_summary(values: Sequence[float]) -> dict[str, float]:
+    """Mean, std over seeds and the 95% Student-t interval of the mean."""
+    values = np.asarray(values, dtype=float)
+    low, high = confidence_interval(values)
+    return {"mean": float(values.mean()), "sd_seeds": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+            "ci_low": low, "ci_high": high}
+
+
+def pooled_checkpoints(run: Run) -> dict[str, float]:
+    """The thesis's metric of one training: mean and std of the return over all (checkpoint, target) pairs."""
+    frame = checkpoint_returns(run)
+    return {"pooled_mean": float(frame["return"].mean()), "pooled_std": float(frame["return"].std(ddof=0)),
+            "checkpoints": int(frame.timesteps.nunique()), "first_checkpoint": int(frame.timesteps.min())}
+
+
+def metrics_table(study: pd.DataFrame, budget: GridAgentsBudget | Mapping[str, Any],
+                  reference_budget: Mapping[str, Any], runs_dir: str | os.PathLike) -> pd.DataFrame:
+    """The thesis's metric tables (figures 22-23) under both definitions, with the optimum and the rule.
+
+    For each experiment: ``final_*`` is the final policy's mean return over all targets, summarised over
+    seeds (mean, std over seeds, 95% interval), with ``final_std_targets`` its std over targets (mean over
+    seeds); ``pooled_*`` is the thesis's definition — several models of one training, 5k thesis iterations
+    apart, mean and std over those checkpoints and all targets — averaged over seeds. ``pct_*`` divide by
+    the exact optimum with the observation's information. ``collapsed_to`` names the position a policy
+    names whatever the user answers (every seed), if it learned nothing else.
     """
     from musicrec.experiments.grid_references import THESIS_METRICS
 
+    budget = as_budget(budget)
     summary = final_summary(study)
-    rows, settings_seen = [], {}
+    rows, seen = [], {}
     for name, group in summary.groupby("experiment", sort=False):
         exp = experiment(name)
         env = dict(exp.env)
         key = tuple(env[k] for k in ("dims", "target", "reward", "obs"))
-        if key not in settings_seen:
-            settings_seen[key] = references(env, reference_budget, runs_dir)
-        ref = settings_seen[key]
+        if key not in seen:
+            seen[key] = references(env, reference_budget, runs_dir)
+        runs = study[study.experiment == name].run.tolist()
+        pooled = pd.DataFrame([pooled_checkpoints(run) for run in runs])
+        final = seed_summary(group["mean"])
         thesis = THESIS_METRICS.iloc[THESIS_ROWS[name]] if name in THESIS_ROWS else None
-        run = study[study.experiment == name].run.iloc[0]
-        rows.append({**{k: env[k] for k in ("dims", "target", "reward", "obs")},
-                     "n_steps": int(run.config["agent"]["hyperparams"]["n_steps"]),
-                     "recurrent": exp.recurrent, "algorithm": exp.algorithm, "profile": budget["profile"],
-                     "seeds": len(group), "mean": group["mean"].mean(), "std": group["std"].mean(),
-                     "thesis_mean": float(thesis["mean"]) if thesis is not None else float("nan"),
-                     "thesis_std": float(thesis["std"]) if thesis is not None else float("nan"),
-                     "optimum": ref["optimum"]})
-    for (dims, target, reward, obs), ref in settings_seen.items():
-        common = {"dims": dims, "target": target, "reward": reward, "obs": obs, "n_steps": float("nan"),
-                  "recurrent": float("nan"), "profile": budget["profile"], "seeds": float("nan"),
-                  "thesis_mean": float("nan"), "thesis_std": float("nan"), "optimum": ref["optimum"]}
-        feedback = "rating + closer" if obs == "grid" else "ratings only"
-        rows.append({**common, "algorithm": f"exact optimum ({feedback})", "mean": ref["optimum"],
-                     "std": float("nan")})
-        rows.append({**common, "algorithm": "rule baseline", "mean": ref["rule_mean"], "std": ref["rule_std"]})
+        positions = {constant_position(final_returns(run), env) for run in runs}
+        rows.append({
+            "experiment": name, "figure": exp.figure, **{k: env[k] for k in ("dims", "target", "reward", "obs")},
+            "n_steps": exp.n_steps, "recurrent": exp.recurrent, "algorithm": exp.algorithm,
+            "seeds": len(group), "timesteps": int(group.timesteps.iloc[0]),
+            "final_mean": final["mean"], "final_sd_seeds": final["sd_seeds"], "final_ci_low": final["ci_low"],
+            "final_ci_high": final["ci_high"], "final_std_targets": float(group["std"].mean()),
+            "pooled_mean": float(pooled.pooled_mean.mean()), "pooled_std": float(pooled.pooled_std.mean()),
+            "pooled_checkpoints": int(pooled.checkpoints.min()),
+            "thesis_mean": float(thesis["mean"]) if thesis is not None else float("nan"),
+            "thesis_std": float(thesis["std"]) if thesis is not None else float("nan"),
+            "thesis_recurrent": bool(thesis["recurrent"]) if thesis is not None else None,
+            "optimum": seen[key]["optimum"], "rule": seen[key]["rule_mean"],
+            "collapsed_to": positions.pop() if len(positions) == 1 else None,
+        })
     table = pd.DataFrame(rows)
-    table["pct_of_optimum"] = 100 * table["mean"] / table["optimum"]
-    table = table.astype({"n_steps": "Int64", "seeds": "Int64", "recurrent": "boolean"})
-    return table[TABLE_COLUMNS]
-
-
-def seed_spread(study: pd.DataFrame) -> pd.DataFrame:
-    """Per experiment: mean +- std over seeds of the final all-targets mean (and of the std over targets)."""
-    summary = final_summary(study)
-    table = summary.groupby("experiment", sort=False).agg(
-        seeds=("seed", "count"), mean=("mean", "mean"), mean_sd_over_seeds=("mean", "std"),
-        std_over_targets=("std", "mean"), found=("found", "mean"), timesteps=("timesteps", "first"),
-        train_s=("train_s", "mean"), cpu_s=("cpu_s", "mean")).reset_index()
-    table["steps_per_cpu_s"] = table.timesteps / table.cpu_s
-    table["label"] = [experiment(name).label for name in table.experiment]
+    table["pct_final"] = 100 * table.final_mean / table.optimum
+    table["pct_pooled"] = 100 * table.pooled_mean / table.optimum
+    table.loc[table.collapsed_to.notna(), ["pct_final", "pct_pooled"]] = np.nan
+    table["collapsed_to"] = table.collapsed_to.astype("Int64")
     return table
 
 
-def steps_to_fraction(evals: pd.DataFrame, reference: float, fractions: Sequence[float] = (0.9, 0.95)
-                      ) -> dict[str, float]:
+def reference_rows(study: pd.DataFrame, reference_budget: Mapping[str, Any], runs_dir: str | os.PathLike) -> pd.DataFrame:
+    """The exact optimum and the rule baseline of every env setting of ``study`` (one row each)."""
+    rows, seen = [], set()
+    for name in dict.fromkeys(study.experiment):
+        env = dict(experiment(name).env)
+        key = tuple(env[k] for k in ("dims", "target", "reward", "obs"))
+        if key in seen:
+            continue
+        seen.add(key)
+        ref = references(env, reference_budget, runs_dir)
+        feedback = "rating + closer" if env["obs"] == "grid" else "ratings only"
+        common = dict(zip(("dims", "target", "reward", "obs"), key))
+        rows.append({**common, "agent": f"exact optimum ({feedback})", "mean": ref["optimum"]})
+        rows.append({**common, "agent": "rule baseline", "mean": ref["rule_mean"], "std": ref["rule_std"]})
+    return pd.DataFrame(rows)
+
+
+def steps_to_fraction(evals: pd.DataFrame, reference: float, fractions: Sequence[float] = (0.9, 0.95)) -> dict[str, float]:
     """Env steps until the all-targets mean first reaches each fraction of ``reference`` (one run)."""
     from musicrec.agents.callbacks import first_reaching
 
     return {f"steps_to_{round(100 * f)}pct": first_reaching(evals, f * reference) for f in fractions}
 
 
-def dimension_table(study: pd.DataFrame, budget: Mapping[str, Any], reference_budget: Mapping[str, Any],
-                    runs_dir: str | os.PathLike) -> pd.DataFrame:
-    """Higher dimensions: final mean +- std over seeds, best reference (exact optimum if the search
-    finished, else the rule baseline), % of it, and env steps to 90% / 95% of it (median over seeds;
-    NaN when a seed never got there, with the count of seeds that did)."""
+def cpu_seconds_at_evaluations(run: Run) -> pd.DataFrame:
+    """CPU seconds of training (evaluations excluded) when each evaluation of ``eval.csv`` ran."""
+    times = timings(run)
+    cpu = times.cpu_s - times.cpu_s.iloc[0] - times.eval_s.cumsum().shift(fill_value=0.0) + times.eval_s.iloc[0]
+    return pd.DataFrame({"timesteps": times.timesteps, "train_cpu_s": cpu.clip(lower=0.0)})
+
+
+def time_to_fraction(run: Run, reference: float, fraction: float) -> float:
+    """CPU seconds of training until the run's all-targets mean first reached ``fraction * reference``."""
+    evals = pd.read_csv(run.file("eval.csv")).merge(cpu_seconds_at_evaluations(run), on="timesteps", how="left")
+    hit = evals[evals["mean"] >= fraction * reference]
+    return float(hit.train_cpu_s.iloc[0]) if len(hit) else float("nan")
+
+
+def dimension_table(study: pd.DataFrame, budget: GridAgentsBudget | Mapping[str, Any],
+                    reference_budget: Mapping[str, Any], runs_dir: str | os.PathLike) -> pd.DataFrame:
+    """Higher dimensions: final mean over seeds (std, 95% interval), the best reference (exact optimum if
+    the search finished, else the rule baseline on the same targets), % of it, and env steps to 90% / 95%
+    of it (median over the seeds that got there, with their count)."""
+    budget = as_budget(budget)
     summary = final_summary(study)
     evals = evaluations(study)
-    optimum_dims = set(int(d) for d in budget.get("optimum_dims", []))
     rows = []
     for name, group in summary.groupby("experiment", sort=False):
         exp = experiment(name)
         env = dict(exp.env)
         targets = study[study.experiment == name].run.iloc[0].config["final_targets"]
-        ref = references(env, reference_budget, runs_dir, optimum=int(env["dims"]) in optimum_dims,
+        ref = references(env, reference_budget, runs_dir, optimum=int(env["dims"]) in budget.optimum_dims,
                          targets=targets)
         exact = bool(ref["optimum_exact"])
         reference = ref["optimum"] if exact else ref["rule_mean"]
-        reaching = [steps_to_fraction(evals[(evals.experiment == name) & (evals.seed == seed)], reference)
-                    for seed in group.seed]
+        final = seed_summary(group["mean"])
         row = {"experiment": name, "dims": env["dims"], "action": env["action"], "label": exp.label,
-               "seeds": len(group), "timesteps": int(group.timesteps.iloc[0]),
-               "mean": group["mean"].mean(), "sd_over_seeds": group["mean"].std(ddof=1),
-               "std_over_targets": group["std"].mean(), "targets": int(group.targets.iloc[0]),
-               "rule": ref["rule_mean"], "optimum": ref["optimum"], "optimum_upper": ref["optimum_upper"],
-               "reference": "exact optimum" if exact else "rule baseline", "reference_value": reference}
+               "figure": exp.figure, "seeds": len(group), "timesteps": int(group.timesteps.iloc[0]),
+               "thesis_iterations": int(group.timesteps.iloc[0]) // thesis_iteration_steps(exp.n_steps),
+               "mean": final["mean"], "sd_seeds": final["sd_seeds"], "ci_low": final["ci_low"],
+               "ci_high": final["ci_high"], "std_over_targets": float(group["std"].mean()),
+               "targets": int(group.targets.iloc[0]), "rule": ref["rule_mean"], "optimum": ref["optimum"],
+               "optimum_upper": ref["optimum_upper"], "reference": "exact optimum" if exact else "rule baseline",
+               "reference_value": reference, "train_cpu_s": float(group.train_cpu_s.mean()),
+               "steps_per_cpu_s": float(group.steps_per_cpu_s.mean())}
         row["pct_of_reference"] = 100 * row["mean"] / reference
-        for key in reaching[0]:
-            values = np.array([r[key] for r in reaching], dtype=float)
-            row[key] = float(np.median(values)) if not np.isnan(values).any() else float("nan")
-            row[f"seeds_{key.split('_')[-1]}"] = int((~np.isnan(values)).sum())
+        for fraction in (0.9, 0.95):
+            key = f"steps_to_{round(100 * fraction)}pct"
+            values = np.array([steps_to_fraction(evals[(evals.experiment == name) & (evals.seed == seed)],
+                                                 reference, (fraction,))[key] for seed in group.seed])
+            reached = values[~np.isnan(values)]
+            row[key] = float(np.median(reached)) if len(reached) else float("nan")
+            row[f"seeds_{round(100 * fraction)}pct"] = int(len(reached))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-# -- curves for the notebooks ---------------------------------------------------------------------
+def noise_table(study: pd.DataFrame, budget: GridAgentsBudget | Mapping[str, Any],
+                reference_budget: Mapping[str, Any], runs_dir: str | os.PathLike) -> pd.DataFrame:
+    """Noisy users: the learned agent (final policy, true ratings, mean over seeds with its 95% interval)
+    beside the Bayes-filter greedy baseline that knows the noise model, and the deterministic user's
+    exact optimum (an upper bound for every noise level), per dims and noise ``p``."""
+    budget = as_budget(budget)
+    summary = final_summary(study).set_index(["experiment", "seed"])
+    rows = []
+    for dims in (2, 4):
+        for p in budget.noise_levels:
+            name = noise_experiment(dims, p)
+            if name not in set(study.experiment):
+                continue
+            exp = experiment(name)
+            env = dict(exp.env)
+            group = summary.loc[name]
+            final = seed_summary(group["mean"])
+            repeats = budget.noise_repeats.get(dims, 1) if p else 1
+            bayes = bayes_run(env, repeats, runs_dir).metrics()["return"]
+            optimum = references({k: v for k, v in env.items() if "noise" not in k}, reference_budget, runs_dir)
+            rows.append({"dims": dims, "action": env["action"], "noise": p, "experiment": name,
+                         "seeds": len(group), "timesteps": int(group.timesteps.iloc[0]),
+                         "agent_mean": final["mean"], "agent_sd_seeds": final["sd_seeds"],
+                         "agent_ci_low": final["ci_low"], "agent_ci_high": final["ci_high"],
+                         "bayes_mean": float(bayes.mean()),
+                         "bayes_se": float(bayes.std(ddof=1) / np.sqrt(len(bayes))),
+                         "optimum_deterministic": optimum["optimum"], "episodes_per_target": repeats})
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["agent_minus_bayes"] = table.agent_mean - table.bayes_mean
+        table["verdict"] = np.where(table.agent_ci_low > table.bayes_mean, "agent beats Bayes filter",
+                                    np.where(table.agent_ci_high < table.bayes_mean, "Bayes filter beats agent",
+                                             "no difference within the 95% interval"))
+    return table
 
-def curves(study: pd.DataFrame, name: str, *, kind: str = "eval", points: int = 400) -> list[pd.DataFrame]:
-    """One frame per seed of experiment ``name`` with columns ``timesteps`` and ``value``.
 
-    ``kind="eval"``: the deterministic policy's mean return over all targets (``eval.csv``).
-    ``kind="last10"``: the thesis's training curve, the mean return of the last 10 training episodes,
-    read at ``points`` evenly spaced env steps (the same steps for every seed).
-    ``kind="eval_std"``: the std of the return over targets at each evaluation.
+def throughput_table(study: pd.DataFrame) -> pd.DataFrame:
+    """Training throughput per experiment: env steps per CPU second of training (evaluations excluded)."""
+    summary = final_summary(study)
+    return summary.groupby("experiment", sort=False).agg(
+        runs=("seed", "count"), timesteps=("timesteps", "first"), train_cpu_s=("train_cpu_s", "mean"),
+        steps_per_cpu_s=("steps_per_cpu_s", "mean")).reset_index()
+
+
+# -- curves for the notebooks --------------------------------------------------------------------------
+
+def curves(study: pd.DataFrame, name: str, *, kind: str = "eval", x: str = "timesteps",
+           points: int = 400, window: int = 10) -> list[pd.DataFrame]:
+    """One frame per seed of experiment ``name`` with columns ``x`` and ``value``.
+
+    ``kind="eval"``: the deterministic policy's mean return over all targets (``eval.csv``), against env
+    steps (``x="timesteps"``) or updates (``x="updates"``). ``kind="eval_std"``: its std over targets.
+    ``kind="last10"``: the thesis's training curve, the mean return of the last ``window`` training
+    episodes, read at ``points`` evenly spaced env steps (the same for every seed).
     """
     check_choice("kind", kind, ["eval", "last10", "eval_std"])
+    check_choice("x", x, ["timesteps", "updates"])
     runs = study[study.experiment == name].run
     if not len(runs):
         raise ParameterError(f"experiment {name!r} is not in this study")
@@ -617,28 +821,56 @@ def curves(study: pd.DataFrame, name: str, *, kind: str = "eval", points: int = 
         column = "mean" if kind == "eval" else "std"
         for run in runs:
             evals = pd.read_csv(run.file("eval.csv"))
-            frames.append(pd.DataFrame({"timesteps": evals.timesteps, "value": evals[column]}))
+            frames.append(pd.DataFrame({x: evals[x], "value": evals[column]}))
         return frames
     total = int(runs.iloc[0].config["agent"]["total_timesteps"])
     grid = np.linspace(0, total, points)
     for run in runs:
         metrics = run.metrics()
-        last10 = metrics["return"].rolling(10, min_periods=1).mean().to_numpy()
+        rolling = metrics["return"].rolling(window, min_periods=1).mean().to_numpy()
         steps = metrics.timesteps.to_numpy(dtype=float)
-        grid_run = grid[(grid >= steps[0]) & (grid <= steps[-1])] if len(steps) else grid[:0]
-        frames.append(pd.DataFrame({"timesteps": grid_run, "value": np.interp(grid_run, steps, last10)}))
+        inside = grid[(grid >= steps[0]) & (grid <= steps[-1])] if len(steps) else grid[:0]
+        frames.append(pd.DataFrame({"timesteps": inside, "value": np.interp(inside, steps, rolling)}))
     common = min(len(frame) for frame in frames)
     return [frame.iloc[-common:].reset_index(drop=True) for frame in frames]
 
 
-def plot_curves(ax, study: pd.DataFrame, names: Sequence[str], *, kind: str = "eval", smoothing: int = 1,
-                labels: Mapping[str, str] | None = None, colors: Mapping[str, Any] | None = None):
-    """Mean +- std over seeds of :func:`curves` for each experiment, x in millions of env steps."""
+def plot_curves(ax, study: pd.DataFrame, names: Sequence[str], *, kind: str = "eval", x: str = "timesteps",
+                smoothing: int = 1, window: int = 10, labels: Mapping[str, str] | None = None,
+                colors: Mapping[str, Any] | None = None):
+    """Mean +- std over seeds of :func:`curves` for each experiment; x in millions of env steps or in
+    thousands of updates."""
     from musicrec.plotting import plot_mean_band
 
+    scale, xlabel = (1e6, "environment steps (millions)") if x == "timesteps" else (1e3, "updates (thousands)")
     for name in names:
-        frames = [frame.assign(msteps=frame.timesteps / 1e6) for frame in curves(study, name, kind=kind)]
-        plot_mean_band(ax, frames, "msteps", "value", label=(labels or {}).get(name, experiment(name).label),
+        frames = [frame.assign(scaled=frame[x] / scale)
+                  for frame in curves(study, name, kind=kind, x=x, window=window)]
+        plot_mean_band(ax, frames, "scaled", "value", label=(labels or {}).get(name, experiment(name).label),
                        smoothing=smoothing, color=(colors or {}).get(name))
-    ax.set_xlabel("environment steps (millions)")
+    ax.set_xlabel(xlabel)
     return ax
+
+
+#: Experiments each notebook shows (notebook 07 adds the factored dims of the budget and the noisy users).
+STUDIES: dict[str, list[str]] = {
+    "03": ["top_grid_n5", "wider_grid_n5"],
+    "04": ["wider_grid_n5", "wider_grid_n10", "wider_grid_n20", "wider_grid_n10_lr7e-4", "wider_grid_n10_lr7e-5"],
+    "05": ["wider_grid_n20", "wider_board_n20", "wider_board_n20_trpo", "wider_grid_n20_mlp", "rating_grid_n20",
+           "rating_board_n20", "rating_board_n20_trpo", "rating_board_n20_mlp"],
+    "06": ["top_grid_n5", "wider_grid_n5", "wider_grid_n10", "wider_grid_n20", "wider_board_n20",
+           "wider_board_n20_trpo", "rating_grid_n20", "rating_board_n20", "rating_board_n20_mlp",
+           "rating_board_n20_trpo", "wider_grid_n20_mlp", "wider_grid_ppo"],
+    "07": ["3d_wider_grid_n20", "4d_wider_grid_n20"],
+}
+
+
+def study_experiments(notebook: str, budget: GridAgentsBudget | Mapping[str, Any]) -> list[str]:
+    """The experiments notebook ``notebook`` ("03".."07") trains under ``budget``."""
+    budget = as_budget(budget)
+    check_choice("notebook", notebook, list(STUDIES))
+    names = list(STUDIES[notebook])
+    if notebook == "07":
+        names += [f"{int(d)}d_factored_n20" for d in budget.factored_dims]
+        names += [noise_experiment(d, p) for d in (2, 4) for p in budget.noise_levels]
+    return [name for name in dict.fromkeys(names) if name in budget.timesteps]

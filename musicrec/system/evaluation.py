@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musicrec.envs.grid import BatchedFeatureGrid, _as_predict, check_settings
+from musicrec.envs.grid import BatchedFeatureGrid, as_predict, check_settings
 from musicrec.errors import ParameterError
 from musicrec.system.playback import BatchedPlayer, Playback
 from musicrec.system.song_grid import SongGrid
@@ -96,7 +96,7 @@ def run_agent(predict, target_cells, **env) -> AgentTrajectories:
         The agent's environment settings (``dims``, ``levels``, ``target``, ``reward``, ``obs``,
         ``action``, ``episode_length``).
     """
-    predict = _as_predict(predict)
+    predict = as_predict(predict)
     settings = check_settings(**env)
     target_cells = np.asarray(target_cells, dtype=np.int64).reshape(-1)
     cells, inverse = np.unique(target_cells, return_inverse=True)

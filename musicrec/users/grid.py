@@ -18,6 +18,12 @@ Modelling assumptions
   positions always get the same feedback; the only randomness is the target draw.
 * Under TopTarget exactly one position (the target) has rating 4 as long as ``L**d <= 10000``: the 0.01th
   percentile sits below the nearest neighbour's distance 1 only while ``0.0001 * (L**d - 1) < 1``.
+* **Noisy users** (beyond the thesis, whose conclusion asks for users that "rate differently, or include
+  random feedback", §7.1): with ``rating_noise = p`` the reported rating is off by one with probability
+  ``p`` (up or down with equal probability; from 0 or 4 towards the only neighbour), and with
+  ``closer_noise = q`` the reported ``closer`` is flipped with probability ``q``, independently at every
+  step (:func:`noisy_feedback`). The true rating is what the user feels; the reported one is all a
+  recommender sees. With ``p = q = 0`` the user is the thesis's deterministic one.
 """
 
 from __future__ import annotations
@@ -46,6 +52,61 @@ class GridFeedback:
 
     rating: int
     closer: bool
+
+
+def check_noise(name: str, value) -> float:
+    """A probability of noisy feedback in ``[0, 1)`` (1 would make the feedback meaningless)."""
+    value = check_number(name, value, low=0.0)
+    if value >= 1.0:
+        raise ParameterError(f"{name}={value!r} must be below 1 (a probability of noisy feedback)")
+    return float(value)
+
+
+def noisy_feedback(ratings: np.ndarray, closer: np.ndarray, *, rng: np.random.Generator,
+                   rating_noise: float = 0.0, closer_noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """What a noisy user reports, given the true ``ratings`` and ``closer`` (see the module docstring).
+
+    Parameters
+    ----------
+    ratings : np.ndarray [shape=(n,), integer 0-4]
+        True ratings.
+    closer : np.ndarray [shape=(n,), bool]
+        True ``closer`` answers.
+    rng : np.random.Generator
+        Draws the noise (two uniform draws per answer when both noises are on).
+    rating_noise, closer_noise : float
+        Probabilities ``p`` (rating off by one) and ``q`` (``closer`` flipped).
+
+    Returns
+    -------
+    reported_ratings : np.ndarray [shape=(n,), same dtype as ``ratings``]
+    reported_closer : np.ndarray [shape=(n,), bool]
+    """
+    ratings = np.asarray(ratings)
+    closer = np.asarray(closer, dtype=bool)
+    if rating_noise > 0:
+        u = rng.random(ratings.shape)
+        off = u < rating_noise
+        # u / p is uniform on [0, 1) given off: its halves choose down or up.
+        step = np.where(u < rating_noise / 2, -1, 1)
+        step = np.where(ratings == 0, 1, np.where(ratings == 4, -1, step))
+        ratings = np.where(off, ratings + step, ratings).astype(ratings.dtype, copy=False)
+    if closer_noise > 0:
+        closer = closer ^ (rng.random(closer.shape) < closer_noise)
+    return ratings, closer
+
+
+def report_likelihood(*, rating_noise: float) -> np.ndarray:
+    """``table[true, reported]``: probability that a user with ``rating_noise`` reports each rating.
+
+    Shape ``(5, 5)``; rows sum to 1. Used by Bayes filters that know the noise model.
+    """
+    table = np.eye(5) * (1.0 - rating_noise)
+    for true in range(5):
+        neighbours = [r for r in (true - 1, true + 1) if 0 <= r <= 4]
+        for r in neighbours:
+            table[true, r] += rating_noise / len(neighbours)
+    return table
 
 
 def check_grid(dims, levels) -> tuple[int, int]:
@@ -185,8 +246,11 @@ class GridUser:
     (1, 4)
     """
 
-    def __init__(self, geometry: GridGeometry, *, rng: np.random.Generator | None = None):
+    def __init__(self, geometry: GridGeometry, *, rng: np.random.Generator | None = None,
+                 rating_noise: float = 0.0, closer_noise: float = 0.0):
         self.geometry = geometry
+        self.rating_noise = check_noise("rating_noise", rating_noise)
+        self.closer_noise = check_noise("closer_noise", closer_noise)
         self.rng = rng if rng is not None else np.random.default_rng()
         self.target = 0
         self.position = geometry.start
@@ -214,12 +278,26 @@ class GridUser:
         self._position_ratings = self._ratings[distances].tolist()
         self.position = self.geometry.start
         self._distance = self._distances[self.position]
-        return GridFeedback(rating=self._position_ratings[self.position], closer=False)
+        return self._report(self._position_ratings[self.position], False, noisy_closer=False)
 
     def respond(self, position: int) -> GridFeedback:
-        """Rating of ``position`` and whether it is strictly closer to the target than the last one."""
-        return GridFeedback(rating=self._position_ratings[position],
-                            closer=self._distances[position] < self._distance)
+        """Rating of ``position`` and whether it is strictly closer to the target than the last one.
+
+        A noisy user reports them through :func:`noisy_feedback`; :meth:`true_rating` is what it feels.
+        """
+        return self._report(self._position_ratings[position], self._distances[position] < self._distance)
+
+    def true_rating(self, position: int) -> int:
+        """The rating the user would give without noise."""
+        return self._position_ratings[position]
+
+    def _report(self, rating: int, closer: bool, *, noisy_closer: bool = True) -> GridFeedback:
+        if self.rating_noise == 0 and (self.closer_noise == 0 or not noisy_closer):
+            return GridFeedback(rating=rating, closer=closer)
+        ratings, closers = noisy_feedback(np.array([rating]), np.array([closer]), rng=self.rng,
+                                          rating_noise=self.rating_noise,
+                                          closer_noise=self.closer_noise if noisy_closer else 0.0)
+        return GridFeedback(rating=int(ratings[0]), closer=bool(closers[0]))
 
     def update(self, position: int, feedback: GridFeedback) -> None:
         """``position`` becomes the previous position for the next ``closer``."""

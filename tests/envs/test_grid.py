@@ -26,7 +26,7 @@ def test_reset_observes_the_start_with_its_rating_and_closer_zero():
     obs, info = env.reset(seed=0, options={"target": (0, 0)})
     # centre (2, 2) is at distance 4 from the corner: rating 1 (edges 0, 1, 2, 3, 4, 8)
     np.testing.assert_allclose(obs, [0.5, 0.5, 0.0, 0.25])
-    assert info == {"rating": 1, "closer": False, "position": 12}
+    assert info == {"rating": 1, "closer": False, "position": 12, "true_rating": 1}
     board = FeatureGridEnv(dims=2, target="wider", obs="board")
     obs, _ = board.reset(seed=0, options={"target": 0})
     assert obs[12] == 1 and np.sum(obs == -1) == 24

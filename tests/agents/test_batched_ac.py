@@ -1,0 +1,85 @@
+"""The batched actor-critic: the same A2C update as SB3's recurrent_a2c preset, determinism, and learning."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+import musicrec.envs  # noqa: F401  (registers the ids)
+from musicrec.agents.batched_ac import (
+    ActorCritic, BatchedActorCritic, Evaluations, LearnerSettings, Rollout, copy_sb3_gru_policy, fast_tanh,
+)
+from musicrec.agents.recurrent_a2c import A2C_FIXED, GruActorCriticPolicy, RecurrentA2C
+from musicrec.envs.grid_vec import GridVecEnv
+from musicrec.errors import ParameterError
+
+RMSPROP = {"optimizer_class": torch.optim.RMSprop, "optimizer_kwargs": {"alpha": 0.99, "eps": 1e-5, "weight_decay": 0}}
+A2C_SETTINGS = {"learning_rate": 7e-4, "gamma": 0.99, "ent_coef": 0.01, "vf_coef": 0.5, "max_grad_norm": 0.5}
+
+
+def sb3_rollout(model, buffer) -> Rollout:
+    """SB3's rollout buffer (as it was before the update) in the batched learner's layout."""
+    tensor = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+    starts = tensor(buffer.episode_starts)
+    dones = torch.cat([starts[1:], tensor(model._last_episode_starts)[None]])
+    n_heads = 1 if buffer.actions.shape[-1] == 1 else buffer.actions.shape[-1]
+    return Rollout(obs=tensor(buffer.observations), starts=starts,
+                   actions=torch.as_tensor(buffer.actions, dtype=torch.int64).reshape(*starts.shape, n_heads),
+                   rewards=tensor(buffer.rewards), dones=dones, hidden=tensor(buffer.hidden_states_pi[0][0]),
+                   last_value=torch.zeros(starts.shape[1]))
+
+
+@pytest.mark.parametrize("action", ["flat", "factored"])
+def test_the_batched_learner_makes_sb3s_recurrent_a2c_update(action):
+    kwargs = {"dims": 2, "levels": 3, "target": "wider", "reward": "rating", "episode_length": 3, "action": action}
+    n_envs, n_steps = 3, 5
+    model = RecurrentA2C(GruActorCriticPolicy, GridVecEnv(n_envs, seed=0, **kwargs), n_steps=n_steps, seed=0, device="cpu",
+                         policy_kwargs={**RMSPROP, "value_gain": 2 ** 0.5}, **A2C_FIXED, **A2C_SETTINGS)
+    settings = LearnerSettings(n_steps=n_steps, normalize_obs=False, normalize_returns=False, **A2C_SETTINGS)
+    learner = BatchedActorCritic(kwargs, n_envs, settings, seed=1)
+    copy_sb3_gru_policy(model.policy, learner.policy)
+    before = copy.deepcopy(learner.policy)
+    captured, sb3_update = {}, model.train
+
+    def keep_rollout_then_update():
+        captured["buffer"] = copy.deepcopy(model.rollout_buffer)
+        sb3_update()
+
+    model.train = keep_rollout_then_update
+    model.learn(n_envs * n_steps)  # one rollout, one update
+    rollout = sb3_rollout(model, captured["buffer"])
+    # The bootstrap value of the observation after the rollout, from the weights that collected it.
+    with torch.no_grad():
+        last_obs = torch.as_tensor(model._last_obs, dtype=torch.float32)
+        starts = torch.as_tensor(model._last_episode_starts, dtype=torch.float32)
+        hidden = torch.as_tensor(model._last_lstm_states.pi[0][0], dtype=torch.float32)
+        features, _ = before.step(last_obs, hidden, starts)
+        rollout.last_value = before.value(features) * (1 - starts)
+    assert rollout.dones.sum() > 0  # episode boundaries inside the rollout are exercised
+    learner.update(rollout)
+    mine = dict(learner.policy.named_parameters())
+    theirs = copy.deepcopy(learner.policy)
+    copy_sb3_gru_policy(model.policy, theirs)
+    moved = max(float((mine[name] - p).abs().max()) for name, p in before.named_parameters())
+    assert moved > 1e-4
+    for name, param in theirs.named_parameters():
+        torch.testing.assert_close(mine[name], param, rtol=1e-4, atol=2e-6, msg=name)
+
+
+@pytest.mark.parametrize("env", [{"dims": 2}, {"dims": 3, "action": "factored", "reward": "rating", "episode_length": 4}])
+def test_keeping_the_rollouts_graph_gives_the_recomputed_update(env):
+    settings = LearnerSettings(n_steps=6, learning_rate=1e-3)
+    kept, recomputed = (BatchedActorCritic(env, 8, settings, seed=3) for _ in range(2))
+    for _ in range(3):  # three updates: the optimiser's statistics must agree too
+        rollout = kept.collect(keep_graph=True)
+        assert rollout.has_graph
+        kept.update(rollout)
+        recomputed.update(recomputed.collect(keep_graph=False))
+    torch.testing.assert_close(kept.policy.state_dict(), recomputed.policy.state_dict(), rtol=1e-5, atol=1e-6)
+    assert kept.num_timesteps == recomputed.num_timesteps == 3 * 6 * 8
+
+
+def test_fast_tanh_is_tanh():
+    x = torch.linspace(-12, 12, 10001)
+    torch.testing.assert_close(fast_tanh(x), torch.tanh(x), rtol=0, atol=3e-7)
