@@ -15,21 +15,24 @@ MUSICNN_DIR := data/musicnn
 MUSICNN_WHEEL := $(MUSICNN_DIR)/musicnn-0.1.0-py3-none-any.whl
 TAGGER_WEIGHTS := $(MUSICNN_DIR)/msd_vgg.pt
 AUDIO_PACKAGES := mma fluidsynth fluid-soundfont-gm
+# Debian's browser and its WebDriver, for the report site's browser test (tests/report/test_site_browser.py).
+BROWSER_PACKAGES := chromium chromium-driver
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NOTEBOOK_NAMES := $(notdir $(NOTEBOOKS:.ipynb=))
 STAMPS := $(NOTEBOOK_NAMES:%=$(STAMPS_DIR)/%.$(PROFILE))
-# A notebook re-runs when it or the package changed; finished runs are reused from runs/ anyway.
-PACKAGE_FILES := $(shell find musicrec -name '*.py' -o -name '*.yml' 2>/dev/null) pyproject.toml
+# A notebook re-runs when it or the package changed (not the report site's builder, musicrec/report/);
+# finished runs are reused from runs/ anyway.
+PACKAGE_FILES := $(shell find musicrec -path musicrec/report -prune -o \( -name '*.py' -o -name '*.yml' \) -print 2>/dev/null) pyproject.toml
 
-.PHONY: help setup audio-tools data reproduce test lab report clean clean-runs $(NOTEBOOK_NAMES)
+.PHONY: help setup audio-tools browser data reproduce sync test lab report clean clean-runs $(NOTEBOOK_NAMES)
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 	@echo "notebooks (make NAME runs one):"; for n in $(NOTEBOOK_NAMES); do echo "  $$n"; done
 	@echo "variables: PROFILE=smoke|default|full (now $(PROFILE)), DEVICE=cpu|cuda|auto (now $(DEVICE))"
 
-setup: $(VENV)/.setup-done audio-tools $(TAGGER_WEIGHTS)  ## create .venv, install the pinned requirements, the corpus tools and the tagger weights (idempotent)
+setup: $(VENV)/.setup-done audio-tools browser $(TAGGER_WEIGHTS)  ## create .venv, install the pinned requirements, the corpus tools, the test browser and the tagger weights (idempotent)
 
 $(VENV)/.setup-done: requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +57,22 @@ audio-tools:
 		echo "      (Debian/Ubuntu: sudo apt-get install $(AUDIO_PACKAGES); macOS: brew install fluidsynth, and mma from its website)"; \
 	fi
 
+# Debian's chromium and chromium-driver for the browser test of the report site; installed like the audio tools.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing $(BROWSER_PACKAGES) with apt-get"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; } \
+			|| echo "NOTE: apt-get could not install $(BROWSER_PACKAGES); the report's browser test needs them"; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+		echo "installing $(BROWSER_PACKAGES) with sudo apt-get"; \
+		{ sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; } \
+			|| echo "NOTE: apt-get could not install $(BROWSER_PACKAGES); the report's browser test needs them"; \
+	else \
+		echo "NOTE: the report's browser test needs Chromium and ChromeDriver: install them with your package manager"; \
+		echo "      (Debian/Ubuntu: sudo apt-get install $(BROWSER_PACKAGES); elsewhere set MUSICREC_CHROMIUM and MUSICREC_CHROMEDRIVER)"; \
+	fi
+
 # The musicnn wheel (ISC licence) ships TensorFlow checkpoints; converted once to torch state dicts.
 $(MUSICNN_WHEEL): | $(VENV)/.setup-done
 	$(PY) -m pip download --quiet --no-deps musicnn==0.1.0 -d $(MUSICNN_DIR)
@@ -76,12 +95,18 @@ $(STAMPS_DIR)/08_audio_corpus_and_tagger.$(PROFILE) $(STAMPS_DIR)/09_feature_spa
 $(STAMPS_DIR)/10_system_evaluation.$(PROFILE): | data/corpus/synth-100/metadata.csv
 endif
 
-reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default)
-	@echo "all notebooks executed with PROFILE=$(PROFILE); figures are in figures/"
+reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default), and refresh its .py
+	@$(PY) -m musicrec notebook sync >/dev/null
+	@echo "all notebooks executed with PROFILE=$(PROFILE); figures are in figures/, sources in notebooks/*.py"
+
+sync: setup  ## pair every notebook with its jupytext .py (the file changed last holds the cells)
+	$(PY) -m musicrec notebook sync
 
 $(NOTEBOOK_NAMES): %: $(STAMPS_DIR)/%.$(PROFILE)
 
-$(STAMPS_DIR)/%.$(PROFILE): notebooks/%.ipynb $(PACKAGE_FILES) | setup
+# A notebook runs again when it, its paired .py (an edit there is run, see README) or the package changed.
+.SECONDEXPANSION:
+$(STAMPS_DIR)/%.$(PROFILE): notebooks/%.ipynb $$(wildcard notebooks/$$*.py) $(PACKAGE_FILES) | setup
 	@mkdir -p $(STAMPS_DIR)
 	@start=$$(date +%s); \
 	$(PY) -m musicrec notebook run $< --profile $(PROFILE) --device $(DEVICE) && \
@@ -93,7 +118,7 @@ test: setup  ## run the test suite, including every notebook with PROFILE=smoke 
 lab: setup  ## open JupyterLab
 	$(VENV)/bin/jupyter lab
 
-report: setup  ## static HTML of the executed notebooks with an index page (report/index.html)
+report: setup  ## the report site of the executed notebooks, with the headline results (open report/index.html)
 	$(PY) -m musicrec notebook report --output-dir report
 
 clean:  ## remove stamps, the HTML report and caches (keeps runs/, figures/ and notebooks)

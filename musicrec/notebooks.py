@@ -1,14 +1,20 @@
-"""Executing the numbered notebooks with papermill, and rendering them to HTML.
+"""Executing the numbered notebooks with papermill, and keeping each paired with its ``.py`` source.
 
 ``make reproduce`` executes each notebook *in place*: papermill writes to a temporary file next to
 it, which replaces the notebook only when every cell ran. A failing notebook leaves the committed
 one untouched, keeps the failed copy under ``runs/failed-notebooks/`` and reports the notebook and
 the cell that failed.
+
+Every notebook ``NN_name.ipynb`` has a paired ``NN_name.py`` in jupytext's percent format (the settings
+are in ``notebooks/jupytext.toml``): the ``.py`` is what a reviewer reads and a developer may edit. Of
+a pair, the file changed last holds the cells (as ``jupytext --sync`` decides): an in-place run takes
+its cells from the ``.py`` when that was edited after the notebook, and writes the ``.py`` afresh from
+the executed notebook. The HTML report is built by :mod:`musicrec.report`.
 """
 
 from __future__ import annotations
 
-import html
+import copy
 import json
 import os
 import re
@@ -19,11 +25,16 @@ from typing import Any
 
 from musicrec.errors import ParameterError, check_choice
 from musicrec.profiles import PROFILES
+from musicrec.runs import write_text_atomic
 from musicrec.utils import DEVICES, PROJECT_ROOT, project_path
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 FAILED_DIR = PROJECT_ROOT / "runs" / "failed-notebooks"
 NOTEBOOK_PATTERN = re.compile(r"^\d\d_.+\.ipynb$")
+#: The jupytext format of the paired sources, and the settings file used for notebooks outside notebooks/.
+TEXT_FORMAT = "py:percent"
+JUPYTEXT_CONFIG = NOTEBOOK_DIR / "jupytext.toml"
+SYNC_CHOICES = ("newer", "ipynb", "py")
 
 
 class NotebookFailed(RuntimeError):
@@ -44,6 +55,7 @@ def execute_notebook(
     output: str | os.PathLike | None = None,
     parameters: dict[str, Any] | None = None,
     progress: bool = True,
+    paired: bool = False,
 ) -> Path:
     """Execute ``notebook`` with papermill and return the path of the executed copy.
 
@@ -57,6 +69,11 @@ def execute_notebook(
         Where to write the executed notebook; ``None`` means in place.
     parameters : dict, optional
         Further parameters (e.g. ``figures_dir`` and ``runs_dir`` for a test run).
+    progress : bool
+        Show papermill's progress bar.
+    paired : bool
+        Keep the paired ``.py`` in sync (``make reproduce``): take the cells from the ``.py`` when it
+        was edited after the notebook, and write it afresh from the executed notebook.
     """
     import papermill
 
@@ -69,9 +86,14 @@ def execute_notebook(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.running.ipynb")
     params = {"profile": profile, "device": device, **(parameters or {})}
+    paired = paired and target == source
+    cells_from = source
+    if paired and newer_side(source) == "py" and pair_difference(source) is not None:
+        cells_from = source.with_name(f".{source.stem}.{uuid.uuid4().hex[:8]}.input.running.ipynb")
+        write_notebook_atomic(notebook_from_text(source), cells_from)
     try:
         papermill.execute_notebook(
-            str(source),
+            str(cells_from),
             str(tmp),
             parameters=params,
             cwd=str(source.parent),
@@ -88,13 +110,19 @@ def execute_notebook(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _relative_papermill_paths(tmp, source, target)
+    finally:
+        if cells_from != source:
+            cells_from.unlink(missing_ok=True)
+    _tidy_executed(tmp, source, target)
     os.replace(tmp, target)
+    if paired:
+        write_text_pair(target)
     return target
 
 
-def _relative_papermill_paths(executed: Path, source: Path, target: Path) -> None:
-    """Record the input and output paths relative to the project root, not as machine paths."""
+def _tidy_executed(executed: Path, source: Path, target: Path) -> None:
+    """Record the input and output paths relative to the project root, not as machine paths, and drop
+    the empty tag lists papermill adds to every cell (noise in the paired ``.py``)."""
     import nbformat
 
     notebook = nbformat.read(executed, as_version=4)
@@ -104,6 +132,9 @@ def _relative_papermill_paths(executed: Path, source: Path, target: Path) -> Non
             meta[key] = str(path.relative_to(PROJECT_ROOT))
         except ValueError:  # outside the project (a test's temporary folder)
             meta[key] = path.name
+    for cell in notebook.cells:
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
     nbformat.write(notebook, executed)
 
 
@@ -128,23 +159,117 @@ def notebook_title(path: Path) -> str:
     return Path(path).stem
 
 
-def render_report(output_dir: str | os.PathLike = "report", notebooks: list[Path] | None = None) -> Path:
-    """Render the executed notebooks (default: all) to static HTML with an ``index.html``."""
-    from nbconvert import HTMLExporter
+# -- the paired .py sources (jupytext percent format) -------------------------------------------------
+def text_pair(notebook: str | os.PathLike) -> Path:
+    """The ``.py`` paired with ``notebook`` (same folder and stem)."""
+    return project_path(notebook).with_suffix(".py")
 
-    output = project_path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter()
-    rows = []
-    for notebook in notebooks if notebooks is not None else list_notebooks():
-        body, _ = exporter.from_filename(str(notebook))
-        page = output / f"{notebook.stem}.html"
-        page.write_text(body)
-        rows.append(f'<li><a href="{page.name}">{html.escape(notebook_title(notebook))}</a>'
-                    f" <code>{notebook.name}</code></li>")
-    index = output / "index.html"
-    index.write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>musicrec report</title></head>"
-        "<body><h1>musicrec: executed notebooks</h1><ol>" + "\n".join(rows) + "</ol></body></html>"
-    )
-    return index
+
+def _jupytext_config(notebook: Path):
+    from jupytext.config import load_jupytext_config
+
+    return load_jupytext_config(str(notebook)) or load_jupytext_config(str(JUPYTEXT_CONFIG))
+
+
+def notebook_as_text(notebook: str | os.PathLike) -> str:
+    """The percent-format source of ``notebook``: cells, their tags and the kernel; no outputs."""
+    import jupytext
+    import nbformat
+
+    path = project_path(notebook)
+    nb = nbformat.read(path, as_version=4)
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
+    return jupytext.writes(nb, fmt=TEXT_FORMAT, config=_jupytext_config(path))
+
+
+def write_text_pair(notebook: str | os.PathLike) -> Path:
+    """Write the ``.py`` of ``notebook`` (only when its text changes, so its timestamp means an edit)."""
+    path = text_pair(notebook)
+    text = notebook_as_text(notebook)
+    if not path.exists() or path.read_text() != text:
+        write_text_atomic(path, text)
+    return path
+
+
+def cell_sources(nb) -> list[tuple[str, str]]:
+    """(cell type, source) of every cell: what a pair must agree on."""
+    return [(cell.cell_type, cell.source.strip("\n")) for cell in nb.cells]
+
+
+def pair_difference(notebook: str | os.PathLike) -> str | None:
+    """``None`` when the notebook and its ``.py`` have the same cells, else a sentence saying where not."""
+    import jupytext
+    import nbformat
+
+    path = project_path(notebook)
+    text = text_pair(path)
+    if not text.exists():
+        return f"{text.name} is missing"
+    ours = cell_sources(nbformat.read(path, as_version=4))
+    theirs = cell_sources(jupytext.read(text, fmt=TEXT_FORMAT))
+    for index, (cell, other) in enumerate(zip(ours, theirs)):
+        if cell != other:
+            first_line = next((line for line in cell[1].splitlines() if line.strip()), "")
+            return f"cell {index} ({cell[0]}, {first_line[:50]!r}) differs between {path.name} and {text.name}"
+    if len(ours) != len(theirs):
+        return f"{path.name} has {len(ours)} cells and {text.name} {len(theirs)}"
+    return None
+
+
+def newer_side(notebook: str | os.PathLike) -> str:
+    """``"py"`` if the ``.py`` was modified after the notebook, else ``"ipynb"``."""
+    path = project_path(notebook)
+    text = text_pair(path)
+    if text.exists() and text.stat().st_mtime > path.stat().st_mtime:
+        return "py"
+    return "ipynb"
+
+
+def notebook_from_text(notebook: str | os.PathLike):
+    """The notebook with the cells of its ``.py`` and the outputs of the cells that did not change."""
+    import jupytext
+    import nbformat
+    from jupytext.combine import combine_inputs_with_outputs
+
+    path = project_path(notebook)
+    executed = nbformat.read(path, as_version=4)
+    edited = jupytext.read(text_pair(path), fmt=TEXT_FORMAT)
+    return combine_inputs_with_outputs(edited, executed, fmt=TEXT_FORMAT)
+
+
+def write_notebook_atomic(nb, path: Path) -> None:
+    import nbformat
+
+    write_text_atomic(path, nbformat.writes(nb) + "\n")
+
+
+def sync_pair(notebook: str | os.PathLike, *, source: str = "newer") -> str:
+    """Bring a notebook and its ``.py`` to the same cells; return what was done.
+
+    Parameters
+    ----------
+    notebook : path
+        The ``.ipynb``.
+    source : {"newer", "ipynb", "py"}
+        Which side holds the cells: the file modified last (as ``jupytext --sync``), or the one named.
+        Cells taken from the ``.py`` keep their outputs when unchanged; run the notebook to refresh them.
+    """
+    check_choice("source", source, SYNC_CHOICES)
+    path = project_path(notebook)
+    if not path.exists():
+        raise ParameterError(f"notebook {notebook} does not exist")
+    text = text_pair(path)
+    if source == "py" and not text.exists():
+        raise ParameterError(f"{text.name} does not exist, so it cannot update {path.name}")
+    if pair_difference(path) is None:
+        write_text_pair(path)  # same cells; refresh the header or tags if they drifted
+        return f"{path.name}: in sync"
+    side = source if source != "newer" else newer_side(path)
+    if side == "py" and text.exists():
+        write_notebook_atomic(notebook_from_text(path), path)
+        return f"{path.name}: cells updated from {text.name} (run it to refresh the outputs)"
+    write_text_pair(path)
+    return f"{text.name}: written from {path.name}"

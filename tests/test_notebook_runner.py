@@ -4,13 +4,7 @@ import nbformat
 import pytest
 
 from musicrec.errors import ParameterError
-from musicrec.notebooks import (
-    NotebookFailed,
-    execute_notebook,
-    list_notebooks,
-    notebook_title,
-    render_report,
-)
+from musicrec.notebooks import NotebookFailed, execute_notebook, notebook_title
 
 
 def _notebook(path, cells):
@@ -50,8 +44,3 @@ def test_bad_profile_and_missing_notebook(tmp_path):
         execute_notebook(tmp_path / "x.ipynb", profile="huge")
     with pytest.raises(ParameterError, match="does not exist"):
         execute_notebook(tmp_path / "x.ipynb", profile="smoke")
-
-
-def test_report_has_an_index(tmp_path):
-    index = render_report(tmp_path / "report", [list_notebooks()[0]])
-    assert index.name == "index.html" and "01_q_learning_genres" in index.read_text()

@@ -1,4 +1,4 @@
-"""``musicrec notebook run|list|report``: the papermill pipeline behind the Makefile."""
+"""``musicrec notebook run|list|sync|report``: the papermill pipeline and the report site behind the Makefile."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("notebook", help="execute or render the numbered notebooks")
+    parser = subparsers.add_parser("notebook", help="execute, pair or render the numbered notebooks")
     sub = parser.add_subparsers(dest="notebook_command", metavar="ACTION", required=True)
 
     run = sub.add_parser("run", help="execute notebooks with papermill (in place by default)")
@@ -14,7 +14,7 @@ def register(subparsers) -> None:
     run.add_argument("--profile", default="default", help="smoke, default or full")
     run.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     run.add_argument("--output-dir", default=None,
-                     help="write executed copies here instead of in place")
+                     help="write executed copies here instead of in place (the paired .py is then left alone)")
     run.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                      help="extra notebook parameter (string value); repeatable")
     run.set_defaults(func=_run)
@@ -22,8 +22,18 @@ def register(subparsers) -> None:
     listing = sub.add_parser("list", help="list the numbered notebooks")
     listing.set_defaults(func=_list)
 
-    report = sub.add_parser("report", help="render executed notebooks to static HTML")
-    report.add_argument("--output-dir", default="report")
+    sync = sub.add_parser("sync", help="pair each notebook with its jupytext .py source (newer file wins)")
+    sync.add_argument("notebooks", nargs="*", help="notebook files (default: every numbered notebook)")
+    sync.add_argument("--from", dest="source", default="newer", choices=("newer", "ipynb", "py"),
+                      help="which side holds the cells: the file changed last (default), or the one named")
+    sync.add_argument("--check", action="store_true",
+                      help="only report the pairs whose cells differ (exit status 1 if any)")
+    sync.set_defaults(func=_sync)
+
+    report = sub.add_parser("report", help="build the static report site (index with headlines, one page per notebook)")
+    report.add_argument("notebooks", nargs="*", help="executed notebooks (default: every numbered notebook)")
+    report.add_argument("--output-dir", default="report", help="the site's folder (default: report)")
+    report.add_argument("--figures-dir", default="figures", help="where the headline CSVs and key figures are")
     report.set_defaults(func=_report)
 
 
@@ -44,7 +54,7 @@ def _run(args) -> int:
         print(f"executing {notebook} (profile={args.profile}, device={args.device})", flush=True)
         try:
             execute_notebook(notebook, profile=args.profile, device=args.device, output=output,
-                             parameters=extra)
+                             parameters=extra, paired=output is None)
         except NotebookFailed as error:
             print(f"musicrec: notebook failed: {error}", file=sys.stderr)
             return 1
@@ -59,8 +69,34 @@ def _list(args) -> int:
     return 0
 
 
-def _report(args) -> int:
-    from musicrec.notebooks import render_report
+def _sync(args) -> int:
+    from musicrec.notebooks import list_notebooks, pair_difference, sync_pair
 
-    print(render_report(args.output_dir))
+    notebooks = args.notebooks or list_notebooks()
+    if args.check:
+        differences = [difference for notebook in notebooks if (difference := pair_difference(notebook))]
+        for difference in differences:
+            print(difference)
+        if differences:
+            print("run `make sync` (or `musicrec notebook sync`) to pair them", file=sys.stderr)
+        return 1 if differences else 0
+    for notebook in notebooks:
+        print(sync_pair(notebook, source=args.source))
+    return 0
+
+
+def _report(args) -> int:
+    from pathlib import Path
+
+    from musicrec.report import build_site
+
+    build = build_site(args.output_dir, notebooks=args.notebooks or None, figures_dir=args.figures_dir)
+    for problem in build.problems:
+        print(f"musicrec: report: {problem}", file=sys.stderr)
+    index = build.index
+    try:
+        index = index.relative_to(Path.cwd())
+    except ValueError:  # outside the working directory: show it as it is
+        pass
+    print(f"report: {len(build.pages)} notebook pages and {index}; open it in a browser")
     return 0
