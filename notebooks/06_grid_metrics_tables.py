@@ -7,202 +7,117 @@
 # ---
 
 # %% [markdown]
-# # 06 · Feature grid: the thesis's metric tables (figures 22-23) with seeds, the optimum and modern baselines
+# # 06 · Feature grid: the thesis's metric tables (figures 22-23), both definitions, and what reproduces
 #
-# The thesis scores its 2D agents by running the deterministic policy once from every possible target and
-# reporting the mean and the standard deviation of the returns ([rynegardh2019], section 4.4.1,
-# "Metrics", figures 22-23; one training run per row, checkpoints 5k updates apart). This notebook
-# rebuilds both tables from the checkpoints of notebooks 03-05 (the evaluation logged during training and
-# the final policy of every seed), puts the thesis's numbers beside ours, and adds what the thesis did not
-# have: the exact Bayes-optimal return and the rule baseline of notebook 02 (each agent as % of the
-# optimum), and two modern baselines with their usual settings: **PPO** (BoardObs, which needs no memory)
-# and sb3-contrib's **RecurrentPPO** (LSTM, GridObs).
+# The thesis scores its trained 2D agents by running the deterministic policy once from every target and
+# reporting the mean and the standard deviation of the returns ([rynegardh2019], §4.4.1, figures 22
+# (Bullseye) and 23 (Rating)). It did so over "several models from the same training, 5k iterations apart",
+# pooled. We compute that definition — the last three checkpoints of each run, 5k thesis iterations (5,000 ×
+# 16 environments × n steps) apart, as many as the run holds, pooled over checkpoints and targets, then
+# averaged over seeds — beside the final policy's mean averaged over seeds with its 95% interval, and compare
+# each with the thesis's number under the same definition. Every row also gets the exact optimum with the
+# observation's information (notebook 02). A run that names one fixed position whatever the user answers is
+# reported as such, not as a percentage.
 #
-# Table columns (`figures/06_grid_metrics_tables.csv`): `mean` is the final policy's mean return over all
-# targets, averaged over seeds; `std` is the standard deviation of the return over targets (the thesis's
-# "Std"), averaged over seeds; `optimum` is the exact optimum with the information of the observation
-# (rating and `closer` for GridObs, ratings only for BoardObs); `pct_of_optimum` = 100 × mean / optimum.
-# "TRPO (in ACKTR's place)" stands for the thesis's ACKTR, which SB3 dropped.
+# The modern rows (not in the thesis): recurrent PPO on the same batched machinery, and A2C without memory
+# on GridObs.
 
 # %% tags=["parameters"]
 profile = "default"      # smoke | default | full: budgets in musicrec/configs/profiles/grid_agents.yml
-device = "cpu"           # cpu | cuda | auto (the small policies train fastest on one CPU thread)
+device = "cpu"           # cpu | cuda | auto (the small GRU policies train fastest on one CPU thread)
 figures_dir = "figures"  # figures and CSV tables are written here (root-relative or absolute)
 runs_dir = "runs"        # cached training runs live here (root-relative or absolute)
 workers = None           # runs trained at the same time, or None for the value of the profile
-
-# %% tags=["injected-parameters"]
-# Parameters
-profile = "default"
-device = "cpu"
-
+backend = None           # local | ray (one Ray task per run), or None for the value of the profile
+rerun_kernels = "avx2"   # retrain one run with these torch CPU kernels to test bit-reproducibility
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from musicrec.experiments import grid_agents
-from musicrec.hyperparams import load_hyperparams
+from musicrec.experiments import grid_agents, grid_prose
 from musicrec.plotting import setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
 
 setup_style()
-budget = load_profile("grid_agents", profile)
+budget = grid_agents.load_budget(profile)
 reference_budget = load_profile("grid_environment", profile)
 out = FigureWriter(figures_dir, "06")
 names = grid_agents.study_experiments("06", budget)
-print("seeds:", budget["seeds"], "| env steps per run:", {n: budget["timesteps"][n] for n in names})
-print("PPO:", load_hyperparams("ppo", grid_agents.ENV_ID))
-print("RecurrentPPO:", load_hyperparams("recurrent_ppo", grid_agents.ENV_ID))
-
-# %% [markdown]
-# ## Runs (reused from notebooks 03-05; PPO and RecurrentPPO trained here)
+print("seeds:", budget.seeds, "| env steps per run:", {n: budget.timesteps[n] for n in names})
 
 # %%
-study = grid_agents.run_study(names, budget, runs_dir, device=device, workers=workers)
+study = grid_agents.run_study(names, budget, runs_dir, device=device, workers=workers, backend=backend)
 table = grid_agents.metrics_table(study, budget, reference_budget, runs_dir)
-out.table(table, "grid_metrics_tables")
-print(f"{len(table)} rows written to {out.path('grid_metrics_tables', '.csv').name}")
+columns = ["experiment", "figure", "target", "reward", "obs", "n_steps", "recurrent", "algorithm", "seeds",
+           "timesteps", "pooled_mean", "pooled_std", "pooled_checkpoints", "thesis_mean", "thesis_std",
+           "final_mean", "final_sd_seeds", "final_ci_low", "final_ci_high", "final_std_targets", "optimum", "rule",
+           "pct_pooled", "pct_final", "collapsed_to"]
+metrics = out.table(table[columns], "grid_metrics_tables")
+display(metrics.round(1))
+display(out.table(grid_agents.reference_rows(study, reference_budget, runs_dir), "references").round(2))
 
 # %% [markdown]
-# ## Figure 22: Bullseye (TopTarget and WiderTopTarget)
+# ## Every row beside the thesis's number and the optimum
 
 # %%
-show = ["target", "obs", "n_steps", "recurrent", "algorithm", "seeds", "mean", "std", "thesis_mean",
-        "thesis_std", "optimum", "pct_of_optimum"]
-display(table[table.reward == "bullseye"][show].round(1))
-
-# %% [markdown]
-# ## Figure 23: Rating reward (WiderTopTarget)
-
-# %%
-display(table[table.reward == "rating"][show].round(1))
-
-# %% [markdown]
-# ## Spread over seeds
-# The tables average over seeds; here the final all-targets mean of each seed is summarised as mean ± std
-# over seeds (the thesis had one run per row, so its numbers are single draws from such a spread).
-
-# %%
-spread = grid_agents.seed_spread(study)
-agents = table.dropna(subset=["seeds"]).reset_index(drop=True)
-spread.insert(1, "algorithm", agents.algorithm.to_numpy())
-spread["thesis_mean"] = agents.thesis_mean.to_numpy()
-spread["pct_of_optimum"] = agents.pct_of_optimum.to_numpy()
-out.table(spread, "seed_spread")
-display(spread[["experiment", "algorithm", "seeds", "mean", "mean_sd_over_seeds", "std_over_targets", "found",
-                "thesis_mean", "pct_of_optimum", "timesteps", "steps_per_cpu_s"]].round(2))
-for row, optimum in zip(spread.itertuples(), agents.optimum):
-    thesis = (f"thesis {row.thesis_mean:.0f} ({100 * row.thesis_mean / optimum:.1f}% of optimum)"
-              if not np.isnan(row.thesis_mean) else "not in the thesis")
-    print(f"{row.experiment:26s} {row.algorithm:24s} {row.mean:6.1f} ± {row.mean_sd_over_seeds:4.1f} over "
-          f"{row.seeds} seeds, {row.pct_of_optimum:5.1f}% of optimum; {thesis}")
-
-# %% [markdown]
-# ## Every row as a percentage of the optimum, ours and the thesis's
-# Bars: our mean over seeds (error bar: std over seeds); diamonds: the thesis's single run; dashed: the
-# rule baseline.
-
-# %%
-rows = spread.assign(thesis_pct=100 * agents.thesis_mean.to_numpy() / agents.optimum.to_numpy(),
-                     sd_pct=100 * spread.mean_sd_over_seeds / agents.optimum.to_numpy())
-labels = [f"{r.reward.capitalize()}, {'TopTarget' if r.target == 'top' else 'Wider'}, {r.obs.capitalize()}Obs, "
-          f"n={r.n_steps}: {'recurrent ' if r.recurrent and r.algorithm == 'A2C' else ''}{r.algorithm}"
-          for r in agents.itertuples()]
-fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.5))
-y = np.arange(len(rows))
-ax.barh(y, rows.pct_of_optimum, xerr=rows.sd_pct.fillna(0), color="C0", alpha=0.8, label="ours (mean over seeds)")
-ax.scatter(rows.thesis_pct, y, marker="D", color="C3", zorder=3, label="thesis (one run)")
-rule = table[table.algorithm == "rule baseline"].set_index(["target", "reward", "obs"])
-rule_pct = [float(100 * rule.loc[(e["target"], e["reward"], e["obs"]), "mean"] /
-                  rule.loc[(e["target"], e["reward"], e["obs"]), "optimum"])
-            for e in (grid_agents.experiment(n).env for n in rows.experiment)]
-ax.scatter(rule_pct, y, marker="|", s=300, color="k", zorder=3, label="rule baseline")
-ax.set_yticks(y, labels, fontsize=8)
-ax.invert_yaxis()
-ax.set(xlabel="mean return over all targets, % of the exact optimum", xlim=(0, 105),
-       title="Final policies as % of the optimum (2D)")
-ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
+fig, ax = plt.subplots(figsize=(13, 4.8))
+rows = table.reset_index(drop=True)
+x = np.arange(len(rows))
+ax.bar(x - 0.2, rows.pooled_mean, 0.4, yerr=rows.pooled_std, capsize=2, label="ours, thesis's definition (± std)")
+ax.bar(x + 0.2, rows.final_mean, 0.4, yerr=rows.final_sd_seeds, capsize=2,
+       label="ours, final policy (± std over seeds)")
+ax.scatter(x, rows.thesis_mean, marker="D", color="crimson", zorder=3, label="thesis figs. 22-23")
+ax.scatter(x, rows.optimum, marker="_", s=400, color="k", zorder=3, label="exact optimum")
+ax.set_xticks(x, rows.experiment, rotation=35, ha="right")
+ax.set(title="Mean return over all targets, per experiment", ylabel="mean return over targets")
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.42), ncol=4, fontsize=8)
+fig.tight_layout()
 out.figure(fig, "pct_of_optimum")
 plt.show()
 
 # %% [markdown]
-# ## Modern baselines during training
-# PPO (BoardObs) and RecurrentPPO (GridObs) beside the thesis's configuration (recurrent A2C, GridObs and
-# BoardObs, n = 20): mean return over all targets of the deterministic policy, mean ± std over seeds.
+# ## Seeds: spread and 95% intervals
+# Each point is one seed's final policy; the bar is the 95% Student-t interval of the mean over seeds.
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 4.2))
-compare = ["wider_grid_n20", "wider_board_n20", "wider_board_ppo", "wider_grid_recurrent_ppo"]
-grid_agents.plot_curves(ax, study, compare, kind="eval")
-ax.axhline(table[(table.algorithm.str.startswith("exact")) & (table.reward == "bullseye")
-                 & (table.target == "wider")].optimum.iloc[0], ls="--", c="k", lw=1, label="exact optimum")
-ax.set(title="Bullseye, WiderTopTarget: recurrent A2C vs PPO and RecurrentPPO", ylabel="mean return over targets")
-ax.legend(loc="lower right", fontsize=8)
-out.figure(fig, "modern_baselines")
+summary = grid_agents.final_summary(study)
+fig, ax = plt.subplots(figsize=(13, 4.2))
+for i, name in enumerate(rows.experiment):
+    seeds = summary[summary.experiment == name]["mean"]
+    ax.scatter(np.full(len(seeds), i), seeds, s=14, color="tab:blue")
+    row = rows.iloc[i]
+    ax.errorbar(i + 0.15, row.final_mean, yerr=[[row.final_mean - row.final_ci_low], [row.final_ci_high - row.final_mean]],
+                fmt="o", color="k", capsize=3)
+ax.scatter([], [], s=14, color="tab:blue", label="one seed")
+ax.errorbar([], [], yerr=[], fmt="o", color="k", label="mean, 95% interval")
+ax.set_xticks(np.arange(len(rows)), rows.experiment, rotation=35, ha="right")
+ax.set(title="Final policy per seed", ylabel="mean return over targets")
+ax.legend(loc="lower left", fontsize=8)
+fig.tight_layout()
+out.figure(fig, "seed_spread")
 plt.show()
 
 # %% [markdown]
-# ## Comparison with the thesis
-# Built from the tables above. Rows labelled "TRPO (in ACKTR's place)" are sb3-contrib TRPO, not ACKTR (SB3
-# has no ACKTR).
+# ## What is bit-reproducible
+# The same seed on the same machine gives byte-identical metrics (`tests/experiments/test_grid_agents.py`
+# checks it). Another machine may not: torch picks its CPU kernels by instruction set, and another vector
+# width sums in another order, so the floats differ in the last bits, and training amplifies that. We
+# retrain one run with the kernels of a CPU without AVX-512 and compare.
 
 # %%
-from IPython.display import Markdown
+probe = ("wider_grid_n20", budget.seeds[0])
+rerun = grid_agents.rerun_with_cpu_kernels(*probe, budget, runs_dir, capability=rerun_kernels)
+reproducibility = out.table(grid_agents.reproducibility_table(study, {probe: rerun}), "reproducibility")
+display(reproducibility.round(2))
+throughput = out.table(grid_agents.throughput_table(study), "throughput")
+display(throughput.round(1))
 
-sp = spread.set_index("experiment")
-steps = budget["timesteps"]
-thesis_rows = sp.dropna(subset=["thesis_mean"])
-below = thesis_rows[thesis_rows["mean"] < thesis_rows.thesis_mean]
-above = thesis_rows[thesis_rows["mean"] >= thesis_rows.thesis_mean]
-larger_std = (agents.dropna(subset=["thesis_std"]).pipe(lambda t: (t["std"] > t.thesis_std).sum()))
-n_thesis = int(agents.thesis_std.notna().sum())
-rule_rows = table[table.algorithm == "rule baseline"]
-best_agent = agents.loc[agents.pct_of_optimum.idxmax()]
-thesis_pct = 100 * agents.thesis_mean / agents.optimum
+# %% [markdown]
+# ## Comparison with the thesis
 
-
-def row_text(name):
-    r = sp.loc[name]
-    return f"{r['mean']:.1f} ± {r.mean_sd_over_seeds:.1f} ({r.pct_of_optimum:.1f}% of the optimum)"
-
-
-def holds(a, b):
-    return "holds" if sp.loc[a, "mean"] > sp.loc[b, "mean"] else "does not hold"
-
-
-display(Markdown(f"""
-* **Same protocol, more runs, mostly smaller budgets.** Every number of ours is the final policy of each
-  seed, evaluated from all 25 targets, then averaged over {int(sp.seeds.max())} seeds; the thesis evaluated
-  checkpoints of one run per row after 3-6 M environment steps. Our budgets in this profile are
-  {sp.timesteps.min() / 1e6:.2f}-{sp.timesteps.max() / 1e6:.1f} M steps per run (the `timesteps` column); the
-  `full` profile trains 5-10 M steps. Of the {len(thesis_rows)} rows with a thesis number, ours is at or
-  above the thesis's in {len(above)} ({', '.join(above.index) or 'none'}) and below in {len(below)}
-  ({', '.join(below.index) or 'none'}).
-* **The thesis's chosen configuration** (GridObs, n = 20, {steps['wider_grid_n20'] / 1e6:.0f} M steps):
-  {row_text('wider_grid_n20')} against the thesis's {sp.loc['wider_grid_n20', 'thesis_mean']:.0f}; recurrent
-  A2C with BoardObs and the Rating reward: {row_text('rating_board_n20')} against
-  {sp.loc['rating_board_n20', 'thesis_mean']:.0f} after {steps['rating_board_n20'] / 1e6:.0f} M steps. The
-  orderings the thesis draws from its tables: n = 20 beats n = 5 and n = 10 ({holds('wider_grid_n20',
-  'wider_grid_n10')} for n = 10, {holds('wider_grid_n20', 'wider_grid_n5')} for n = 5); recurrence beats no
-  recurrence on the Rating reward with BoardObs ({holds('rating_board_n20', 'rating_board_n20_a2c')} against
-  A2C, {holds('rating_board_n20', 'rating_board_n20_trpo')} against TRPO); recurrent BoardObs beats recurrent
-  GridObs on the Rating reward ({holds('rating_board_n20', 'rating_grid_n20')}). Our std over targets is
-  larger than the thesis's in {larger_std} of {n_thesis} rows: single runs evaluated at good checkpoints
-  against the final policy of every seed.
-* **The optimum.** The thesis's rows reach {thesis_pct.min():.0f}-{thesis_pct.max():.0f}% of the exact
-  optimum; our best row is {best_agent.algorithm} ({best_agent.obs.capitalize()}Obs, {best_agent.reward}, n =
-  {best_agent.n_steps}) at {best_agent.pct_of_optimum:.1f}%. The rule baseline of notebook 02 is at
-  {rule_rows.pct_of_optimum.min():.1f}-{rule_rows.pct_of_optimum.max():.1f}% of the optimum in every setting
-  (the rule rows): on these simple users the rule {'beats' if rule_rows.pct_of_optimum.min() > max(agents.pct_of_optimum.max(), thesis_pct.max()) else 'is not beaten by'}
-  every deep-RL agent here and in the thesis, as the thesis suspected.
-* **Modern baselines.** PPO (BoardObs) reaches {row_text('wider_board_ppo')} after
-  {steps['wider_board_ppo'] / 1e6:.2f} M steps and RecurrentPPO (sb3-contrib's LSTM, GridObs)
-  {row_text('wider_grid_recurrent_ppo')} after {steps['wider_grid_recurrent_ppo'] / 1e6:.2f} M steps, at
-  {sp.loc['wider_board_ppo', 'steps_per_cpu_s']:,.0f} and {sp.loc['wider_grid_recurrent_ppo', 'steps_per_cpu_s']:,.0f}
-  env steps per CPU second against {sp.loc['wider_grid_n20', 'steps_per_cpu_s']:,.0f} for recurrent A2C
-  (the curves compare them per env step). Neither is trained long enough here to say where it ends.
-"""))
+# %%
+display(Markdown(grid_prose.metrics_tables(table)))
+display(Markdown(grid_prose.reproducibility(reproducibility, kernels=rerun_kernels)))
