@@ -23,11 +23,13 @@ import pandas as pd
 from musicrec.agents.grid_optimum import GridOptimum
 from musicrec.agents.grid_rule import GridRulePolicy
 from musicrec.envs.grid import evaluate_all_targets
-from musicrec.runs import Run, write_csv_atomic
+from musicrec.runs import Run, write_csv_atomic, write_metrics, write_timings
 
-#: Bump when the solver or the rule changes a result.
-OPTIMUM_VERSION = 2
-RULE_VERSION = 1
+#: Bump when the solver or the rule changes a result (3 and 2: times moved to ``timings.csv``).
+OPTIMUM_VERSION = 3
+RULE_VERSION = 2
+#: Columns kept out of ``metrics.csv`` (they differ between two runs of the same config).
+TIMING_COLUMNS = ["seconds", "load_1min"]
 
 #: The thesis's metric tables (figures 22-23): 2D, 5 levels, 21 steps, mean and std of the return over
 #: every target of checkpoints of one training run each. Figure 23's rows use WiderTopTarget (the
@@ -94,15 +96,15 @@ def optimum_run(settings: Mapping, budget: Mapping, runs_dir: str | os.PathLike,
             write_csv_atomic(pd.DataFrame({"target": np.arange(len(returns)), "return": returns}),
                              folder / "returns.csv")
         row["load_1min"] = os.getloadavg()[0]
-        write_csv_atomic(pd.DataFrame([row]), folder / "metrics.csv")
+        write_metrics(pd.DataFrame([row]), folder, timings=TIMING_COLUMNS)
 
     return run.execute(work)
 
 
 def optimum_summary(run: Run) -> dict:
     """The optimum row of a finished run (``exact``, ``lower``, ``upper``, ``mean``, ``std`` of one
-    optimal policy over targets if exact, ``seconds``, ``nodes``...)."""
-    return run.metrics().iloc[0].to_dict()
+    optimal policy over targets if exact, ``nodes``...) with its ``seconds`` and ``load_1min``."""
+    return {**run.metrics().iloc[0].to_dict(), **run.timings().iloc[0].to_dict()}
 
 
 def rule_run(settings: Mapping, runs_dir: str | os.PathLike) -> Run:
@@ -118,10 +120,11 @@ def rule_run(settings: Mapping, runs_dir: str | os.PathLike) -> Run:
         seconds = time.perf_counter() - started
         frame = pd.DataFrame({"target": evaluation.targets, "return": evaluation.returns,
                               "first_top": evaluation.first_top})
-        frame["seconds"] = seconds
         frame["tree_nodes"] = len(policy.nodes)
-        frame["load_1min"] = os.getloadavg()[0]
-        write_csv_atomic(frame, folder / "metrics.csv")
+        # One wall time for the whole evaluation, kept apart from the per-target results.
+        write_metrics(frame, folder)
+        write_timings(pd.DataFrame({"targets": [len(frame)], "seconds": [seconds],
+                                    "load_1min": [os.getloadavg()[0]]}), folder)
 
     return run.execute(work)
 
@@ -129,11 +132,12 @@ def rule_run(settings: Mapping, runs_dir: str | os.PathLike) -> Run:
 def rule_summary(run: Run) -> dict:
     """Mean and std of the return over targets, steps to the first rating 4, wall time."""
     frame = run.metrics()
+    timing = run.timings()
     found = frame.first_top[frame.first_top > 0]
     return {"mean": float(frame["return"].mean()), "std": float(frame["return"].std(ddof=0)),
             "found": float((frame.first_top > 0).mean()),
             "mean_steps_to_top": float(found.mean()) if len(found) else float("nan"),
-            "seconds": float(frame.seconds.iloc[0]), "load_1min": float(frame.load_1min.iloc[0])}
+            "seconds": float(timing.seconds.iloc[0]), "load_1min": float(timing.load_1min.iloc[0])}
 
 
 def reference_table(budget: Mapping, runs_dir: str | os.PathLike, *,
@@ -141,7 +145,8 @@ def reference_table(budget: Mapping, runs_dir: str | os.PathLike, *,
     """Optimum, rule baseline and the thesis's best agent for every configuration of the budget.
 
     Percentages of the optimum are ranges when the optimum is only bounded: ``pct_low`` divides by the
-    upper bound, ``pct_high`` by the lower one (equal when exact).
+    upper bound, ``pct_high`` by the lower one (equal when exact). Search effort and wall times are in
+    :func:`effort_table`, so this table is the same on every machine.
     """
     from tqdm import tqdm
 
@@ -153,17 +158,28 @@ def reference_table(budget: Mapping, runs_dir: str | os.PathLike, *,
         rows.append({**{k: settings[k] for k in ("dims", "target", "reward")},
                      "optimum_exact": bool(optimum["exact"]), "optimum_lower": optimum["lower"],
                      "optimum_upper": optimum["upper"], "optimum_std": optimum["std"],
-                     "optimum_seconds": optimum["seconds"], "optimum_nodes": int(optimum["nodes"]),
-                     "optimum_load_1min": optimum["load_1min"],
                      "rule_mean": rule["mean"], "rule_std": rule["std"],
-                     "rule_steps_to_top": rule["mean_steps_to_top"], "rule_seconds": rule["seconds"],
-                     "rule_load_1min": rule["load_1min"]})
+                     "rule_steps_to_top": rule["mean_steps_to_top"]})
     table = pd.DataFrame(rows).merge(thesis_best(), on=["dims", "target", "reward"], how="left")
     for who in ("rule", "thesis"):
         value = table[f"{who}_mean"]
         table[f"{who}_pct_low"] = 100 * value / table.optimum_upper
         table[f"{who}_pct_high"] = 100 * value / table.optimum_lower
     return table
+
+
+def effort_table(budget: Mapping, runs_dir: str | os.PathLike) -> pd.DataFrame:
+    """Per configuration: beliefs the optimum search expanded, and the wall time (with the 1-minute load
+    average) of the runs that computed the optimum and the rule (made if missing)."""
+    rows = []
+    for settings in configurations(budget):
+        rule = rule_summary(rule_run(settings, runs_dir))
+        optimum = optimum_summary(optimum_run(settings, budget, runs_dir))
+        rows.append({**{k: settings[k] for k in ("dims", "target", "reward")},
+                     "optimum_nodes": int(optimum["nodes"]), "optimum_seconds": optimum["seconds"],
+                     "optimum_load_1min": optimum["load_1min"], "rule_seconds": rule["seconds"],
+                     "rule_load_1min": rule["load_1min"]})
+    return pd.DataFrame(rows)
 
 
 def feedback_value_table(budget: Mapping, runs_dir: str | os.PathLike) -> pd.DataFrame:
