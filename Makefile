@@ -76,7 +76,7 @@ $(STAMPS_DIR)/08_audio_corpus_and_tagger.$(PROFILE) $(STAMPS_DIR)/09_feature_spa
 $(STAMPS_DIR)/10_system_evaluation.$(PROFILE): | data/corpus/synth-100/metadata.csv
 endif
 
-reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default)
+reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default; smoke writes to runs/smoke-notebooks/)
 	@echo "all notebooks executed with PROFILE=$(PROFILE); figures are in figures/"
 
 $(NOTEBOOK_NAMES): %: $(STAMPS_DIR)/%.$(PROFILE)
@@ -84,7 +84,8 @@ $(NOTEBOOK_NAMES): %: $(STAMPS_DIR)/%.$(PROFILE)
 $(STAMPS_DIR)/%.$(PROFILE): notebooks/%.ipynb $(PACKAGE_FILES) | setup
 	@mkdir -p $(STAMPS_DIR)
 	@start=$$(date +%s); \
-	$(PY) -m musicrec notebook run $< --profile $(PROFILE) --device $(DEVICE) && \
+	$(PY) -m musicrec notebook run $< --profile $(PROFILE) --device $(DEVICE) \
+		$(if $(filter smoke,$(PROFILE)),--output-dir runs/smoke-notebooks) && \
 	echo "$< took $$(( $$(date +%s) - start )) s" | tee $@
 
 test: setup  ## run the test suite, including every notebook with PROFILE=smoke in a temporary folder
