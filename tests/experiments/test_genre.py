@@ -84,3 +84,10 @@ def test_comparison_with_slides_is_written_from_the_tables():
 
 def test_favourite_genres_are_those_of_profiled_listeners():
     assert genre.favourite_genres(["generic", "pop_lover", "transition"]) == {"pop_lover": "Pop"}
+
+
+def test_two_identical_runs_write_byte_identical_metrics(tmp_path):
+    budget = _budget()
+    first = genre.train_run("transition", "q_learning", 0, budget, tmp_path / "a")
+    second = genre.train_run("transition", "q_learning", 0, budget, tmp_path / "b")
+    assert (first.path / "metrics.csv").read_bytes() == (second.path / "metrics.csv").read_bytes()
