@@ -17,7 +17,8 @@ def register(subparsers) -> None:
                         help="folder of the musicnn wheel and the converted weights (relative to the current "
                              "directory; default: the checkout's data/musicnn)")
     parser.add_argument("--convert", action="store_true",
-                        help="convert the weights of the musicnn wheel in --weights-dir to torch (make setup does this)")
+                        help="convert the weights of the musicnn wheel in --weights-dir to torch "
+                             "(make setup does this)")
     parser.set_defaults(func=_tag)
 
 

@@ -300,7 +300,8 @@ def comparison_with_thesis(*, reference: pd.DataFrame, counts: pd.DataFrame, clo
     best = {reward: float(REWARD_TABLES[reward].max()) * episode_length for reward in REWARD_TABLES}
     exact_2d = reference[(reference.dims == 2) & reference.optimum_exact]
     if len(exact_2d):
-        values = [f"{r.optimum_lower:.2f} ({MODE_NAMES[r.target]}, {r.reward.capitalize()})" for r in exact_2d.itertuples()]
+        values = [f"{r.optimum_lower:.2f} ({MODE_NAMES[r.target]}, {r.reward.capitalize()})"
+                  for r in exact_2d.itertuples()]
         tops = sorted({best[r] for r in exact_2d.reward})
         bullets.append("**What the best possible policy earns.** The thesis never computed it. In 2D the exact "
                        f"optimum is {_names(values)}, out of {_names([f'{t:g}' for t in tops])} if every step "
@@ -370,7 +371,8 @@ def comparison_with_thesis(*, reference: pd.DataFrame, counts: pd.DataFrame, clo
                     f"at most {top.gain:.2f} points ({100 * top.gain / top.optimum_board:.2f}%) in {dims}D "
                     f"({MODE_NAMES[top.target]}/{top.reward.capitalize()})")
             if len(zero) and not (group.gain.abs() < 1e-9).all():
-                part += f", nothing for {_names([f'{MODE_NAMES[r.target]}/{r.reward.capitalize()}' for r in zero.itertuples()])}"
+                names = [f"{MODE_NAMES[r.target]}/{r.reward.capitalize()}" for r in zero.itertuples()]
+                part += f", nothing for {_names(names)}"
             parts.append(part)
         text = (f"**The closer bit** (what GridObs shows and BoardObs does not) is worth {'; '.join(parts)}, so "
                 "BoardObs agents lose little by missing it. Without the closer bits the board alone determines "

@@ -45,7 +45,8 @@ def test_comparison_with_the_thesis_is_written_from_the_tables():
     assert all(b.startswith("* **") for b in bullets) and len(bullets) == 7
     assert "3-5 positions (12-20%) rating 4, and the centre target gets no rating 1 or 3" in bullets[0]
     assert "its optimum is higher in every dimension" in bullets[0]  # 201.6 > 194 and 198.3 > 185
-    assert "exact optimum is 194.00 (TopTarget, Bullseye) and 201.60 (WiderTopTarget, Bullseye), out of 210" in bullets[1]
+    assert ("exact optimum is 194.00 (TopTarget, Bullseye) and 201.60 (WiderTopTarget, Bullseye), out of 210"
+            in bullets[1])
     assert "(192, BoardObs A2C) reaches 95.2% of the optimum" in bullets[2]
     assert "192 ± 11, 189 ± 23, 188 ± 8" in bullets[3] and "An optimal policy has 8.3" in bullets[3]
     assert "reaches 99.8-100.0% of the optimum wherever the optimum is exact (2D-3D)" in bullets[4]
