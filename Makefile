@@ -95,8 +95,8 @@ $(STAMPS_DIR)/08_audio_corpus_and_tagger.$(PROFILE) $(STAMPS_DIR)/09_feature_spa
 $(STAMPS_DIR)/10_system_evaluation.$(PROFILE): | data/corpus/synth-100/metadata.csv
 endif
 
-reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default), and refresh its .py
-	@$(PY) -m musicrec notebook sync >/dev/null
+reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default; smoke writes to runs/smoke-notebooks/), and refresh its .py
+	@$(if $(filter smoke,$(PROFILE)),,$(PY) -m musicrec notebook sync >/dev/null)
 	@echo "all notebooks executed with PROFILE=$(PROFILE); figures are in figures/, sources in notebooks/*.py"
 
 sync: setup  ## pair every notebook with its jupytext .py (the file changed last holds the cells)
@@ -109,7 +109,8 @@ $(NOTEBOOK_NAMES): %: $(STAMPS_DIR)/%.$(PROFILE)
 $(STAMPS_DIR)/%.$(PROFILE): notebooks/%.ipynb $$(wildcard notebooks/$$*.py) $(PACKAGE_FILES) | setup
 	@mkdir -p $(STAMPS_DIR)
 	@start=$$(date +%s); \
-	$(PY) -m musicrec notebook run $< --profile $(PROFILE) --device $(DEVICE) && \
+	$(PY) -m musicrec notebook run $< --profile $(PROFILE) --device $(DEVICE) \
+		$(if $(filter smoke,$(PROFILE)),--output-dir runs/smoke-notebooks) && \
 	echo "$< took $$(( $$(date +%s) - start )) s" | tee $@
 
 test: setup  ## run the test suite, including every notebook with PROFILE=smoke in a temporary folder

@@ -1,5 +1,9 @@
 """A folder per run: ``<runs_dir>/<kind>/<name>-<config hash>/`` with ``config.yml`` and ``metrics.csv``.
 
+``metrics.csv`` holds only what the config determines, so two runs of the same config write it byte
+for byte the same; wall and CPU times go to ``timings.csv`` beside it (:func:`write_metrics`), and the
+run's own start and wall time to ``run.yml``.
+
 A run is *finished* when its folder exists under its final name: work happens in a temporary sibling
 folder that is renamed into place only after the work returned and ``metrics.csv`` was written, so an
 interrupted run never leaves a folder that looks finished. A finished run whose config is unchanged
@@ -21,7 +25,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,9 @@ from musicrec.utils import project_path
 
 CONFIG_FILE = "config.yml"
 METRICS_FILE = "metrics.csv"
+TIMINGS_FILE = "timings.csv"
 RUN_INFO_FILE = "run.yml"
+DIGEST_CACHE_FILE = "file-digests.json"
 
 
 def _plain(value: Any) -> Any:
@@ -77,6 +83,125 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path, *, index: bool = False) ->
     """Write a DataFrame as CSV through a temporary file and a rename."""
     write_text_atomic(path, frame.to_csv(index=index))
     return Path(path)
+
+
+def write_metrics(frame: pd.DataFrame, folder: str | os.PathLike, *, timings: Sequence[str] = (),
+                  keys: Sequence[str] = ()) -> Path:
+    """Write a run's ``metrics.csv`` without the ``timings`` columns, and those to ``timings.csv``.
+
+    Times differ from one run to the next even when every value is the same, so they are kept out of
+    the metrics: two runs of one config then write byte-identical ``metrics.csv`` files.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        One row per logged step, episode or item.
+    folder : path
+        The run's (temporary) folder.
+    timings : sequence of str
+        Columns of ``frame`` that hold times (wall seconds, CPU seconds, load averages); each must exist.
+    keys : sequence of str
+        Columns repeated in ``timings.csv`` so its rows can be read on their own (e.g. ``episode``);
+        the rows of both files are in the same order either way.
+
+    Returns
+    -------
+    Path
+        The ``metrics.csv`` written.
+    """
+    folder = Path(folder)
+    missing = [c for c in [*timings, *keys] if c not in frame.columns]
+    if missing:
+        raise ParameterError(f"write_metrics: column(s) {missing} are not in the table "
+                             f"(it has {list(frame.columns)})")
+    timings, keys = list(timings), [k for k in keys if k not in timings]
+    write_csv_atomic(frame.drop(columns=timings), folder / METRICS_FILE)
+    if timings:
+        write_csv_atomic(frame[keys + timings], folder / TIMINGS_FILE)
+    return folder / METRICS_FILE
+
+
+def write_timings(frame: pd.DataFrame, folder: str | os.PathLike) -> Path:
+    """Write a run's ``timings.csv`` directly (times of the run as a whole rather than per row)."""
+    return write_csv_atomic(frame, Path(folder) / TIMINGS_FILE)
+
+
+def _existing_file(path: str | os.PathLike) -> Path:
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_file():
+        raise ParameterError(f"{resolved} is not a file" if resolved.exists() else f"{resolved} does not exist")
+    return resolved
+
+
+def _read_digest_cache(cache: Path | None) -> dict[str, Any]:
+    if cache is None:
+        return {}
+    try:
+        known = json.loads(cache.read_text())
+    except (OSError, ValueError):  # missing or damaged: it is only a shortcut
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _cached_digest(path: Path, known: dict[str, Any], chunk_bytes: int) -> tuple[str, bool]:
+    """``(digest, computed)``: from ``known`` if size and mtime match, else read in chunks."""
+    stat = path.stat()
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    entry = known.get(str(path))
+    if isinstance(entry, list) and len(entry) == 3 and entry[:2] == stamp:
+        return str(entry[2]), False
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_bytes), b""):
+            digest.update(chunk)
+    known[str(path)] = [*stamp, digest.hexdigest()]
+    return digest.hexdigest(), True
+
+
+def file_digest(path: str | os.PathLike, *, cache: str | os.PathLike | None = None,
+                chunk_bytes: int = 1 << 20) -> str:
+    """SHA-256 of a file's content, read in chunks (a run keyed by it notices any changed byte).
+
+    Parameters
+    ----------
+    path : path
+        The file.
+    cache : path, optional
+        A JSON file remembering digests by (path, size, modification time in ns), so a file whose size
+        and mtime are unchanged is not read again. It is only a shortcut to the hash: a file rewritten
+        with the same size *and* the same mtime in nanoseconds would keep its old digest.
+    chunk_bytes : int
+        Read size; memory stays at one chunk whatever the file's size.
+    """
+    cache_path = None if cache is None else Path(cache).expanduser()
+    known = _read_digest_cache(cache_path)
+    value, computed = _cached_digest(_existing_file(path), known, chunk_bytes)
+    if cache_path is not None and computed:
+        write_text_atomic(cache_path, json.dumps(known, sort_keys=True, indent=0))
+    return value
+
+
+def files_digest(paths: Sequence[str | os.PathLike], *, root: str | os.PathLike | None = None,
+                 cache: str | os.PathLike | None = None, chunk_bytes: int = 1 << 20) -> str:
+    """One SHA-256 over many files: each file's name (relative to ``root``) and content digest.
+
+    A renamed, added, removed or changed file gives another digest; the order of ``paths`` does not
+    matter. ``cache`` is as for :func:`file_digest` (read once, written once if anything was hashed).
+    """
+    cache_path = None if cache is None else Path(cache).expanduser()
+    known = _read_digest_cache(cache_path)
+    root = None if root is None else Path(root).expanduser().resolve()
+    files = [_existing_file(path) for path in paths]
+    entries, computed = [], False
+    for resolved in files:
+        value, fresh = _cached_digest(resolved, known, chunk_bytes)
+        computed |= fresh
+        name = resolved.relative_to(root).as_posix() if root is not None else resolved.name
+        entries.append((name, value))
+    if cache_path is not None and computed:
+        write_text_atomic(cache_path, json.dumps(known, sort_keys=True, indent=0))
+    listing = "".join(f"{name}\t{value}\n" for name, value in sorted(entries))
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -180,6 +305,12 @@ class Run:
         """The run's ``metrics.csv``."""
         self._require_finished()
         return pd.read_csv(self.path / METRICS_FILE)
+
+    def timings(self) -> pd.DataFrame:
+        """The run's ``timings.csv`` (wall/CPU seconds kept out of the metrics); empty if it wrote none."""
+        self._require_finished()
+        path = self.path / TIMINGS_FILE
+        return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
     def info(self) -> dict[str, Any]:
         """The run's ``run.yml`` (versions, start time, wall time)."""

@@ -75,3 +75,62 @@ def pin_to_one_cpu() -> str:
         return f"pinned to CPU {cpu}"
     except (AttributeError, OSError):  # not every platform can set the affinity
         return "not pinned (no sched_setaffinity)"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), or ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(what: str, n_bytes: float, *, share: float = 0.8) -> None:
+    """Raise a :class:`ParameterError` up front if ``what`` needs more than ``share`` of the free memory.
+
+    The message says how much was needed and how much there is, so the user can ask for less before
+    anything is allocated (an allocation that does not fit ends in swapping or the OOM killer).
+    """
+    available = available_memory()
+    if available is not None and n_bytes > share * available:
+        raise ParameterError(f"{what} needs about {format_bytes(n_bytes)}, more than this machine has "
+                             f"free ({format_bytes(available)})")
+
+
+def format_bytes(n_bytes: float) -> str:
+    """``1536`` -> ``'1.5 KiB'``."""
+    value = float(n_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024 or unit == "PiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} PiB"
+
+
+def end_with_parent(parent: int | None = None, *, signum: int | None = None) -> bool:
+    """Make the calling process end when its parent does (Linux ``prctl(PR_SET_PDEATHSIG)``).
+
+    Use it as a pool's ``initializer`` or a subprocess's ``preexec_fn``, so that workers and the
+    tools they run do not outlive a parent that was killed (``SIGKILL`` runs no clean-up code).
+    ``parent`` is the pid the caller expects as parent: if it has already gone, the process ends now.
+    Returns False where the platform offers no such call (nothing is changed then).
+    """
+    import ctypes
+    import signal
+
+    signum = signal.SIGTERM if signum is None else signum
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        applied = libc.prctl(1, int(signum), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+    if parent is not None and os.getppid() != parent:  # the parent ended before the call took effect
+        os.kill(os.getpid(), signum)
+    return applied

@@ -62,3 +62,40 @@ def test_stale_temporary_of_a_dead_process_is_removed(tmp_path):
 def test_reading_an_unfinished_run_is_an_error(tmp_path):
     with pytest.raises(ParameterError, match="not finished"):
         Run(tmp_path, "toy", {"seed": 0}).metrics()
+
+
+def test_write_metrics_keeps_times_apart(tmp_path):
+    from musicrec.runs import write_metrics
+
+    frame = pd.DataFrame({"episode": [0, 1], "return": [1.0, 2.0], "time_s": [0.1, 0.2]})
+    run = Run(tmp_path, "toy", {"seed": 0})
+    run.execute(lambda folder: write_metrics(frame, folder, timings=["time_s"], keys=["episode"]))
+    assert list(run.metrics().columns) == ["episode", "return"]
+    assert run.timings().to_dict("list") == {"episode": [0, 1], "time_s": [0.1, 0.2]}
+    with pytest.raises(ParameterError, match=r"column\(s\) \['wall'\]"):
+        write_metrics(frame, tmp_path, timings=["wall"])
+    other = Run(tmp_path, "toy", {"seed": 1}).execute(_work([]))
+    assert other.timings().empty
+
+
+def test_file_digest_follows_the_content_and_caches_by_size_and_mtime(tmp_path):
+    import os
+
+    from musicrec.runs import file_digest, files_digest
+
+    first, second, cache = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "digests.json"
+    first.write_text("skip_2\n1\n0\n")
+    second.write_text("skip_2\n0\n1\n")  # same name length, same size, other content
+    assert first.stat().st_size == second.stat().st_size
+    assert file_digest(first, cache=cache) != file_digest(second, cache=cache)
+    assert files_digest([first, second]) == files_digest([second, first])
+    before = files_digest([first], root=tmp_path, cache=cache)
+    stat = first.stat()
+    first.write_text("skip_2\n0\n0\n")  # same size: a name-and-size key would not notice
+    os.utime(first, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    changed = files_digest([first], root=tmp_path, cache=cache)
+    assert changed != before
+    os.utime(first, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # another stamp than cached: hashed again
+    assert files_digest([first], root=tmp_path, cache=cache) == changed
+    with pytest.raises(ParameterError, match="is not a file"):
+        file_digest(tmp_path)

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import os
 import time
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +43,7 @@ import pandas as pd
 
 from musicrec.errors import ParameterError, check_choice, check_number
 from musicrec.hyperparams import HYPERPARAM_DIR, load_hyperparams
-from musicrec.runs import write_csv_atomic
+from musicrec.runs import write_metrics
 from musicrec.utils import set_seed, setup_torch
 
 
@@ -68,6 +70,10 @@ PRESETS: dict[str, AgentPreset] = {
     "trpo": AgentPreset("sb3_contrib:TRPO", "MlpPolicy", label="TRPO (in ACKTR's place)"),
     "ddpg": AgentPreset("stable_baselines3:DDPG", "MlpPolicy", label="DDPG"),
 }
+
+#: File names inside a run folder.
+MODEL_FILE = "model.zip"
+VEC_NORMALIZE_FILE = "vecnormalize.npz"
 
 # Hyperparameters that train() sets itself.
 _RESERVED = {"policy", "env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model"}
@@ -260,6 +266,20 @@ def make_env(env_config: Mapping[str, Any], n_envs: int, seed: int):
                         vec_env_cls=DummyVecEnv)
 
 
+def _build_model(resolved: Mapping[str, Any], env, *, seed: int | None, device, policy=None,
+                 hyperparams: Mapping[str, Any] | None = None):
+    """A fresh model of a resolved config on ``env`` (what :func:`train` and :func:`load_weights` build)."""
+    preset = PRESETS[resolved["preset"]]
+    hyperparams = copy.deepcopy(dict(resolved["hyperparams"] if hyperparams is None else hyperparams))
+    if "policy_kwargs" in hyperparams:
+        hyperparams["policy_kwargs"] = _build_policy_kwargs(hyperparams["policy_kwargs"])
+    if "action_noise" in hyperparams:
+        hyperparams["action_noise"] = _build_action_noise(
+            hyperparams["action_noise"], int(np.prod(env.action_space.shape)))
+    return preset.algorithm_class()(policy if policy is not None else policy_class(resolved["policy"]), env,
+                                    seed=seed, device=device, verbose=0, **hyperparams)
+
+
 @dataclass
 class TrainResult:
     """What :func:`train` returns: the model, the episode log and the resolved config."""
@@ -273,7 +293,8 @@ class TrainResult:
 def train(config: Mapping[str, Any], env_config: Mapping[str, Any], seed: int,
           run_dir: str | os.PathLike | None, *, device: str = "cpu",
           callbacks: Sequence[Any] = (), progress_bar: bool = True,
-          vec_env_factory: Callable[[Mapping[str, Any], int, int], Any] | None = None) -> TrainResult:
+          vec_env_factory: Callable[[Mapping[str, Any], int, int], Any] | None = None,
+          separate_timings: bool = False) -> TrainResult:
     """Train an agent preset on an environment and, if ``run_dir`` is given, save it there.
 
     Parameters
@@ -294,22 +315,18 @@ def train(config: Mapping[str, Any], env_config: Mapping[str, Any], seed: int,
         Extra callbacks (e.g. a periodic evaluation that writes its own CSV into ``run_dir``).
     vec_env_factory : callable, optional
         ``factory(env_config, n_envs, seed) -> VecEnv`` in place of :func:`make_env`.
+    separate_timings : bool
+        Write ``time_s`` to ``timings.csv`` (columns ``episode, time_s``) instead of ``metrics.csv``, so
+        two runs with the same seed write byte-identical metrics (see :func:`musicrec.runs.write_metrics`).
+        ``TrainResult.episodes`` keeps ``time_s`` either way.
     """
     resolved = resolve_config(config, env_config)
     set_seed(seed)
     torch_device = setup_torch(device)
-    preset = PRESETS[resolved["preset"]]
     factory = vec_env_factory or make_env
     env = factory(resolved["env"], resolved["n_envs"], seed)
 
-    hyperparams = copy.deepcopy(resolved["hyperparams"])
-    if "policy_kwargs" in hyperparams:
-        hyperparams["policy_kwargs"] = _build_policy_kwargs(hyperparams["policy_kwargs"])
-    if "action_noise" in hyperparams:
-        hyperparams["action_noise"] = _build_action_noise(
-            hyperparams["action_noise"], int(np.prod(env.action_space.shape)))
-    model = preset.algorithm_class()(policy_class(resolved["policy"]), env, seed=seed, device=torch_device,
-                                     verbose=0, **hyperparams)
+    model = _build_model(resolved, env, seed=seed, device=torch_device)
     episodes = EpisodeLogger()
     bar = ProgressBar(resolved["total_timesteps"], f"{resolved['preset']} seed {seed}",
                       enabled=progress_bar)
@@ -321,17 +338,171 @@ def train(config: Mapping[str, Any], env_config: Mapping[str, Any], seed: int,
     if run_dir is not None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        model.save(run_dir / "model.zip")
-        write_csv_atomic(frame, run_dir / "metrics.csv")
+        model.save(run_dir / MODEL_FILE)
+        write_metrics(frame, run_dir, timings=["time_s"] if separate_timings else [], keys=["episode"])
     env.close()
     return TrainResult(model=model, episodes=frame, config=resolved, wall_time_s=wall)
 
 
 def load_model(preset: str, path: str | os.PathLike, *, device: str = "cpu"):
-    """Load a saved model of ``preset`` (e.g. ``run.file("model.zip")``)."""
+    """Load a saved model of ``preset`` with SB3's own ``load``, which **unpickles** parts of the zip.
+
+    Only for files you made yourself: a ``model.zip`` from elsewhere can run code when loaded this
+    way. The studies read models with :func:`load_weights`, which reads tensors only.
+    """
     _load_presets()
     check_choice("preset", preset, sorted(PRESETS))
-    return PRESETS[preset].algorithm_class().load(str(path), device=device)
+    path = _model_file(path)
+    try:
+        return PRESETS[preset].algorithm_class().load(str(path), device=device)
+    except (zipfile.BadZipFile, KeyError, EOFError, ValueError, RuntimeError) as error:
+        raise ParameterError(f"{path} is not a readable {preset} model.zip: {error}") from None
+
+
+def _model_file(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"{path} is a folder, not a model.zip")
+    if not path.is_file():
+        raise ParameterError(f"model file {path} does not exist")
+    return path
+
+
+def load_weights(config: Mapping[str, Any], path: str | os.PathLike, *, env=None,
+                 vec_env_factory: Callable[[Mapping[str, Any], int, int], Any] | None = None,
+                 policy=None, device: str = "cpu"):
+    """Rebuild the model of a run's config and read only its weights from ``model.zip``.
+
+    SB3's ``load`` deserialises (unpickles) the zip's ``data`` entry, so a ``model.zip`` from someone
+    else's ``runs/`` could run code. This builds the model from ``config`` instead and reads the zip's
+    tensors with ``set_parameters`` (``torch.load(weights_only=True)``, the ``data`` entry untouched):
+    SB3's weights-only path.
+
+    Parameters
+    ----------
+    config : mapping
+        The resolved agent config a run records (:func:`resolve_config`'s result: ``preset``,
+        ``policy``, ``hyperparams``, ``n_envs``, ``env``...).
+    path : path
+        The ``model.zip`` the run saved.
+    env : VecEnv, optional
+        An env with the spaces of training (default: ``vec_env_factory`` or :func:`make_env` on the
+        config's env, seed 0).
+    policy : class, optional
+        The policy class, where ``config["policy"]`` names one that is not importable as
+        ``"module:Class"`` (e.g. a study's alias).
+    device : str
+        ``cpu``, ``cuda`` or ``auto``.
+
+    Returns
+    -------
+    The SB3 model, in evaluation mode, with the saved policy (and optimiser) parameters.
+    """
+    if not isinstance(config, Mapping) or "env" not in config:
+        raise ParameterError("load_weights needs the run's resolved agent config (with its 'env')")
+    keys = ("preset", "total_timesteps", "n_envs", "hyperparams") + (("policy",) if policy is None else ())
+    resolved = resolve_config({key: config[key] for key in keys if key in config}, config["env"])
+    path = _model_file(path)
+    torch_device = setup_torch(device)
+    if env is None:
+        env = (vec_env_factory or make_env)(resolved["env"], resolved["n_envs"], 0)
+    hyperparams = dict(resolved["hyperparams"])
+    if "buffer_size" in hyperparams:  # an off-policy replay buffer holds no weights: keep it tiny
+        hyperparams["buffer_size"] = 1
+    model = _build_model(resolved, env, seed=None, device=torch_device, policy=policy, hyperparams=hyperparams)
+    try:
+        model.set_parameters(str(path), exact_match=True, device=torch_device)
+    except (zipfile.BadZipFile, KeyError, EOFError, ValueError, RuntimeError) as error:
+        raise ParameterError(f"{path} does not hold the weights of this {resolved['preset']} config: "
+                             f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
+    model.policy.set_training_mode(False)
+    return model
+
+
+# -- VecNormalize statistics as plain arrays ------------------------------------------------------------
+def save_vec_normalize(vec_normalize, path: str | os.PathLike) -> Path:
+    """Save a ``VecNormalize``'s running statistics and settings as plain arrays (``.npz``, no pickle).
+
+    SB3's own ``VecNormalize.save`` pickles the whole wrapper, which :func:`load_vec_normalize` avoids.
+    The file holds ``obs.mean``, ``obs.var``, ``obs.count`` (or ``obs.<key>.*`` per normalised key of a
+    Dict observation), ``ret.mean``, ``ret.var``, ``ret.count`` and ``settings`` (a JSON string:
+    ``norm_obs``, ``norm_reward``, ``clip_obs``, ``clip_reward``, ``gamma``, ``epsilon``,
+    ``norm_obs_keys``), written atomically.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ParameterError(f"{path} must end in .npz")
+    arrays: dict[str, np.ndarray] = {}
+    obs_rms = getattr(vec_normalize, "obs_rms", None)
+    keys = None
+    if isinstance(obs_rms, Mapping):
+        keys = sorted(obs_rms)
+        for key in keys:
+            arrays.update(_rms_arrays(f"obs.{key}", obs_rms[key]))
+    elif obs_rms is not None:
+        arrays.update(_rms_arrays("obs", obs_rms))
+    arrays.update(_rms_arrays("ret", vec_normalize.ret_rms))
+    settings = {"norm_obs": bool(vec_normalize.norm_obs), "norm_reward": bool(vec_normalize.norm_reward),
+                "clip_obs": float(vec_normalize.clip_obs), "clip_reward": float(vec_normalize.clip_reward),
+                "gamma": float(vec_normalize.gamma), "epsilon": float(vec_normalize.epsilon),
+                "norm_obs_keys": keys, "format": 1}
+    arrays["settings"] = np.array(json.dumps(settings, sort_keys=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _rms_arrays(prefix: str, rms) -> dict[str, np.ndarray]:
+    return {f"{prefix}.mean": np.asarray(rms.mean, dtype=np.float64),
+            f"{prefix}.var": np.asarray(rms.var, dtype=np.float64),
+            f"{prefix}.count": np.asarray(rms.count, dtype=np.float64)}
+
+
+def _set_rms(rms, data, prefix: str, path: Path) -> None:
+    mean, var = data[f"{prefix}.mean"], data[f"{prefix}.var"]
+    if mean.shape != np.shape(rms.mean) or var.shape != mean.shape:
+        raise ParameterError(f"{path}: {prefix} statistics have shape {mean.shape}, the env's "
+                             f"observations {np.shape(rms.mean)}")
+    if not (np.isfinite(mean).all() and np.isfinite(var).all() and (var >= 0).all()):
+        raise ParameterError(f"{path}: {prefix} statistics are not finite non-negative variances")
+    rms.mean, rms.var, rms.count = mean.copy(), var.copy(), float(data[f"{prefix}.count"])
+
+
+def load_vec_normalize(path: str | os.PathLike, venv, *, training: bool = False):
+    """A ``VecNormalize`` around ``venv`` with the statistics saved by :func:`save_vec_normalize`.
+
+    Reads plain arrays only (``numpy.load(allow_pickle=False)``), so a file from elsewhere cannot run
+    code. ``training=False`` (the default) freezes the statistics, as for evaluation.
+    """
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"normalisation file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            data = {name: archive[name] for name in archive.files}
+        settings = json.loads(str(data["settings"]))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise ParameterError(f"{path} is not a normalisation file written by save_vec_normalize: {error}") from None
+    vec = VecNormalize(venv, training=training, norm_obs=settings["norm_obs"],
+                       norm_reward=settings["norm_reward"], clip_obs=settings["clip_obs"],
+                       clip_reward=settings["clip_reward"], gamma=settings["gamma"],
+                       epsilon=settings["epsilon"], norm_obs_keys=settings["norm_obs_keys"])
+    if settings["norm_obs_keys"] is not None:
+        for key in settings["norm_obs_keys"]:
+            _set_rms(vec.obs_rms[key], data, f"obs.{key}", path)
+    elif "obs.mean" in data and getattr(vec, "obs_rms", None) is not None:
+        _set_rms(vec.obs_rms, data, "obs", path)
+    _set_rms(vec.ret_rms, data, "ret", path)
+    return vec
+
 
 
 # -- the feature grid's SB3 pipeline (TRPO in ACKTR's place) ----------------------------------------------

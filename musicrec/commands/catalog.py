@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from musicrec.commands import existing_file, integer, new_file
+
+#: Rough bytes per track while the catalog is built and written (15 columns, pandas and CSV copies).
+BYTES_PER_TRACK = 1_000
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("catalog", help="synthetic track catalog / check a Spotify tracks CSV")
     sub = parser.add_subparsers(dest="catalog_command", metavar="ACTION", required=True)
     synth = sub.add_parser("synth", help="write the seeded synthetic catalog (Spotify tracks schema) as CSV")
-    synth.add_argument("--tracks", type=int, default=10_000, help="number of tracks")
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--output", required=True, help="CSV file to write")
+    synth.add_argument("--tracks", type=integer(10), default=10_000, help="number of tracks (>= 10, one per genre)")
+    synth.add_argument("--seed", type=integer(0), default=0)
+    synth.add_argument("--output", type=new_file, required=True,
+                       help="CSV file to write (a new file; relative to the current directory)")
     synth.set_defaults(func=_synth)
     check = sub.add_parser("check", help="load a Spotify tracks CSV and report what it holds")
-    check.add_argument("path")
+    check.add_argument("path", type=existing_file, help="the CSV (relative to the current directory)")
     check.add_argument("--drop", action="store_true", help="drop invalid rows (logged) instead of failing")
     check.set_defaults(func=_check)
 
@@ -20,8 +26,11 @@ def register(subparsers) -> None:
 def _synth(args) -> int:
     from musicrec.data.catalog import synthetic_catalog
     from musicrec.runs import write_csv_atomic
+    from musicrec.utils import check_memory
 
+    check_memory(f"a catalog of {args.tracks} tracks", args.tracks * BYTES_PER_TRACK)
     catalog = synthetic_catalog(args.tracks, seed=args.seed)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(catalog, args.output)
     print(f"wrote {len(catalog)} tracks, {catalog.track_genre.nunique()} genres to {args.output}")
     return 0
@@ -34,6 +43,7 @@ def _check(args) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     catalog = load_catalog(args.path, on_invalid="drop" if args.drop else "raise")
+    counts = catalog.track_genre.value_counts()
     print(f"{len(catalog)} tracks, {catalog.track_genre.nunique()} genres; tracks per genre: "
-          f"{catalog.track_genre.value_counts().min()}-{catalog.track_genre.value_counts().max()}")
+          f"{counts.min()}-{counts.max()}")
     return 0

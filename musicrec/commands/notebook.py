@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import sys
 
+from musicrec.commands import existing_file, folder_path
+
+PROFILE_CHOICES = ("smoke", "default", "full")
+DEVICE_CHOICES = ("cpu", "cuda", "auto")
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("notebook", help="execute, pair or render the numbered notebooks")
     sub = parser.add_subparsers(dest="notebook_command", metavar="ACTION", required=True)
 
-    run = sub.add_parser("run", help="execute notebooks with papermill (in place by default)")
-    run.add_argument("notebooks", nargs="+", help="notebook files")
-    run.add_argument("--profile", default="default", help="smoke, default or full")
-    run.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    run.add_argument("--output-dir", default=None,
-                     help="write executed copies here instead of in place (the paired .py is then left alone)")
+    run = sub.add_parser("run", help="execute notebooks with papermill (in place by default)",
+                         description="Execute notebooks; the kernel imports the checkout each notebook belongs "
+                                     "to. A smoke run needs --output-dir (it never replaces the committed "
+                                     "report); with --output-dir, figures (and smoke runs) go there too.")
+    run.add_argument("notebooks", nargs="+", type=existing_file,
+                     help="notebook files (relative to the current directory)")
+    run.add_argument("--profile", default="default", choices=PROFILE_CHOICES, help="smoke, default or full")
+    run.add_argument("--device", default="cpu", choices=DEVICE_CHOICES, help="cpu, cuda or auto")
+    run.add_argument("--output-dir", type=folder_path, default=None,
+                     help="write executed copies (and their figures) here instead of in place; the paired .py is then left alone")
     run.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                      help="extra notebook parameter (string value); repeatable")
     run.set_defaults(func=_run)
@@ -32,26 +41,27 @@ def register(subparsers) -> None:
 
     report = sub.add_parser("report", help="build the static report site (index with headlines, one page per notebook)")
     report.add_argument("notebooks", nargs="*", help="executed notebooks (default: every numbered notebook)")
-    report.add_argument("--output-dir", default="report", help="the site's folder (default: report)")
-    report.add_argument("--figures-dir", default="figures", help="where the headline CSVs and key figures are")
+    report.add_argument("--output-dir", type=folder_path, default="report", help="the site's folder (default: report)")
+    report.add_argument("--figures-dir", type=folder_path, default="figures", help="where the headline CSVs and key figures are")
     report.set_defaults(func=_report)
 
 
 def _run(args) -> int:
-    from pathlib import Path
-
     from musicrec.errors import ParameterError
     from musicrec.notebooks import NotebookFailed, execute_notebook
 
     extra = {}
     for item in args.parameter:
-        if "=" not in item:
-            raise ParameterError(f"--parameter {item!r} must look like NAME=VALUE")
-        key, value = item.split("=", 1)
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise ParameterError(f"--parameter {item!r} must look like NAME=VALUE (NAME a Python identifier)")
         extra[key] = value
+    not_notebooks = [str(path) for path in args.notebooks if path.suffix != ".ipynb"]
+    if not_notebooks:
+        raise ParameterError(f"{', '.join(not_notebooks)} is not a .ipynb notebook")
     for notebook in args.notebooks:
-        output = None if args.output_dir is None else Path(args.output_dir) / Path(notebook).name
-        print(f"executing {notebook} (profile={args.profile}, device={args.device})", flush=True)
+        output = None if args.output_dir is None else args.output_dir / notebook.name
+        print(f"executing {notebook.name} (profile={args.profile}, device={args.device})", flush=True)
         try:
             execute_notebook(notebook, profile=args.profile, device=args.device, output=output,
                              parameters=extra, paired=output is None)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from musicrec.commands import existing_file, folder_path, integer
+
+#: Rough bytes per simulated session while it is drawn and written (about 20 rows of 30 columns).
+BYTES_PER_SESSION = 40_000
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sessions",
@@ -13,33 +18,34 @@ def register(subparsers) -> None:
         description="Scores skip predictions as the Spotify Sequential Skip Prediction Challenge: the second "
                     "half of each session (2 * session_position > session_length) against skip_2. Prints the "
                     "number of sessions, the first-prediction accuracy and the MAA, then the MAA alone.")
-    maa.add_argument("--truth", required=True,
+    maa.add_argument("--truth", type=existing_file, required=True,
                      help="CSV with session_id, session_position, session_length, skip_2 (an MSSD log works)")
-    maa.add_argument("--pred", required=True, help="CSV with session_id, session_position, skip_pred (0/1)")
+    maa.add_argument("--pred", type=existing_file, required=True,
+                     help="CSV with session_id, session_position, skip_pred (0/1)")
     maa.set_defaults(func=_maa)
 
     simulate = sub.add_parser("simulate", help="write simulated sessions in the MSSD schema")
-    simulate.add_argument("--out", required=True, help="folder for log_simulated.csv, tf_simulated.csv, "
-                                                        "skip_probability.csv")
-    simulate.add_argument("--sessions", type=int, default=1000)
-    simulate.add_argument("--users", type=int, default=2000)
-    simulate.add_argument("--tracks", type=int, default=2000, help="size of the synthetic catalog")
-    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--out", type=folder_path, required=True,
+                          help="a new or empty folder for log_simulated.csv, tf_simulated.csv, "
+                               "skip_probability.csv (relative to the current directory)")
+    simulate.add_argument("--sessions", type=integer(1), default=1000)
+    simulate.add_argument("--users", type=integer(1, 10_000_000), default=2000)
+    simulate.add_argument("--tracks", type=integer(60, 10_000_000), default=2000,
+                          help="size of the synthetic catalog (>= 60)")
+    simulate.add_argument("--seed", type=integer(0), default=0)
     simulate.set_defaults(func=_simulate)
 
 
-def _read_csv(path: str, what: str):
-    from pathlib import Path
-
+def _read_csv(path, what: str):
     import pandas as pd
 
     from musicrec.errors import ParameterError
 
-    if not Path(path).is_file():
-        raise ParameterError(f"{what} file {path} does not exist")
     try:
         return pd.read_csv(path, dtype={"session_id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+    except pd.errors.EmptyDataError:
+        raise ParameterError(f"{what} file {path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise ParameterError(f"{what} file {path} is not a readable CSV: {error}") from None
 
 
@@ -55,8 +61,15 @@ def _maa(args) -> int:
 
 
 def _simulate(args) -> int:
-    from musicrec.data.session_simulator import SimulatorConfig, simulate_sessions
+    from musicrec.data.session_simulator import LOG_FILE, PROBABILITY_FILE, TRACK_FILE, SimulatorConfig, \
+        simulate_sessions
+    from musicrec.errors import ParameterError
+    from musicrec.utils import check_memory
 
+    there = [name for name in (LOG_FILE, TRACK_FILE, PROBABILITY_FILE) if (args.out / name).exists()]
+    if there:
+        raise ParameterError(f"--out {args.out} already holds {', '.join(there)}; choose a new or empty folder")
+    check_memory(f"{args.sessions} simulated sessions", args.sessions * BYTES_PER_SESSION)
     config = SimulatorConfig(n_sessions=args.sessions, n_users=args.users, n_tracks=args.tracks,
                              n_playlists=min(150, max(1, args.tracks // 20)))
     sim = simulate_sessions(config, seed=args.seed)

@@ -3,8 +3,10 @@
 Every loader returns float32 mono audio at a fixed sample rate: files are read with ``soundfile``
 (WAV, FLAC, OGG, AIFF, AU, ...) or, for what soundfile cannot read (e.g. MP3), with ``librosa``'s
 fallback; multi-channel audio is averaged to mono and resampled with soxr (``librosa.resample``).
-A file that cannot be decoded is skipped with a warning by the folder loaders and listed in their
-``skipped`` attribute, never dropped silently.
+A file that cannot be decoded, or holds NaN or infinite samples, is skipped with a warning by the
+folder loaders and listed in their ``skipped`` attribute, never dropped silently; so is a file of
+digital silence (no sample above one 16-bit step), which a tagger would describe with confident
+nonsense.
 """
 
 from __future__ import annotations
@@ -20,6 +22,31 @@ import pandas as pd
 from musicrec.errors import ParameterError
 
 AUDIO_SUFFIXES = (".wav", ".au", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".m4a")
+#: Peak amplitude at or below which audio is digital silence: not one sample reaches a 16-bit step.
+SILENCE_PEAK = 2.0**-15
+
+
+def check_finite(audio: np.ndarray, what: str) -> np.ndarray:
+    """Return ``audio`` if every sample is finite, else raise a :class:`ParameterError` naming ``what``."""
+    finite = np.isfinite(audio)
+    if not finite.all():
+        bad = int(finite.size - finite.sum())
+        raise ParameterError(f"{what} holds {bad} NaN or infinite sample(s) of {finite.size}")
+    return audio
+
+
+def is_digital_silence(audio: np.ndarray) -> bool:
+    """True if no sample of ``audio`` exceeds :data:`SILENCE_PEAK` in magnitude (empty audio included)."""
+    audio = np.asarray(audio)
+    return audio.size == 0 or float(np.abs(audio).max()) <= SILENCE_PEAK
+
+
+def silence_reason(audio: np.ndarray) -> str | None:
+    """Why a clip cannot be tagged meaningfully (digital silence), or ``None`` if it can."""
+    if is_digital_silence(audio):
+        return (f"digital silence (no sample above {SILENCE_PEAK:.1e}, one 16-bit step): "
+                "a tagger's output would describe nothing")
+    return None
 
 
 def load_audio(path: str | os.PathLike, *, sr: int | None = 22050, mono: bool = True,
@@ -46,6 +73,8 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = 22050, mono: bool = 
     import soundfile as sf
 
     path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"audio file {path} is a folder")
     if not path.is_file():
         raise ParameterError(f"audio file {path} does not exist")
     try:
@@ -63,6 +92,7 @@ def load_audio(path: str | os.PathLike, *, sr: int | None = 22050, mono: bool = 
         audio = np.atleast_2d(audio).astype(np.float32)
     if audio.shape[-1] == 0:
         raise ParameterError(f"audio file {path} holds no samples")
+    check_finite(audio, f"audio file {path}")
     if mono:
         audio = audio.mean(axis=0)
     if sr is not None and sr != native:
@@ -129,15 +159,25 @@ class AudioFolder:
         })
 
     def iter_audio(self):
-        """Yield ``(track_id, audio)``; unreadable files are skipped with a warning and recorded."""
+        """Yield ``(track_id, audio)``; unreadable, non-finite and silent files are skipped with a warning
+        and recorded in :attr:`skipped`."""
         self.skipped = []
         for row in self.table().itertuples():
             try:
                 audio, _ = load_audio(row.path, sr=self.sr)
             except ParameterError as error:
-                warnings.warn(f"skipping unreadable audio file {row.path}: {error}", stacklevel=2)
-                self.skipped.append((Path(row.path), str(error)))
+                skip(self.skipped, row.path, str(error))
+                continue
+            reason = silence_reason(audio)
+            if reason is not None:
+                skip(self.skipped, row.path, reason)
                 continue
             if self.duration is not None:
                 audio = fix_length(audio, self.sr, self.duration)
             yield row.track_id, audio
+
+
+def skip(skipped: list[tuple[Path, str]], path: str | os.PathLike, reason: str) -> None:
+    """Warn that ``path`` is skipped and record it with the reason (what the folder loaders do)."""
+    warnings.warn(f"skipping audio file {path}: {reason}", stacklevel=3)
+    skipped.append((Path(path), reason))

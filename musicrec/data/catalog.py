@@ -285,6 +285,8 @@ def load_catalog(path: str | os.PathLike, *, on_invalid: str = "raise",
     """
     check_choice("on_invalid", on_invalid, ("raise", "drop"))
     path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"catalog file {path} is a folder, not a file")
     if not path.is_file():
         raise ParameterError(f"catalog file {path} does not exist")
     try:
@@ -299,6 +301,8 @@ def load_catalog(path: str | os.PathLike, *, on_invalid: str = "raise",
         raise ParameterError(
             f"catalog file {path.name} lacks the column(s) {missing} "
             f"(needs {list(CATALOG_COLUMNS)}; 'genre' is accepted for 'track_genre')")
+    if frame.empty:
+        raise ParameterError(f"catalog file {path.name} holds no tracks (only a header)")
     _convert_names(frame, path.name)
 
     problems = invalid_rows(frame)
@@ -315,6 +319,8 @@ def load_catalog(path: str | os.PathLike, *, on_invalid: str = "raise",
         logger.warning("%s: dropped %d of %d rows with invalid values (%s)", path.name, int(bad.sum()),
                        len(frame), "; ".join(lines))
         frame = frame.loc[~bad]
+        if frame.empty:
+            raise ParameterError(f"catalog file {path.name}: every one of its rows is invalid ({'; '.join(lines)})")
     if drop_duplicates:
         duplicated = frame.track_id.duplicated().to_numpy()
         if duplicated.any():

@@ -21,10 +21,17 @@ Modelling assumptions (read before trusting a result on this corpus):
 Layout: ``<root>/<genre>/<genre>.000NN.wav`` plus ``<root>/metadata.csv`` (one row per clip: genre,
 how it was made, tempo, key, progression, instrument, seed) and ``<root>/corpus.yml`` (the build
 config). A build is resumable: clips already rendered with the same spec are kept.
+
+The builder writes only into a folder it created (a new or empty one, claimed with a
+``.musicrec-corpus`` file that lists every file it may write there) or one it built before; it refuses
+any other folder, e.g. a GTZAN copy, naming what is there. When the config changes it deletes only the
+files that list names, never a file it did not write. Its renderer processes, and the ``mma`` and
+``fluidsynth`` they start, end with the build (see :func:`musicrec.utils.end_with_parent`).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -42,6 +49,7 @@ import pandas as pd
 import yaml
 
 from musicrec.errors import ParameterError, check_number
+from musicrec.utils import end_with_parent
 
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 SR = 22050
@@ -52,6 +60,10 @@ CORPUS_VERSION = 2
 SOUNDFONT_CANDIDATES = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2")
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 TRANSPOSITIONS = tuple(range(-5, 7))  # semitones from C: every key once, keeping registers sane
+#: Claims a folder for the builder and lists (root-relative) every file it may write there.
+OWNER_FILE = ".musicrec-corpus"
+#: Files of the builder's own bookkeeping (besides the clips).
+BOOKKEEPING = ("metadata.csv", "corpus.yml")
 INSTALL_HINT = ("install the Debian packages mma, fluidsynth and fluid-soundfont-gm "
                 "(`make setup` does it where apt-get is available, e.g. "
                 "`sudo apt-get install mma fluidsynth fluid-soundfont-gm`)")
@@ -287,7 +299,8 @@ def mma_source(spec: ClipSpec, *, seconds: float, rng: np.random.Generator | Non
 def _write_mma_midi(spec: ClipSpec, midi: Path, seconds: float) -> None:
     song = midi.with_suffix(".mma")
     song.write_text(mma_source(spec, seconds=seconds))
-    result = subprocess.run(["mma", "-w", "-f", str(midi), str(song)], capture_output=True, text=True)
+    result = subprocess.run(["mma", "-w", "-f", str(midi), str(song)], capture_output=True, text=True,
+                            preexec_fn=functools.partial(end_with_parent, os.getpid()))
     if result.returncode != 0 or not midi.exists():
         raise RuntimeError(f"mma failed for {spec.track_id}: {result.stdout[-500:]} {result.stderr[-500:]}")
 
@@ -318,7 +331,8 @@ def _render(midi: Path, wav: Path, soundfont: Path) -> np.ndarray:
     import soundfile as sf
 
     result = subprocess.run(["fluidsynth", "-ni", "-q", "-o", "synth.lock-memory=0", "-o", "synth.dynamic-sample-loading=1", "-g", "0.5", "-r", str(SR), "-F", str(wav),
-                             str(soundfont), str(midi)], capture_output=True, text=True)
+                             str(soundfont), str(midi)], capture_output=True, text=True,
+                            preexec_fn=functools.partial(end_with_parent, os.getpid()))
     if result.returncode != 0 or not wav.exists():
         raise RuntimeError(f"fluidsynth failed on {midi.name}: {result.stderr[-500:]}")
     audio, sr = sf.read(str(wav), dtype="float32", always_2d=True)
@@ -399,6 +413,74 @@ def is_built(root: str | os.PathLike, config: dict | None = None) -> bool:
     return yaml.safe_load((root / "corpus.yml").read_text()) == config
 
 
+def _read_owner(root: Path) -> set[str] | None:
+    """The files the builder may write in ``root`` (root-relative), or ``None`` if it does not own it."""
+    marker = root / OWNER_FILE
+    if marker.is_file():
+        try:
+            return set(json.loads(marker.read_text())["files"])
+        except (ValueError, KeyError, TypeError):
+            raise ParameterError(f"{marker} is damaged; delete {root} and build again") from None
+    config = root / "corpus.yml"
+    if config.is_file() and (root / "metadata.csv").is_file():  # built before the claim file existed
+        try:
+            built = yaml.safe_load(config.read_text())
+            paths = pd.read_csv(root / "metadata.csv").path
+        except (yaml.YAMLError, ValueError, KeyError, pd.errors.ParserError, pd.errors.EmptyDataError):
+            return None
+        if isinstance(built, dict) and {"version", "clips_per_genre", "seed", "sr"} <= set(built):
+            return {str(p) for p in paths} | set(BOOKKEEPING)
+    return None
+
+
+def _write_owner(root: Path, files: set[str]) -> None:
+    text = json.dumps({"written_by": "musicrec.data.corpus.build_corpus",
+                       "note": "the builder writes and deletes only the files listed here",
+                       "files": sorted(files)}, indent=1)
+    partial = root / f".{OWNER_FILE}.partial"
+    partial.write_text(text)
+    os.replace(partial, root / OWNER_FILE)
+
+
+def claim_root(root: str | os.PathLike) -> set[str]:
+    """Make sure the builder may write into ``root``; return the files it wrote there before.
+
+    A missing or empty folder is created and claimed; a folder the builder built (it holds the claim
+    file, or an older build's ``corpus.yml`` and ``metadata.csv``) is reused. Anything else is refused
+    with a :class:`ParameterError` naming what is there, so a user's folder is never written into.
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ParameterError(f"corpus root {root} is a file, not a folder")
+    owned = _read_owner(root) if root.is_dir() else None
+    if owned is not None:
+        if not (root / OWNER_FILE).is_file():
+            _write_owner(root, owned)
+        return owned
+    if root.is_dir() and any(root.iterdir()):
+        found = sorted(p.relative_to(root).as_posix() + ("/" if p.is_dir() else "") for p in root.iterdir())
+        raise ParameterError(
+            f"{root} already holds files the corpus builder did not write ({', '.join(found[:5])}"
+            f"{', ...' if len(found) > 5 else ''}); it writes only into a new or empty folder or one it "
+            "built: choose another root")
+    root.mkdir(parents=True, exist_ok=True)
+    _write_owner(root, set(BOOKKEEPING))
+    return set(BOOKKEEPING)
+
+
+def _remove_owned(root: Path, owned: set[str]) -> None:
+    """Delete the files the builder wrote (and genre folders left empty); nothing else."""
+    for name in sorted(owned):
+        path = root / name
+        if path.is_file():
+            path.unlink()
+    shutil.rmtree(root / ".rows", ignore_errors=True)
+    for genre in GENRES:
+        folder = root / genre
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def build_corpus(root: str | os.PathLike, clips_per_genre: int = 20, *, seed: int = 0,
                  seconds: float = DURATION, genres=GENRES, jobs: int | None = None,
                  progress: bool = True) -> pd.DataFrame:
@@ -407,8 +489,10 @@ def build_corpus(root: str | os.PathLike, clips_per_genre: int = 20, *, seed: in
     Parameters
     ----------
     root : path
-        Output folder (GTZAN layout). A finished corpus with the same config is reused; clips of an
-        interrupted build with the same spec are kept.
+        Output folder (GTZAN layout): a new or empty folder, or one this function built (see
+        :func:`claim_root`); any other folder is refused. A finished corpus with the same config is
+        reused; clips of an interrupted build with the same spec are kept; a corpus with another config
+        is replaced, deleting only the files the builder wrote.
     clips_per_genre : int
         20 by default (``make data``); 100 gives GTZAN's size.
     seed : int
@@ -416,22 +500,29 @@ def build_corpus(root: str | os.PathLike, clips_per_genre: int = 20, *, seed: in
     seconds : float
         Clip length (30 s like GTZAN; the smoke profile uses shorter clips).
     jobs : int, optional
-        Parallel renderers (default: twice the number of CPUs).
+        Parallel renderers (default: twice the number of CPUs); they end with the calling process.
     """
     from tqdm import tqdm
 
     check_number("seconds", seconds, low=3.0)
+    if jobs is not None:
+        check_number("jobs", jobs, low=1, integer=True)
     root = Path(root)
     config = corpus_config(clips_per_genre, seed=seed, seconds=seconds, genres=genres)
-    if is_built(root, config):
+    if is_built(root, config) and _read_owner(root) is not None:
         return load_metadata(root)
-    check_tools(need_mma=any(g != "classical" for g in genres))
     specs = plan_corpus(clips_per_genre, seed=seed, genres=genres)
+    check_tools(need_mma=any(g != "classical" for g in genres))
+    owned = claim_root(root)
     if is_built(root):  # a finished corpus with another config (e.g. an older version): start afresh
-        for genre in GENRES:
-            shutil.rmtree(root / genre, ignore_errors=True)
-        (root / "corpus.yml").unlink()
-    root.mkdir(parents=True, exist_ok=True)
+        _remove_owned(root, owned - {OWNER_FILE})
+        owned = set(BOOKKEEPING)
+    planned = {f"{spec.genre}/{spec.track_id}.wav" for spec in specs}
+    foreign = sorted(name for name in planned - owned if (root / name).exists())
+    if foreign:
+        raise ParameterError(f"{root} holds {', '.join(foreign[:3])}, which the corpus builder did not "
+                             "write; it will not overwrite them: choose another root")
+    _write_owner(root, owned | planned)
     (root / "metadata.csv").unlink(missing_ok=True)
     rows, todo = {}, []
     for spec in specs:
@@ -443,7 +534,7 @@ def build_corpus(root: str | os.PathLike, clips_per_genre: int = 20, *, seed: in
                 continue
         todo.append(spec)
     jobs = jobs or 2 * (os.cpu_count() or 1)  # renderers wait on I/O about half the time
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
         results = pool.map(_render_job, [(spec, str(root), seconds) for spec in todo])
         for row in tqdm(results, total=len(todo), desc=f"rendering corpus into {root.name}",
                         disable=not progress or not todo, mininterval=15):

@@ -5,8 +5,9 @@ release), ``genres_original/`` (the Kaggle ``.wav`` copy, also under ``Data/``),
 directly. Labels are the folder names; files are ``<genre>.000NN.au|wav``. Audio is resampled and
 downmixed to mono (22,050 Hz by default) and cropped or zero-padded to 30 s.
 
-An unreadable file (the Kaggle copy has a corrupt ``jazz.00054.wav``) is skipped with a warning and
-listed in :attr:`GenreCollection.skipped`, never dropped silently.
+An unreadable file (the Kaggle copy has a corrupt ``jazz.00054.wav``), one with NaN or infinite samples,
+or one of digital silence is skipped with a warning and listed in :attr:`GenreCollection.skipped`,
+never dropped silently. Genre folders whose names differ only by case are refused.
 
 >>> gtzan = GenreCollection.open("~/datasets/gtzan")          # doctest: +SKIP
 >>> gtzan.table().genre.value_counts()                        # doctest: +SKIP
@@ -15,14 +16,13 @@ listed in :attr:`GenreCollection.skipped`, never dropped silently.
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from musicrec.data.audio import fix_length, load_audio
+from musicrec.data.audio import fix_length, load_audio, silence_reason, skip
 from musicrec.errors import ParameterError, check_choice
 
 GTZAN_SUFFIXES = (".au", ".wav")
@@ -31,11 +31,22 @@ DATASETS = ("synthetic", "gtzan")
 
 
 def _genre_folders(folder: Path) -> list[Path]:
-    """Sub-folders of ``folder`` that hold at least one ``.au``/``.wav`` file."""
+    """Sub-folders of ``folder`` that hold at least one ``.au``/``.wav`` file.
+
+    Labels are folder names, so two folders whose names differ only by case (``Blues/`` and
+    ``blues/``) would become two labels of one genre: they are refused, naming both.
+    """
     if not folder.is_dir():
         return []
-    return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")
-                  and any(f.suffix.lower() in GTZAN_SUFFIXES for f in d.iterdir() if f.is_file()))
+    found = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")
+                   and any(f.suffix.lower() in GTZAN_SUFFIXES for f in d.iterdir() if f.is_file()))
+    by_label: dict[str, str] = {}
+    for genre in found:
+        clash = by_label.setdefault(genre.name.casefold(), genre.name)
+        if clash != genre.name:
+            raise ParameterError(f"genre folders {clash!r} and {genre.name!r} differ only by case in {folder}; "
+                                 "their clips would get two labels for one genre: merge or rename them")
+    return found
 
 
 def find_genre_root(root: str | os.PathLike) -> Path:
@@ -96,14 +107,18 @@ class GenreCollection:
         return fix_length(audio, self.sr, self.duration)
 
     def iter_audio(self, table: pd.DataFrame | None = None):
-        """Yield ``(row, audio)`` for every readable file; unreadable ones are warned about and recorded."""
+        """Yield ``(row, audio)`` for every readable file; unreadable, non-finite and digitally silent
+        files are warned about, recorded in :attr:`skipped`, and the iteration goes on."""
         self.skipped = []
         for row in (self.table() if table is None else table).itertuples(index=False):
             try:
                 audio = self.load(row.path)
             except ParameterError as error:
-                warnings.warn(f"skipping unreadable audio file {row.path}: {error}", stacklevel=2)
-                self.skipped.append((Path(row.path), str(error)))
+                skip(self.skipped, row.path, str(error))
+                continue
+            reason = silence_reason(audio)
+            if reason is not None:
+                skip(self.skipped, row.path, reason)
                 continue
             yield row, audio
 

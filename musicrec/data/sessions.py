@@ -74,6 +74,8 @@ def _require_columns(columns: Iterable[str], needed: Sequence[str], what: str) -
 
 def _check_file(path: str | os.PathLike, what: str) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"{what} {path} is a folder, not a file")
     if not path.is_file():
         raise ParameterError(f"{what} {path} does not exist")
     return path
@@ -110,6 +112,8 @@ def iter_log_chunks(path: str | os.PathLike, *, chunksize: int = 200_000,
                 _require_columns(chunk.columns, columns, f"session log {path.name}")
             if carry is not None:
                 chunk = pd.concat([carry, chunk], ignore_index=True)
+            if chunk.empty:  # a header without rows
+                continue
             last = chunk.session_id.iloc[-1]
             tail = (chunk.session_id == last).to_numpy()
             # the rows of the last session (contiguous at the end) may continue in the next chunk
@@ -144,7 +148,9 @@ def read_log(path: str | os.PathLike, *, max_sessions: int | None = None, chunks
                 break
             n += len(ids)
         frames.append(chunk)
-    log = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(LOG_COLUMNS))
+    if not frames or not sum(len(frame) for frame in frames):
+        raise ParameterError(f"session log {Path(path).name} holds no sessions (only a header)")
+    log = pd.concat(frames, ignore_index=True)
     for column in BOOLEAN_LOG_COLUMNS:
         log[column] = _as_bool(log[column], column, Path(path).name)
     if validate:
@@ -225,6 +231,8 @@ def read_track_features(paths: str | os.PathLike | Sequence[str | os.PathLike], 
     Returns the :data:`TRACK_FEATURE_COLUMNS` (``mode`` kept as in the file), one row per track.
     """
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not paths:
+        raise ParameterError("no track-features file was given (an MSSD tf_*.csv file or a list of them)")
     wanted = None if track_ids is None else set(map(str, track_ids))
     frames = []
     for path in paths:
@@ -240,6 +248,9 @@ def read_track_features(paths: str | os.PathLike | Sequence[str | os.PathLike], 
         except pd.errors.EmptyDataError:
             raise ParameterError(f"track-features file {path.name} is empty") from None
     features = pd.concat(frames, ignore_index=True)
+    if features.empty and wanted is None:
+        names = ", ".join(Path(p).name for p in paths)
+        raise ParameterError(f"track-features file(s) {names} hold no tracks (only a header)")
     return features.drop_duplicates("track_id").reset_index(drop=True)
 
 

@@ -15,7 +15,6 @@ Everything expensive is a cached :class:`musicrec.runs.Run`:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Mapping
@@ -29,7 +28,7 @@ from musicrec.data.gtzan import DATASETS, GenreCollection, dataset_table
 from musicrec.errors import ParameterError, check_choice
 from musicrec.features.space import PCAModel, centroid_distances, fit_pca, knn_accuracy_table
 from musicrec.profiles import load_profile
-from musicrec.runs import Run, write_csv_atomic
+from musicrec.runs import DIGEST_CACHE_FILE, Run, files_digest, write_csv_atomic, write_metrics
 from musicrec.utils import project_path
 
 STUDY = "features"
@@ -80,8 +79,9 @@ def collection(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dataset
     """The clips to study and a config that identifies them.
 
     Returns the track table (``track_id``, ``genre``, ``path``, ...) and a mapping for run configs:
-    the corpus build config for the synthetic corpus, or the root and a fingerprint of the file list
-    (names and sizes) for a real GTZAN copy.
+    the corpus build config for the synthetic corpus, or the root and a SHA-256 over every file's name
+    and content for a real GTZAN copy (hashed once, then remembered by size and mtime in
+    ``<runs_dir>/file-digests.json``).
     """
     check_choice("dataset", dataset, DATASETS)
     if dataset == "synthetic":
@@ -93,9 +93,11 @@ def collection(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dataset
     if root is None:
         raise ParameterError("dataset='gtzan' needs root=PATH of a GTZAN copy")
     table = dataset_table("gtzan", root)
-    listing = "\n".join(f"{Path(p).parent.name}/{Path(p).name}:{os.path.getsize(p)}" for p in table.path)
+    # Keyed by content, not by names and sizes: a copy with one file changed is another collection.
+    fingerprint = files_digest(table.path, root=Path(root).expanduser().resolve(),
+                               cache=project_path(runs_dir) / DIGEST_CACHE_FILE)
     return table, {"dataset": "gtzan", "root": str(Path(root).expanduser().resolve()), "files": len(table),
-                   "fingerprint": hashlib.sha1(listing.encode()).hexdigest()[:16]}
+                   "content_sha256": fingerprint}
 
 
 # -- tagger embeddings -------------------------------------------------------------------------
@@ -133,7 +135,7 @@ def embeddings_run(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dat
             raise ParameterError("no clip could be read; see the warnings")
         np.savez(folder / "embeddings.npz", **{layer: np.stack(v) for layer, v in vectors.items()})
         write_csv_atomic(pd.DataFrame(clips.skipped, columns=["path", "reason"]).astype(str), folder / "skipped.csv")
-        write_csv_atomic(pd.DataFrame(rows), folder / "metrics.csv")
+        write_metrics(pd.DataFrame(rows), folder, timings=["seconds_to_tag"], keys=["track_id"])
 
     kind_name = f"{identity['dataset']}-{budget['model']}"
     return Run(runs_dir, "tagger_embeddings", config, name=kind_name).execute(work)

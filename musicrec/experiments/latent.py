@@ -7,8 +7,9 @@ Run kinds (folders under ``runs/``):
     ``metrics.csv`` (per-epoch history), ``reconstruction.csv`` (per-feature error), ``kl.csv``.
 ``latent_agent``
     one SB3 agent per (setting, agent, seed), trained with :func:`musicrec.agents.sb3.train`:
-    ``model.zip``, ``metrics.csv`` (training episodes), ``eval.csv`` (one row per evaluation session)
-    and ``eval_steps.csv`` (mean reward per position in the session).
+    ``model.zip``, ``metrics.csv`` (training episodes), ``timings.csv`` (their wall times),
+    ``eval.csv`` (one row per evaluation session) and ``eval_steps.csv`` (mean reward per position in
+    the session).
 ``latent_baseline``
     random neighbour / greedy nearest-to-last-liked / oracle, evaluated on the same sessions.
 
@@ -396,7 +397,7 @@ def train_and_evaluate(config: dict, space: LatentSpace, folder: Path, *, device
     factory = space.vec_env_factory(normalize_reward=config["normalize_reward"],
                                     gamma=float(hyperparams.get("gamma", 0.99)), overrides=train_overrides)
     result = train(train_config, sb3["env"], config["seed"], folder, device=device, progress_bar=progress,
-                   vec_env_factory=factory)
+                   vec_env_factory=factory, separate_timings=True)
     first, n = config["eval"]["first_seed"], config["eval"]["sessions"]
     sessions, steps = evaluate_sessions(space, sb3["env"]["kwargs"], ModelPolicy(result.model),
                                         list(range(first, first + n)))

@@ -25,7 +25,9 @@ front-end and mid-end of ``MSD_musicnn``). A clip's tags and embeddings are the 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,10 @@ MSD_TAGS = (
 
 HOW_TO_GET = (f"run `make setup`, or `pip download --no-deps musicnn=={MUSICNN_VERSION} -d {WEIGHTS_DIR}` "
               "in the project root and then `python -m musicrec tag --convert`")
+
+
+class SilenceWarning(UserWarning):
+    """The audio given to the tagger is digital silence: its tag probabilities describe nothing."""
 
 
 # -- pre-processing ----------------------------------------------------------------------------
@@ -316,6 +322,10 @@ def convert_wheel(wheel: str | os.PathLike | None = None, *, weights_dir: str | 
         raise ParameterError(f"the musicnn wheel {wheel} does not exist; {HOW_TO_GET}")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    if wheel.is_dir():
+        raise ParameterError(f"the musicnn wheel {wheel} is a folder; {HOW_TO_GET}")
+    if not zipfile.is_zipfile(wheel):
+        raise ParameterError(f"{wheel} is not a zip archive (a damaged download?); delete it and {HOW_TO_GET}")
     with zipfile.ZipFile(wheel) as archive, tempfile.TemporaryDirectory() as tmp:
         names = set(archive.namelist())
         for model in models:
@@ -408,8 +418,16 @@ class Tagger:
         """Tag one clip (any sample rate, mono or ``(channels, samples)``); at least 3 s long.
 
         ``overlap`` is the hop between patches in seconds (``None``: non-overlapping); ``float16``
-        reproduces musicnn's float16 log-mel (see :func:`logmel`).
+        reproduces musicnn's float16 log-mel (see :func:`logmel`). Audio with NaN or infinite samples
+        raises :class:`ParameterError`; digital silence gives a :class:`SilenceWarning` (its tags say
+        nothing about the clip).
         """
+        from musicrec.data.audio import check_finite, silence_reason
+
+        audio = check_finite(np.asarray(audio, dtype=np.float32), "the audio to tag")
+        reason = silence_reason(audio)
+        if reason is not None:
+            warnings.warn(f"the audio to tag is {reason}", SilenceWarning, stacklevel=2)
         mel = logmel(audio, sr, float16=float16)
         out = self.forward_patches(make_patches(mel, overlap=overlap))
         return TagOutput(taggram=out["taggram"], embeddings=out, logmel=mel if keep_logmel else None)
@@ -436,7 +454,12 @@ def load_tagger(model: str = "msd_vgg", *, weights_dir: str | os.PathLike = WEIG
         if not wheel.exists():
             raise ParameterError(f"no converted weights {path} and no musicnn wheel {wheel}; {HOW_TO_GET}")
         convert_wheel(wheel, weights_dir=weights_dir, models=(model,))
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    network = ARCHITECTURES[model]()
-    network.load_state_dict(saved["state_dict"])
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        network = ARCHITECTURES[model]()
+        network.load_state_dict(saved["state_dict"])
+    except (RuntimeError, EOFError, KeyError, TypeError, ValueError, OSError, pickle.UnpicklingError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ParameterError(f"{path} is not a converted {model} state dict ({first}); delete it and "
+                             f"convert again: {HOW_TO_GET}") from None
     return Tagger(model, network, device=device, batch_size=batch_size)

@@ -193,3 +193,57 @@ def test_optimal_returns_need_an_exact_solve():
 def test_impossible_policy_returns_are_refused():
     with pytest.raises(ParameterError, match="not the returns of a real policy"):
         GridOptimum(dims=2, target="top").solve(policy_returns=np.full(25, 210.0))
+
+
+# -- limits: wall-clock time, memory known up front, the real time reported ----------------------------
+def test_time_limit_is_wall_clock_and_returns_the_bounds_reached():
+    import time
+
+    started = time.perf_counter()
+    result = grid_optimum(dims=4, target="top", time_limit=1.5)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.5 + 1.0, f"a 1.5 s limit took {elapsed:.1f} s"
+    assert result.seconds == pytest.approx(elapsed, abs=0.2)  # the real time, set-up included
+    assert not result.exact and result.stopped_by == "time limit" and result.depth is not None
+    # the optimum of 4D TopTarget/Bullseye lies in [170.464, 175.264] (notebook 02, a longer search)
+    assert result.lower <= 175.264 and result.upper >= 170.464 and result.lower <= result.upper
+
+
+def test_a_grid_whose_tables_cannot_fit_is_refused_up_front(monkeypatch):
+    monkeypatch.setattr("musicrec.utils.available_memory", lambda: 50 * 2**20)
+    message = r"tables for dims=2, levels=64, episode_length=21 needs about .*, more than this machine has free"
+    with pytest.raises(ParameterError, match=message + r" \(50.0 MiB\)"):
+        GridOptimum(dims=2, levels=64)
+
+
+def test_large_symmetry_groups_fall_back_to_a_subgroup_with_the_same_optimum(monkeypatch):
+    eight = GridOptimum(dims=8, levels=2)  # 8! * 2**8 symmetries would be a 2.6e9-entry table
+    assert eight.symmetries == "reflections" and eight.perms.shape == (256, 256)
+    full = GridOptimum(dims=3, target="top").solve()
+    monkeypatch.setattr("musicrec.agents.grid_optimum.MAX_SYMMETRY_ENTRIES", 1000)
+    reflections = GridOptimum(dims=3, target="top")
+    assert reflections.symmetries == "reflections"
+    assert reflections.solve().mean == full.mean and full.symmetries == "full"
+
+
+def test_the_memo_is_bounded_without_changing_the_answer():
+    free = GridOptimum(dims=3, target="top", reward="rating")
+    bounded = GridOptimum(dims=3, target="top", reward="rating", memo_bytes=50_000)
+    assert bounded.solve().mean == free.solve().mean
+    assert bounded.memo_resets > 0 and free.memo_resets == 0
+
+
+def test_long_episodes_need_no_long_tables():
+    solver = GridOptimum(dims=2, episode_length=10**9)  # once a (26 x 1e9) table: 194 GiB
+    assert solver.miss_bound.shape[1] <= 5
+    quick = solver.quick_policy_returns()
+    assert quick.shape == (25,) and quick.max() == 10 * 10**9  # the centre target is found at reset
+
+
+def test_quick_policies_are_real_policies():
+    solver = GridOptimum(dims=2, target="top")
+    quick = solver.quick_policy_returns()
+    assert quick.mean() <= solver.solve().mean
+    kwargs = dict(dims=2, target="top", reward="bullseye")
+    rule = evaluate_all_targets(GridRulePolicy(**kwargs), **kwargs)
+    assert quick.mean() <= rule.mean

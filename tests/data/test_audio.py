@@ -1,5 +1,7 @@
 """Audio reading (resampling, downmixing, crop/pad) and the plain audio-folder loader."""
 
+import warnings
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -37,7 +39,7 @@ def test_missing_or_unreadable_file(tmp_path):
 
 def test_audio_folder_skips_and_lists_unreadable_files(tmp_path):
     (tmp_path / "album").mkdir()
-    sf.write(tmp_path / "album" / "one.wav", np.zeros(8000), 8000)
+    sf.write(tmp_path / "album" / "one.wav", 0.1 * np.sin(np.arange(8000) / 3), 8000)
     sf.write(tmp_path / "two.ogg", 0.1 * np.ones(4000), 8000, format="OGG")
     (tmp_path / "broken.mp3").write_bytes(b"not audio")
     (tmp_path / "cover.jpg").write_bytes(b"x")
@@ -50,3 +52,27 @@ def test_audio_folder_skips_and_lists_unreadable_files(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ParameterError, match="holds no audio files"):
         AudioFolder(tmp_path / "empty")
+
+
+def test_non_finite_and_silent_files_are_skipped_and_listed_and_iteration_goes_on(tmp_path):
+    tone = 0.1 * np.sin(np.arange(8000) / 3)
+    with_nan = tone.copy()
+    with_nan[10] = np.nan
+    sf.write(tmp_path / "a_nan.wav", with_nan, 8000, subtype="FLOAT")
+    with_inf = tone.copy()
+    with_inf[-1] = np.inf
+    sf.write(tmp_path / "b_inf.wav", with_inf, 8000, subtype="FLOAT")
+    sf.write(tmp_path / "c_silent.wav", np.zeros(8000), 8000)
+    sf.write(tmp_path / "d_fine.wav", tone, 8000)
+    with pytest.raises(ParameterError, match="a_nan.wav holds 1 NaN or infinite sample"):
+        load_audio(tmp_path / "a_nan.wav")
+    folder = AudioFolder(tmp_path, sr=8000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clips = dict(folder.iter_audio())
+    assert list(clips) == ["d_fine"] and len(caught) == 3 and "digital silence" in str(caught[-1].message)
+    reasons = {path.name: reason for path, reason in folder.skipped}
+    assert sorted(reasons) == ["a_nan.wav", "b_inf.wav", "c_silent.wav"]
+    assert "NaN or infinite" in reasons["b_inf.wav"] and "digital silence" in reasons["c_silent.wav"]
+    with pytest.raises(ParameterError, match="is a folder"):
+        load_audio(tmp_path)

@@ -222,3 +222,18 @@ def test_command_line_writes_and_checks_a_catalog(tmp_path, capsys):
     broken.to_csv(path, index=False)
     assert main(["catalog", "check", str(path)]) == 2
     assert "lacks the column(s) ['tempo']" in capsys.readouterr().err
+
+
+def test_a_catalog_without_tracks_gets_a_clear_error(tmp_path, capsys):
+    from musicrec.cli import main
+
+    path = tmp_path / "tracks.csv"
+    path.write_text(",".join(CATALOG_COLUMNS) + "\n")
+    with pytest.raises(ParameterError, match="tracks.csv holds no tracks"):
+        load_catalog(path)
+    assert main(["catalog", "check", str(path)]) == 2
+    assert "holds no tracks" in capsys.readouterr().err
+    bad = synthetic_catalog(20, seed=0).assign(energy=5.0)  # every row out of range
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ParameterError, match="every one of its rows is invalid"):
+        load_catalog(tmp_path / "bad.csv", on_invalid="drop")

@@ -2,6 +2,7 @@
 
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -110,3 +111,109 @@ def test_cli_data_build_arguments(tmp_path, monkeypatch, capsys):
     assert main(["data", "build", "--root", str(tmp_path / "c"), "--clips-per-genre", "2"]) == 0
     assert calls["root"] == tmp_path / "c" and calls["clips"] == 2 and calls["seed"] == 0
     assert "1 clips (1 genres)" in capsys.readouterr().out
+
+
+# -- the builder writes only into folders it owns --------------------------------------------------------
+def _fake_render(spec, root, *, seconds):
+    """Stands in for mma + fluidsynth in the ownership tests: a short tone, the real metadata row."""
+    target = Path(root) / spec.genre / f"{spec.track_id}.wav"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(target, 0.1 * np.sin(np.arange(int(seconds * 8000)) / 5.0), 8000)
+    row = dict(spec.__dict__)
+    row.update(path=str(target.relative_to(root)), duration_s=seconds, gain_db=0.0)
+    return row
+
+
+@pytest.fixture()
+def fake_tools(monkeypatch):
+    monkeypatch.setattr(corpus, "render_clip", _fake_render)
+    monkeypatch.setattr(corpus, "check_tools", lambda **kwargs: None)
+
+
+def test_a_folder_the_builder_did_not_create_is_refused_untouched(tmp_path, fake_tools):
+    gtzan = tmp_path / "gtzan"
+    (gtzan / "blues").mkdir(parents=True)
+    sf.write(gtzan / "blues" / "blues.00000.wav", np.zeros(800), 8000)
+    before = (gtzan / "blues" / "blues.00000.wav").read_bytes()
+    with pytest.raises(ParameterError, match=r"already holds files the corpus builder did not write \(blues/\)"):
+        build_corpus(gtzan, 1, seconds=3.5, genres=("blues",), jobs=1, progress=False)
+    assert (gtzan / "blues" / "blues.00000.wav").read_bytes() == before
+    assert sorted(p.name for p in gtzan.rglob("*")) == ["blues", "blues.00000.wav"]
+    with pytest.raises(ParameterError, match="is a file"):
+        build_corpus(gtzan / "blues" / "blues.00000.wav", 1, seconds=3.5, genres=("blues",), progress=False)
+
+
+def test_a_changed_config_deletes_only_what_the_builder_wrote(tmp_path, fake_tools):
+    root = tmp_path / "corpus"
+    build_corpus(root, 1, seconds=3.5, genres=("blues", "metal"), jobs=1, progress=False)
+    (root / "blues" / "my_notes.txt").write_text("mine")  # a user's file inside the corpus
+    (root / "mine").mkdir()
+    build_corpus(root, 1, seconds=4.0, genres=("metal",), jobs=1, progress=False)
+    assert (root / "blues" / "my_notes.txt").read_text() == "mine" and (root / "mine").is_dir()
+    assert not (root / "blues" / "blues.00000.wav").exists()
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.wav")) == ["metal/metal.00000.wav"]
+
+
+def test_an_older_corpus_is_recognised_and_a_foreign_clip_is_not_overwritten(tmp_path, fake_tools):
+    root = tmp_path / "corpus"
+    build_corpus(root, 1, seconds=3.5, genres=("metal",), jobs=1, progress=False)
+    (root / corpus.OWNER_FILE).unlink()  # as built before the claim file existed
+    mtime = (root / "metal" / "metal.00000.wav").stat().st_mtime_ns
+    build_corpus(root, 1, seconds=3.5, genres=("metal",), jobs=1, progress=False)  # same config: reused
+    assert (root / "metal" / "metal.00000.wav").stat().st_mtime_ns == mtime
+    (root / "pop").mkdir()
+    sf.write(root / "pop" / "pop.00000.wav", np.zeros(800), 8000)  # a user's clip where ours would go
+    with pytest.raises(ParameterError, match="pop/pop.00000.wav, which the corpus builder did not write"):
+        build_corpus(root, 1, seconds=3.5, genres=("metal", "pop"), jobs=1, progress=False)
+    assert len(sf.read(root / "pop" / "pop.00000.wav")[0]) == 800
+
+
+RENDER_FOREVER = """
+import os, subprocess, sys, time
+from functools import partial
+from musicrec.data import corpus
+from musicrec.utils import end_with_parent
+
+def render(spec, root, *, seconds):
+    tool = subprocess.Popen(["sleep", "120"], preexec_fn=partial(end_with_parent, os.getpid()))
+    with open(os.path.join(sys.argv[1], f"{os.getpid()}-{tool.pid}.pids"), "w"):
+        pass
+    time.sleep(120)
+
+corpus.render_clip = render
+corpus.check_tools = lambda **kwargs: None
+corpus.build_corpus(sys.argv[2], 1, seconds=3.5, genres=("metal", "pop"), jobs=2, progress=False)
+"""
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_renderers_and_their_tools_end_when_the_build_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    build = subprocess.Popen([sys.executable, "-c", RENDER_FOREVER, str(pids), str(tmp_path / "corpus")])
+    try:
+        deadline = time.time() + 60
+        while len(list(pids.iterdir())) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        children = [int(pid) for path in pids.iterdir() for pid in path.stem.split("-")]
+        assert len(children) == 4, "the renderers did not start"
+        assert all(_alive(pid) for pid in children)
+    finally:
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+    deadline = time.time() + 10
+    while any(_alive(pid) for pid in children) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)], "workers outlived the killed build"

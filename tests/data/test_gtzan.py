@@ -70,3 +70,25 @@ def test_dataset_table_switch(tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(ParameterError, match="metadata.csv"):
             dataset_table("synthetic", tmp_path)
+
+
+def test_non_finite_and_silent_clips_are_skipped_and_the_rest_still_loaded(tmp_path):
+    base = make_gtzan(tmp_path, suffix=".wav", per_genre=3, seconds=1.0, sr=8000)
+    bad = 0.1 * np.ones((8000, 2))
+    bad[3, 0] = np.nan
+    sf.write(base / "blues" / "blues.00000.wav", bad, 8000, subtype="FLOAT")
+    sf.write(base / "jazz" / "jazz.00001.wav", np.zeros((8000, 2)), 8000)
+    gtzan = GenreCollection.open(tmp_path, duration=1.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = [row.track_id for row, _ in gtzan.iter_audio()]
+    assert loaded == ["blues.00001", "blues.00002", "jazz.00000", "jazz.00002"]
+    assert [(p.name, "NaN" in r or "silence" in r) for p, r in gtzan.skipped] == [
+        ("blues.00000.wav", True), ("jazz.00001.wav", True)]
+    assert len(caught) == 2
+
+
+def test_genre_folders_that_differ_only_by_case_are_refused(tmp_path):
+    make_gtzan(tmp_path, suffix=".wav", genres=("blues", "Blues", "jazz"), per_genre=1, seconds=0.5, sr=8000)
+    with pytest.raises(ParameterError, match=r"genre folders 'Blues' and 'blues' differ only by case"):
+        GenreCollection.open(tmp_path).table()

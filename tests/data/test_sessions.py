@@ -196,3 +196,18 @@ def test_session_covariates_from_the_first_rows():
     # subsets keep them aligned; a log without the columns has none
     np.testing.assert_array_equal(arrays.subset([1]).covariates, expected[[1]])
     assert session_covariates(log.drop(columns="context_type")) is None
+
+
+def test_empty_inputs_get_a_clear_error(tmp_path):
+    header_only = tmp_path / "log_header.csv"
+    header_only.write_text(",".join(LOG_COLUMNS) + "\n")
+    with pytest.raises(ParameterError, match="log_header.csv holds no sessions"):
+        read_log(header_only)
+    with pytest.raises(ParameterError, match="no track-features file was given"):
+        read_track_features([])
+    features = tmp_path / "tf_header.csv"
+    features.write_text(",".join(TRACK_FEATURE_COLUMNS) + "\n")
+    with pytest.raises(ParameterError, match="tf_header.csv hold no tracks"):
+        read_track_features(features)
+    with pytest.raises(ParameterError, match="is a folder"):
+        read_log(tmp_path)

@@ -1,6 +1,7 @@
 """Notebooks 08-09's pipeline on tiny data: corpus in runs_dir, tagger embeddings, the 4-D features."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -75,6 +76,23 @@ def test_gtzan_switch_skips_and_lists_unreadable_files(tmp_path, runs_dir):
     assert sorted(frame.genre.unique()) == ["blues", "rock"] and len(frame) == 6
     with pytest.raises(ParameterError, match="root=PATH"):
         fx.embeddings_run(budget, runs_dir, dataset="gtzan")
+
+
+def test_gtzan_runs_are_keyed_by_content_and_write_identical_metrics(tmp_path, runs_dir):
+    _gtzan(tmp_path)
+    (tmp_path / "genres" / "rock" / "rock.00099.au").unlink()
+    budget = dict(TINY, seconds=4.0)
+    _, identity = fx.collection(budget, runs_dir, dataset="gtzan", root=tmp_path)
+    clip = tmp_path / "genres" / "blues" / "blues.00001.au"
+    audio, sr = sf.read(clip)
+    sf.write(clip, -audio, sr, format="AU")  # same name and size, other samples
+    _, changed = fx.collection(budget, runs_dir, dataset="gtzan", root=tmp_path)
+    assert changed["files"] == identity["files"] and changed != identity
+    paths = [fx.embeddings_run(budget, tmp_path / name, dataset="gtzan", root=tmp_path, progress=False).path
+             for name in ("first", "second")]
+    first, second = ((path / "metrics.csv").read_bytes() for path in paths)
+    assert first == second and b"seconds_to_tag" not in first
+    assert "seconds_to_tag" in pd.read_csv(paths[0] / "timings.csv").columns
 
 
 def test_budget_errors():

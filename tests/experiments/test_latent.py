@@ -101,3 +101,13 @@ def test_neighbour_quality_measures():
     genres = np.array(["a", "a", "b", "b"])
     assert latent.neighbour_genre_purity(points, genres, k=1) == 1.0
     assert latent.neighbour_taste_distance(points, points, k=1) == pytest.approx(0.1)
+
+
+def test_two_identical_agent_runs_write_byte_identical_metrics(budget, tmp_path):
+    paths = []
+    for name in ("first", "second"):
+        run = latent.agent_run({**budget, "env_latent_dim": 2}, "ppo", tmp_path / name, actions="knn", lam=10.0,
+                               listener="fixed", seed=0, timesteps=64, progress=False)
+        paths.append(run.path / "metrics.csv")
+        assert "time_s" in run.timings().columns and "time_s" not in run.metrics().columns
+    assert paths[0].read_bytes() == paths[1].read_bytes()

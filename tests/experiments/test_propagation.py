@@ -18,3 +18,16 @@ def test_error_grid_and_table():
     table = error_table(grid)
     assert table.method.tolist()[0] == "clusters" and table.seeds.eq(2).all()
     assert len(table) == 2 * 2 + 2 + 2
+
+
+def test_two_identical_offline_agent_runs_write_byte_identical_metrics(tmp_path):
+    from musicrec.experiments import propagation
+    from musicrec.profiles import load_profile
+
+    budget = {**load_profile("latent", "smoke"), "n_tracks": 300, "eval_sessions": 4, "timesteps_knn": 64}
+    paths = []
+    for name in ("first", "second"):
+        run = propagation.offline_agent_run(budget, tmp_path / name, seed=0, progress=False)
+        paths.append(run.path / "metrics.csv")
+        assert "time_s" in run.timings().columns
+    assert paths[0].read_bytes() == paths[1].read_bytes()

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from musicrec.errors import ParameterError
@@ -104,7 +105,34 @@ def test_patching_as_musicnn():
 
 def test_short_audio_gets_a_clear_error(vgg):
     with pytest.raises(ParameterError, match=r"shorter than one 3-s patch.*at least 3 s"):
-        vgg.tag(np.zeros(16000 * 2, dtype=np.float32), 16000)
+        vgg.tag(np.full(16000 * 2, 0.1, dtype=np.float32), 16000)
+
+
+def test_non_finite_audio_is_refused_and_silence_warned_about(vgg):
+    from musicrec.features.tagger import SilenceWarning
+
+    audio = (0.1 * np.random.default_rng(0).standard_normal(16000 * 4)).astype(np.float32)
+    audio[100] = np.nan
+    with pytest.raises(ParameterError, match=r"1 NaN or infinite sample\(s\)"):
+        vgg.tag(audio, 16000)
+    audio[100] = np.inf
+    with pytest.raises(ParameterError, match="NaN or infinite"):
+        vgg.tag(audio, 16000)
+    with pytest.warns(SilenceWarning, match="digital silence"):
+        vgg.tag(np.zeros(16000 * 4, dtype=np.float32), 16000)
+
+
+def test_cli_refuses_silence_and_non_finite_audio_in_one_line(tmp_path, capsys):
+    from musicrec.cli import main
+
+    sf.write(tmp_path / "silent.wav", np.zeros(16000 * 4), 16000)
+    noisy = 0.1 * np.random.default_rng(0).standard_normal(16000 * 4)
+    noisy[5] = np.nan
+    sf.write(tmp_path / "nan.wav", noisy, 16000, subtype="FLOAT")
+    for name, message in (("silent.wav", "digital silence"), ("nan.wav", "NaN or infinite")):
+        assert main(["tag", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_outputs_resampling_and_layers(vgg):
@@ -136,6 +164,16 @@ def test_missing_weights_say_how_to_get_them(tmp_path):
         convert_wheel(weights_dir=tmp_path)
     with pytest.raises(ParameterError, match="model='vgg'"):
         load_tagger("vgg")
+
+
+def test_corrupt_weights_and_wheel_get_a_clear_error(tmp_path):
+    (tmp_path / "msd_vgg.pt").write_bytes(b"not a torch file")
+    with pytest.raises(ParameterError, match=r"msd_vgg.pt is not a converted msd_vgg state dict"):
+        load_tagger("msd_vgg", weights_dir=tmp_path)
+    wheel = tmp_path / "musicnn-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ParameterError, match="is not a zip archive"):
+        convert_wheel(weights_dir=tmp_path)
 
 
 def test_cli_prints_json(capsys):
