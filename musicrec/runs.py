@@ -394,7 +394,23 @@ def _execute(run: "Run", work: Callable[[Path], Any]) -> str:
     return str(run.execute(work).path)
 
 
-def run_all(tasks, *, workers: int = 1, backend: str = "local", progress: bool = True,
+BACKENDS = ("local", "ray")
+
+
+def describe_run(run: "Run") -> str:
+    """``kind/name`` of a run with its config, for error messages (the folder is gone when it failed)."""
+    text = json.dumps(_plain(run.config), sort_keys=True)
+    return f"{run.kind}/{run.path.name} (config {text[:400]}{'...' if len(text) > 400 else ''})"
+
+
+def default_backend() -> str:
+    """The backend named by the ``BACKEND`` environment variable (``make reproduce BACKEND=ray``), else local."""
+    from musicrec.errors import check_choice
+
+    return check_choice("BACKEND", os.environ.get("BACKEND") or "local", BACKENDS)
+
+
+def run_all(tasks, *, workers: int = 1, backend: str | None = None, progress: bool = True,
             description: str = "runs") -> list["Run"]:
     """Execute ``(run, work)`` pairs not finished yet; return the runs in the order given.
 
@@ -406,9 +422,9 @@ def run_all(tasks, *, workers: int = 1, backend: str = "local", progress: bool =
     workers : int
         Runs executed at the same time, each in its own process with one torch thread (``1``: in this
         process, one after the other).
-    backend : {"local", "ray"}
+    backend : {"local", "ray"} or None
         ``"local"``: processes on this machine. ``"ray"``: one Ray task per run (see
-        :mod:`musicrec.ray_backend`).
+        :mod:`musicrec.ray_backend`; ``RAY_ADDRESS`` names the cluster). ``None``: :func:`default_backend`.
     progress : bool
         A progress bar over runs.
 
@@ -418,7 +434,7 @@ def run_all(tasks, *, workers: int = 1, backend: str = "local", progress: bool =
     """
     from musicrec.errors import check_choice
 
-    check_choice("backend", backend, ("local", "ray"))
+    backend = default_backend() if backend is None else check_choice("backend", backend, BACKENDS)
     tasks = list(tasks)
     pending = [(run, work) for run, work in tasks if not run.finished]
     if pending and backend == "ray":
@@ -445,7 +461,7 @@ def _run_local(pending, workers: int, progress: bool, description: str) -> None:
             except (KeyboardInterrupt, SystemExit):
                 raise
             except Exception as error:  # noqa: BLE001  (reported with the run's name below)
-                failures[run.path.name] = f"{type(error).__name__}: {error}"
+                failures[describe_run(run)] = f"{type(error).__name__}: {error}"
             bar.update()
     else:
         executor = ProcessPoolExecutor(max_workers=min(workers, len(pending)), initializer=_worker_setup,
@@ -458,7 +474,7 @@ def _run_local(pending, workers: int, progress: bool, description: str) -> None:
                 for future in done:
                     error = future.exception()
                     if error is not None:
-                        failures[futures[future].path.name] = f"{type(error).__name__}: {error}"
+                        failures[describe_run(futures[future])] = f"{type(error).__name__}: {error}"
                     bar.update()
         except BaseException:
             for process in list(getattr(executor, "_processes", {}).values()):

@@ -39,7 +39,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from musicrec.agents.qtable import oracle_reward_per_step
 from musicrec.envs.genre import GenreEnv
@@ -69,7 +69,8 @@ from musicrec.agents.qtable import QTableAgent
 
 example = QTableAgent(5, 5, alpha=0.1, gamma=0.9)
 example.q[1, 0], example.q[0, 0] = 1.0, 0.2
-print(f"new Q(Rock, Pop) = {example.update(1, 0, 10.0, 0):.3f}   (slides: 1.918)")
+new_q = example.update(1, 0, 10.0, 0)
+print(f"new Q(Rock, Pop) = {new_q:.3f}   (slides: {genre.SLIDES_EXAMPLE_UPDATE})")
 
 # %% [markdown]
 # ## The simulated listeners
@@ -201,18 +202,7 @@ print("transition: greedy Q-policy", dict(policy[policy.user == "transition"][["
 
 # %% [markdown]
 # ## Comparison with the slides
-#
-# * **Worked example**: our update gives 1.918, as the slides do.
-# * **Generic listener**: the slides train on a user whose feedback is pure chance. The table above shows
-#   why nothing can be learned there: every policy, the oracle included, earns the same expected reward
-#   (0.5 · 10 + 0.5 · (−5) = 2.5 per step), so the learned Q-table only reflects sampling noise.
-# * **Pop lover**: the slides show the agent learning the profile's favourite genre. Ours recommends Pop
-#   from every state in every seed and reaches the oracle's reward per step.
-# * **Transition listener (not in the slides)**: here the state matters. The per-state bandit takes the
-#   single most-liked next genre (Pop after Jazz) and falls into the Pop/Rock corner; Q-learning with γ = 0.9
-#   learns the Jazz ↔ Classical cycle and comes close to the oracle (see the table for the numbers of
-#   this run).
-# * The slides' example Q-table (values 0.3-2.8) is illustrative and their result plots are not in the
-#   extracted text, so there are no numbers of theirs to set beside ours; with +10/−5 rewards and γ = 0.9
-#   our converged Q-values are an order of magnitude larger, as the Bellman equation requires
-#   (Q ≈ r / (1 − γ) for a steady like rate).
+# Written from the tables above (`musicrec.experiments.genre.comparison_with_slides`).
+
+# %%
+display(Markdown(genre.slides_comparison(study, budget, example_update=new_q)))

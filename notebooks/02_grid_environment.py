@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from musicrec.experiments import grid_references as refs
 from musicrec.plotting import setup_style
@@ -82,8 +82,7 @@ plt.show()
 # ## Rating maps in 2D: TopTarget vs WiderTopTarget
 # The rating of every position for four targets (×; ○ = start). The edges are percentiles of the distances
 # from *that* target to all 25 positions, so a corner target gets a wider spread of ratings than the centre
-# target, whose 25 distances take only five values: WiderTopTarget's rating 4 covers the target's whole
-# neighbourhood and, for the centre target, no position rates 3 or 1.
+# target, whose 25 distances take only five values; the table below says which ratings each rule gives.
 
 # %%
 def rating_map(ax, ratings, target_xy, title, start_xy=None):
@@ -135,8 +134,8 @@ plt.show()
 
 # %% [markdown]
 # ## How many positions rate 4 (and 3, 2, 1, 0) per target
-# TopTarget's 0.01th percentile sits below distance 1 on these grids, so exactly one position (the target)
-# rates 4. WiderTopTarget's 5th percentile makes the rating-4 region depend on where the target lies. Left:
+# TopTarget's rating 4 is the 0.01th percentile of the distances, WiderTopTarget's the 5th, so the size of the
+# rating-4 region depends on the rule and, for WiderTopTarget, on where the target lies. Left:
 # the distribution of the rating-4 count over all targets; right: the mean share of positions per rating.
 
 # %%
@@ -159,6 +158,8 @@ count_summary["max_pct"] = 100 * count_summary["max"] / LEVELS**count_summary.di
 out.table(count_summary, "rating4_positions_per_target")
 display(count_summary.round(2))
 out.table(shares, "rating_shares")
+centre = refs.centre_rating_counts(LEVELS)
+display(Markdown(refs.rating_count_sentences(count_summary, centre, levels=LEVELS)))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -190,7 +191,7 @@ plt.show()
 # from its metric tables (2D only), each as a percentage of the optimum. When the exact search stops at
 # the profile's node limit, the optimum is given as proven bounds `[lower, upper]` (upper: a relaxation,
 # lower: the rule) and the percentages as ranges. Each value is a cached run under `runs/grid_optimum/`
-# and `runs/grid_rule/`; the seconds are the wall time of the run that computed it.
+# and `runs/grid_rule/`; the second table gives the search effort and the wall time of the runs that computed them (also in `figures/02_reference_effort.csv`).
 
 # %%
 print("The thesis's metric tables (figures 22-23; 2D, one training run each):")
@@ -201,8 +202,7 @@ display(reference[["dims", "target", "reward", "optimum_exact", "optimum_lower",
                    "optimum_std", "rule_mean", "rule_std", "rule_pct_low", "thesis_mean", "thesis_std",
                    "thesis_pct_low", "thesis_pct_high", "thesis_setting"]].round(2))
 print("Effort (wall time of the run that computed each value, with the 1-minute load average then):")
-display(reference[["dims", "target", "reward", "optimum_nodes", "optimum_seconds", "optimum_load_1min",
-                   "rule_seconds", "rule_load_1min"]].round(2))
+display(out.table(refs.effort_table(budget, runs_dir), "reference_effort").round(2))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
@@ -285,40 +285,9 @@ print(steps.groupby(["target_mode", "dims"]).first_top.agg(["mean", "max"]).roun
 
 # %% [markdown]
 # ## Comparison with the thesis
-#
-# *(Written from the outputs above, default profile.)*
-#
-# * **The environment.** Ratings, rewards, episode length and the two target modes follow section 4.2 and
-#   the issue's exact rule. One consequence the thesis does not spell out: WiderTopTarget's "5% of the
-#   positions" holds only approximately on large grids. On the 5×5 grid numpy's interpolated 5th
-#   percentile of 25 distances is distance 1, so 3-5 positions (12-20%) rate 4, and the centre target
-#   gets no rating 3 or 1 at all (rating-map figure, and the count table: 12-20% of the positions in
-#   2D, 5.6-15.2% in 3D, 5.1-12.8% in 4D). This is the "non-consistency of the rating levels" the
-#   thesis suspected behind WiderTopTarget's variance, and it also makes WiderTopTarget the easier
-#   task: its optimum is higher in every dimension.
-# * **What the best possible policy earns.** The thesis never computed it. In 2D the exact optimum is
-#   194.0 (TopTarget, Bullseye), 201.6 (WiderTopTarget, Bullseye) and 323.48 (WiderTopTarget, Rating),
-#   out of 210 and 336 if every step rated 4.
-# * **The thesis's agents as a share of it** (figures 22-23, 2D, checkpoints of one training run each):
-#   the best WiderTopTarget/Bullseye agent (192, BoardObs, n = 20, recurrent A2C) reaches 95.2% of the
-#   optimum; the best Rating agent (305, BoardObs, recurrent A2C) 94.3%; the only TopTarget row (168,
-#   GridObs, n = 5, before the thesis found that n = 20 helps) 86.6%. The agents of notebooks 03-07 are
-#   measured against the same numbers.
-# * **Spread over targets.** The thesis's best rows have a standard deviation of 8-11 over targets
-#   (188 ± 8, 192 ± 11). Even an optimal policy cannot go much below that: the one found here has 8.3 on
-#   WiderTopTarget/Bullseye, because some targets are found at reset and others need several steps.
-# * **The rule baseline** (section 4.2's suggestion that simple users may not need deep RL) reaches
-#   99.3-100% of the optimum wherever the optimum is exact (2D-4D), equals it in 2D TopTarget/Bullseye,
-#   and beats every thesis agent of figures 22-23 (201.2 vs 192, 322.48 vs 305, 194.0 vs 168).
-# * **4D TopTarget** is where the exact search did not finish within the default profile's node limit:
-#   the table gives proven bounds, [170.46, 175.26] for Bullseye and [292.94, 300.49] for Rating (lower:
-#   the rule, an actual policy; upper: a relaxation searched exactly for two decisions). The `full`
-#   profile runs the search without a limit. The thesis reports no numbers for 3D and 4D (figures 24-25
-#   are training curves), so there is nothing to set beside ours there.
-# * **The closer bit** (what GridObs shows and BoardObs does not) is worth nothing in 2D for Bullseye
-#   (194.0 either way) and at most 1.76 points (0.58%) in 3D, so BoardObs agents lose little by
-#   missing it. Without the closer bits the board alone determines the consistent targets (though not
-#   the steps taken), so a BoardObs agent needs no recurrence to come close to its optimum, while a
-#   GridObs agent needs memory to have any belief at all. In the thesis's tables (printed above) the
-#   non-recurrent BoardObs ACKTR reached 189 on WiderTopTarget/Bullseye, beside 188 for the recurrent
-#   GridObs A2C with the same n.
+# Written from the tables above (`musicrec.experiments.grid_references.comparison_with_thesis`).
+
+# %%
+display(Markdown(refs.comparison_with_thesis(reference=reference, counts=count_summary, closer=closer_value,
+                                             centre=centre, levels=LEVELS,
+                                             episode_length=budget["episode_length"])))

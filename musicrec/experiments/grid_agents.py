@@ -224,8 +224,9 @@ class GridAgentsBudget:
     """Dimensions whose exact optimum (notebook 02's search) is the reference."""
     smoothing: int = 200
     """Episodes in the rolling mean of the training curves (the thesis: 10; more for readable plots)."""
-    backend: str = "local"
-    """Where runs execute: local processes or a Ray cluster (``BACKEND=ray``)."""
+    backend: str | None = None
+    """Where runs execute: ``local`` processes or a ``ray`` cluster; None: the ``BACKEND`` environment
+    variable (``make reproduce BACKEND=ray``), else local."""
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, source: str) -> "GridAgentsBudget":

@@ -81,7 +81,7 @@ def nstep_returns(table: pd.DataFrame, at_updates: pd.DataFrame, at_steps: pd.Da
     for frame, what in ((at_updates, "updates"), (at_steps, "environment steps")):
         ordered = frame.sort_values("mean", ascending=False)
         best = ordered.iloc[0]
-        values = ", ".join(f"n = {int(r.n_steps)} {_fmt(r['mean'])} ± {_fmt(r.sd_seeds)}"
+        values = ", ".join(f"n = {int(r['n_steps'])} {_fmt(r['mean'])} ± {_fmt(r['sd_seeds'])}"
                            for r in frame.sort_values("n_steps").to_dict("records"))
         scale = f"{int(frame['at'].iloc[0]):,}" if what == "updates" else f"{frame['at'].iloc[0] / 1e6:.2f} M"
         lines.append(f"* **At equal {what}** ({scale}): {values}; n = {int(best.n_steps)} is highest.")
@@ -168,8 +168,9 @@ def noisy_users(table: pd.DataFrame) -> str:
     """Notebook 07: the learned agent vs the Bayes-filter greedy baseline for noisy users."""
     lines = []
     for dims, group in table.groupby("dims", sort=True):
-        parts = [f"p = {r.noise:g}: agent {_fmt(r.agent_mean)} ± {_fmt(r.agent_sd_seeds)} vs Bayes filter "
-                 f"{_fmt(r.bayes_mean)} ({r.verdict})" for r in group.itertuples()]
+        parts = [f"p = {r['noise']:g}: agent {_fmt(r['agent_mean'])} ± {_fmt(r['agent_sd_seeds'])}"
+                 + (f" after {r['timesteps'] / 1e6:.1f} M env steps" if "timesteps" in r else "")
+                 + f" vs Bayes filter {_fmt(r['bayes_mean'])} ({r['verdict']})" for r in group.to_dict("records")]
         lines.append(f"* **{dims}D** (deterministic user's optimum {_fmt(group.optimum_deterministic.iloc[0])}, "
                      f"an upper bound at every p): " + "; ".join(parts) + ".")
     wins = table[table.verdict == "agent beats Bayes filter"]

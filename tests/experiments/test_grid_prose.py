@@ -1,0 +1,79 @@
+"""The sentences of notebooks 03-07 follow their tables (hand-made tables in, checked sentences out)."""
+
+import math
+
+import pandas as pd
+
+from musicrec.experiments import grid_prose
+
+
+def metrics_row(name, **values):
+    row = {"experiment": name, "figure": "", "target": "wider", "reward": "bullseye", "obs": "grid", "n_steps": 20,
+           "recurrent": True, "algorithm": "A2C", "seeds": 3, "timesteps": 2_000_000, "final_mean": 190.0,
+           "final_sd_seeds": 2.0, "final_ci_low": 185.0, "final_ci_high": 195.0, "pooled_mean": 180.0,
+           "pooled_std": 20.0, "pooled_checkpoints": 3, "thesis_mean": 188.0, "thesis_std": 8.0, "optimum": 200.0,
+           "pct_final": 95.0, "collapsed_to": None}
+    row.update(values)
+    return row
+
+
+def test_agent_result_states_mean_spread_interval_and_share_of_the_optimum():
+    text = grid_prose.agent_result(metrics_row("x"))
+    assert text == "190.0 ± 2.0 over 3 seeds, 95% interval 185.0-195.0, 95.0% of the exact optimum 200.0"
+    collapsed = grid_prose.agent_result(metrics_row("x", final_mean=42.0, collapsed_to=12))
+    assert "names position 12 whatever the user answers" in collapsed and "%" not in collapsed
+
+
+def test_versus_thesis_says_above_or_below():
+    assert "below the thesis's 188" in grid_prose.versus_thesis(metrics_row("x"))
+    assert "above the thesis's 188" in grid_prose.versus_thesis(metrics_row("x", pooled_mean=190.0))
+    assert "reports no number" in grid_prose.versus_thesis(metrics_row("x", thesis_mean=math.nan))
+
+
+def test_reward_functions_names_the_better_rule():
+    table = pd.DataFrame([metrics_row("top_grid_n5", target="top", pct_final=40.0),
+                          metrics_row("wider_grid_n5", pct_final=90.0)])
+    assert "WiderTopTarget is learned better" in grid_prose.reward_functions(table)
+    table.loc[0, "pct_final"] = 99.0
+    text = grid_prose.reward_functions(table)
+    assert "TopTarget is learned better" in text and "not borne out" in text
+
+
+def test_nstep_returns_reports_both_comparisons_and_checks_the_thesis_order():
+    table = pd.DataFrame([metrics_row(f"wider_grid_n{n}", n_steps=n) for n in (5, 10, 20)])
+    at = pd.DataFrame({"experiment": ["a", "b", "c"], "n_steps": [5, 10, 20], "mean": [150.0, 170.0, 180.0],
+                       "sd_seeds": [1.0, 1.0, 1.0], "at": [400, 400, 400]})
+    text = grid_prose.nstep_returns(table, at, at.assign(at=1_500_000))
+    assert "At equal updates** (400)" in text and "At equal environment steps** (1.50 M)" in text
+    assert "n = 20 is highest" in text and "holds at equal environment steps" in text
+    reversed_ = at.assign(mean=[180.0, 170.0, 150.0], at=1_500_000)
+    assert "does not hold in full" in grid_prose.nstep_returns(table, at, reversed_)
+
+
+def test_metrics_tables_counts_the_rows_at_or_above_the_thesis():
+    table = pd.DataFrame([metrics_row("a", pooled_mean=190.0), metrics_row("b", pooled_mean=150.0),
+                          metrics_row("c", thesis_mean=math.nan)])
+    text = grid_prose.metrics_tables(table)
+    assert "1 of 2 rows are at or above" in text and "b 150.0 vs 188" in text
+
+
+def test_noisy_users_says_where_the_agent_wins_ties_or_loses():
+    rows = [{"dims": 2, "noise": p, "agent_mean": a, "agent_sd_seeds": 1.0, "bayes_mean": b, "verdict": v,
+             "optimum_deterministic": 201.6}
+            for p, a, b, v in ((0.0, 195.0, 201.0, "Bayes filter beats agent"),
+                               (0.3, 199.0, 198.0, "no difference within the 95% interval"))]
+    text = grid_prose.noisy_users(pd.DataFrame(rows))
+    assert "matches the Bayes filter within the 95% interval at 2D p = 0.3" in text
+    rows[1]["verdict"] = "agent beats Bayes filter"
+    assert "beats the Bayes filter at 2D p = 0.3" in grid_prose.noisy_users(pd.DataFrame(rows))
+    rows[1]["verdict"] = "Bayes filter beats agent"
+    assert "beats the learned agent at every noise level" in grid_prose.noisy_users(pd.DataFrame(rows))
+
+
+def test_reproducibility_distinguishes_identical_from_within_the_interval():
+    row = {"experiment": "wider_grid_n20", "seed": 0, "metrics_identical": False, "rerun_mean": 190.0,
+           "original_mean": 192.0, "ci_low": 185.0, "ci_high": 196.0, "rerun_inside_ci": True}
+    text = grid_prose.reproducibility(pd.DataFrame([row]), kernels="avx2")
+    assert "metrics not identical" in text and "inside the 95% interval" in text and "only within" in text
+    text = grid_prose.reproducibility(pd.DataFrame([{**row, "metrics_identical": True}]), kernels="avx2")
+    assert "byte-identical" in text and "gave the same bits" in text
