@@ -41,7 +41,7 @@ def _timed(step, steps_per_call: int, seconds: float) -> float:
 
 
 def batched_core(dims: int, n_envs: int, seconds: float, obs: str = "grid") -> float:
-    from musicrec.envs.grid import BatchedFeatureGrid
+    from musicrec.envs.grid_core import BatchedFeatureGrid
 
     core = BatchedFeatureGrid(n_envs, dims=dims, obs=obs, seed=0)
     core.reset()

@@ -345,15 +345,17 @@ class RunsFailed(RuntimeError):
 
 
 def code_fingerprint(*modules: str) -> str:
-    """A hash of the code of ``modules`` (dotted names) without docstrings and comments.
+    """A hash of the code of ``modules`` (dotted names): their definitions, without docstrings, comments
+    and import statements, in the order of their names.
 
     Put into a run's config, it makes the cache key change with any change of the code that computes the
-    result, while edits of its documentation keep finished runs valid.
+    result, while edits of its documentation, and moving a definition from one of the modules to another,
+    keep finished runs valid.
     """
     import ast
     import importlib.util
 
-    digest = hashlib.sha1()
+    definitions: dict[str, str] = {}
     for module in modules:
         spec = importlib.util.find_spec(module)
         if spec is None or spec.origin is None:
@@ -365,8 +367,21 @@ def code_fingerprint(*modules: str) -> str:
                     and isinstance(getattr(body[0], "value", None), ast.Constant)
                     and isinstance(body[0].value.value, str)):
                 body[0] = ast.Pass()
-        digest.update(module.encode())
-        digest.update(ast.dump(tree, include_attributes=False).encode())
+        for index, node in enumerate(tree.body):
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.Pass)):
+                continue
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                key = node.name
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                key = ",".join(ast.dump(target) for target in targets)
+            else:
+                key = f"{module}:{index}"
+            definitions[key] = ast.dump(node, include_attributes=False)
+    digest = hashlib.sha1()
+    for key in sorted(definitions):
+        digest.update(key.encode())
+        digest.update(definitions[key].encode())
     return digest.hexdigest()[:12]
 
 

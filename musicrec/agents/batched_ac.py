@@ -412,7 +412,7 @@ class BatchedActorCritic:
 
     def __init__(self, env_kwargs: Mapping[str, Any], n_envs: int, settings: LearnerSettings, *, seed: int = 0,
                  device: str | torch.device = "cpu"):
-        from musicrec.envs.grid import BatchedFeatureGrid
+        from musicrec.envs.grid_core import BatchedFeatureGrid
 
         settings.validate()
         self.settings = settings
@@ -682,7 +682,7 @@ class TrainedPolicy:
 
 def load_policy(folder: str | os.PathLike, config: Mapping[str, Any], *, device: str = "cpu") -> TrainedPolicy:
     """The policy a :func:`train` run saved in ``folder`` (``config`` is the run's resolved agent config)."""
-    from musicrec.envs.grid import check_settings, make_spaces
+    from musicrec.envs.grid_core import check_settings, make_spaces
     from musicrec.users.grid import grid_geometry
 
     folder = Path(folder)
@@ -742,7 +742,7 @@ class Evaluations:
 
     def evaluate(self, learner: BatchedActorCritic) -> pd.DataFrame:
         """Every target's return under the current deterministic policy (true ratings for noisy users)."""
-        from musicrec.envs.grid import evaluate_all_targets
+        from musicrec.envs.grid_core import evaluate_all_targets
 
         result = evaluate_all_targets(learner.predict, targets=self.targets, repeats=self.repeats,
                                       seed=learner.updates, **self.env_kwargs)
@@ -790,7 +790,7 @@ class Evaluations:
 
 def resolve(config: Mapping[str, Any], env_config: Mapping[str, Any], *, hyperparams_file: str) -> dict[str, Any]:
     """The full, validated config of a batched run (what ``config.yml`` records)."""
-    from musicrec.envs.grid import check_settings
+    from musicrec.envs.grid_core import check_settings
     from musicrec.errors import check_number
     from musicrec.hyperparams import load_hyperparams
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from musicrec.envs.grid import REWARD_TABLES, TABLE_LIMIT, check_settings
+from musicrec.envs.grid_core import REWARD_TABLES, TABLE_LIMIT, check_settings
 from musicrec.errors import ParameterError
 from musicrec.users.grid import grid_geometry, report_likelihood
 

@@ -74,7 +74,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from musicrec.envs.grid import REWARD_TABLES, check_settings
+from musicrec.envs.grid_core import REWARD_TABLES, check_settings
 from musicrec.errors import ParameterError, check_choice, check_number
 from musicrec.users.grid import GridGeometry, grid_geometry
 
@@ -637,7 +637,7 @@ class GridOptimum:
 def rule_returns(**settings) -> np.ndarray:
     """Returns of the rule baseline from every target (a real policy: its mean bounds the optimum)."""
     from musicrec.agents.grid_rule import GridRulePolicy
-    from musicrec.envs.grid import evaluate_all_targets
+    from musicrec.envs.grid_core import evaluate_all_targets
 
     return evaluate_all_targets(GridRulePolicy(**settings), **settings).returns
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musicrec.envs.grid import REWARD_TABLES, TABLE_LIMIT, check_settings
+from musicrec.envs.grid_core import REWARD_TABLES, TABLE_LIMIT, check_settings
 from musicrec.errors import ParameterError, check_number
 from musicrec.users.grid import grid_geometry
 

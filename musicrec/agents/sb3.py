@@ -558,11 +558,10 @@ def train_sb3_grid(config: Mapping[str, Any], folder: str | os.PathLike, *, devi
         return _frozen_predict(model, vec.obs_rms.mean.copy(), vec.obs_rms.var.copy(), vec.clip_obs, vec.epsilon)
 
     result = train({k: agent[k] for k in ("preset", "total_timesteps", "n_envs", "policy", "hyperparams")}, env,
-                   config["seed"], folder, device=device, progress_bar=progress,
+                   config["seed"], folder, device=device, progress_bar=progress, separate_timings=True,
                    callbacks=[GridEvaluationCallback(evaluations, predict_of)],
                    vec_env_factory=lambda env_config, n_envs, seed: make_grid_vec_env(
                        env_config["kwargs"], n_envs, seed, gamma=gamma))
-    write_csv_atomic(result.episodes.drop(columns=["time_s"]), folder / "metrics.csv")
     vec_normalize = result.model.get_vec_normalize_env()
     if vec_normalize is not None:
         save_obs_normalization(vec_normalize, folder / OBS_NORMALIZATION_FILE)

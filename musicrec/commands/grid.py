@@ -76,7 +76,7 @@ def _rule(args) -> int:
     import time
 
     from musicrec.agents.grid_rule import GridRulePolicy
-    from musicrec.envs.grid import evaluate_all_targets
+    from musicrec.envs.grid_core import evaluate_all_targets
     from musicrec.users.grid import check_grid
 
     check_grid(args.dims, args.levels)

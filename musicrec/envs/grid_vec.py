@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
-from musicrec.envs.grid import BatchedFeatureGrid
+from musicrec.envs.grid_core import BatchedFeatureGrid
 from musicrec.errors import ParameterError
 
 

@@ -40,7 +40,7 @@ ENV_ID = "musicrec/FeatureGrid-v0"
 #: Bump when the pipeline changes a result in a way the code fingerprint cannot see.
 VERSION = 2
 #: Modules whose code decides a run's result (their fingerprint is part of every run's cache key).
-RESULT_MODULES = ("musicrec.agents.batched_ac", "musicrec.envs.grid", "musicrec.users.grid")
+RESULT_MODULES = ("musicrec.agents.batched_ac", "musicrec.envs.grid_core", "musicrec.envs.grid", "musicrec.users.grid")
 SB3_MODULES = ("musicrec.agents.sb3", "musicrec.envs.grid_vec")
 #: Grids larger than this are evaluated at the end on a fixed random sample of ``final_targets`` targets.
 FULL_EVAL_LIMIT = 20_000
@@ -375,7 +375,7 @@ def make_run(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any],
 # -- training (the work of one run) ------------------------------------------------------------------------
 
 def _write_final(predict, config: Mapping[str, Any], folder: Path) -> None:
-    from musicrec.envs.grid import evaluate_all_targets
+    from musicrec.envs.grid_core import evaluate_all_targets
 
     env = config["agent"]["env"]["kwargs"]
     final = evaluate_all_targets(predict, targets=config["final_targets"], repeats=config["eval_repeats"],
@@ -474,9 +474,12 @@ def load_agent(run: Run, *, device: str = "cpu"):
 
         policy = load_policy(run.path, config["agent"], device=device)
         return policy, (lambda obs, state, start: policy.predict(obs, state, start, deterministic=True))
-    from musicrec.agents.sb3 import load_model, normalized_grid_predict
+    from musicrec.agents.sb3 import load_weights, normalized_grid_predict
+    from musicrec.envs.grid_vec import make_grid_vec_env
 
-    model = load_model(config["agent"]["preset"], run.file("model.zip"), device=device)
+    # weights only: a model.zip from someone else's runs/ cannot run code when it is read
+    model = load_weights(config["agent"], run.file("model.zip"), device=device, vec_env_factory=lambda env, n, seed:
+                         make_grid_vec_env(env["kwargs"], n, seed, normalize=False))
     return model, normalized_grid_predict(model, run.path)
 
 
@@ -523,7 +526,7 @@ def constant_position(returns: pd.DataFrame, env: Mapping[str, Any]) -> int | No
     target, it learned nothing but a fixed position; reporting a percentage of the optimum for it would
     mislead.
     """
-    from musicrec.envs.grid import REWARD_TABLES, TABLE_LIMIT
+    from musicrec.envs.grid_core import REWARD_TABLES, TABLE_LIMIT
     from musicrec.users.grid import grid_geometry
 
     geometry = grid_geometry(int(env["dims"]), int(env["levels"]), env["target"])
@@ -554,7 +557,7 @@ def sampled_rule_run(env: Mapping[str, Any], targets: Sequence[int], runs_dir: s
 
 def _sampled_rule_work(config: Mapping[str, Any], folder: Path) -> None:
     from musicrec.agents.grid_rule import GridRulePolicy
-    from musicrec.envs.grid import evaluate_all_targets
+    from musicrec.envs.grid_core import evaluate_all_targets
 
     settings = {k: v for k, v in config.items() if k not in ("targets", "version")}
     result = evaluate_all_targets(GridRulePolicy(**settings), targets=config["targets"], **settings)
@@ -598,7 +601,7 @@ def bayes_run(env: Mapping[str, Any], repeats: int, runs_dir: str | os.PathLike,
     """The Bayes-filter greedy baseline (:mod:`musicrec.agents.grid_bayes`) from every target, ``repeats``
     episodes each (noisy users answer differently each time), as a cached run."""
     config = {"env": dict(env), "repeats": int(repeats), "seed": int(seed), "version": BAYES_VERSION,
-              "code": code_fingerprint("musicrec.agents.grid_bayes", "musicrec.envs.grid", "musicrec.users.grid")}
+              "code": code_fingerprint("musicrec.agents.grid_bayes", "musicrec.envs.grid_core", "musicrec.users.grid")}
     noise = env.get("rating_noise", 0.0)
     run = Run(runs_dir, "grid_bayes", config, name=f"{env['dims']}d-{env['action']}-{env['reward']}-p{noise}")
     return run.execute(functools.partial(_bayes_work, config))
@@ -606,7 +609,7 @@ def bayes_run(env: Mapping[str, Any], repeats: int, runs_dir: str | os.PathLike,
 
 def _bayes_work(config: Mapping[str, Any], folder: Path) -> None:
     from musicrec.agents.grid_bayes import GridBayesPolicy
-    from musicrec.envs.grid import evaluate_all_targets
+    from musicrec.envs.grid_core import evaluate_all_targets
 
     env = config["env"]
     result = evaluate_all_targets(GridBayesPolicy(**env), repeats=config["repeats"], seed=config["seed"], **env)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from musicrec.agents.grid_optimum import GridOptimum
 from musicrec.agents.grid_rule import GridRulePolicy
-from musicrec.envs.grid import REWARD_TABLES, evaluate_all_targets
+from musicrec.envs.grid_core import REWARD_TABLES, evaluate_all_targets
 from musicrec.runs import Run, write_csv_atomic, write_metrics, write_timings
 
 #: Bump when the solver or the rule changes a result (3 and 2: times moved to ``timings.csv``).

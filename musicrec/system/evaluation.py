@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musicrec.envs.grid import BatchedFeatureGrid, as_predict, check_settings
+from musicrec.envs.grid_core import BatchedFeatureGrid, as_predict, check_settings
 from musicrec.errors import ParameterError
 from musicrec.system.playback import BatchedPlayer, Playback
 from musicrec.system.song_grid import SongGrid

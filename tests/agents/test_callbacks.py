@@ -5,7 +5,7 @@ import musicrec.envs  # noqa: F401  (registers the ids)
 from musicrec.agents.batched_ac import Evaluations
 from musicrec.agents.callbacks import GridEvaluationCallback, first_reaching
 from musicrec.agents.sb3 import train
-from musicrec.envs.grid import evaluate_all_targets
+from musicrec.envs.grid_core import evaluate_all_targets
 
 TINY = {"id": "musicrec/FeatureGrid-v0", "kwargs": {"dims": 2, "levels": 3, "episode_length": 4}}
 

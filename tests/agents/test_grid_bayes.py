@@ -5,7 +5,8 @@ import pytest
 
 from musicrec.agents.grid_bayes import GridBayesPolicy
 from musicrec.agents.grid_rule import GridRulePolicy
-from musicrec.envs.grid import BatchedFeatureGrid, FeatureGridEnv, evaluate_all_targets
+from musicrec.envs.grid import FeatureGridEnv
+from musicrec.envs.grid_core import BatchedFeatureGrid, evaluate_all_targets
 from musicrec.errors import ParameterError
 from musicrec.users.grid import noisy_feedback, report_likelihood
 

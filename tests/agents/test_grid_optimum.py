@@ -5,7 +5,8 @@ import pytest
 
 from musicrec.agents.grid_optimum import GridOptimum, grid_optimum, miss_bound_table, symmetry_permutations
 from musicrec.agents.grid_rule import GridRulePolicy
-from musicrec.envs.grid import REWARD_TABLES, FeatureGridEnv, evaluate_all_targets
+from musicrec.envs.grid import FeatureGridEnv
+from musicrec.envs.grid_core import REWARD_TABLES, evaluate_all_targets
 from musicrec.errors import ParameterError
 from musicrec.users.grid import grid_geometry
 

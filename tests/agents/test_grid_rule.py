@@ -3,7 +3,8 @@ import pytest
 
 from musicrec.agents.grid_optimum import grid_optimum
 from musicrec.agents.grid_rule import GridRulePolicy
-from musicrec.envs.grid import FeatureGridEnv, evaluate_all_targets
+from musicrec.envs.grid import FeatureGridEnv
+from musicrec.envs.grid_core import evaluate_all_targets
 from musicrec.errors import ParameterError
 
 

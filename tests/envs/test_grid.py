@@ -6,7 +6,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import musicrec.envs  # noqa: F401  (registers the ids)
-from musicrec.envs.grid import BatchedFeatureGrid, FeatureGridEnv, evaluate_all_targets
+from musicrec.envs.grid import FeatureGridEnv
+from musicrec.envs.grid_core import BatchedFeatureGrid, evaluate_all_targets
 from musicrec.errors import ParameterError
 
 COMBINATIONS = list(itertools.product(["top", "wider"], ["bullseye", "rating"], ["grid", "board"],

@@ -4,7 +4,8 @@ import pytest
 from stable_baselines3.common.vec_env import VecCheckNan
 
 from musicrec.agents.sb3 import train
-from musicrec.envs.grid import FeatureGridEnv, evaluate_all_targets
+from musicrec.envs.grid import FeatureGridEnv
+from musicrec.envs.grid_core import evaluate_all_targets
 from musicrec.envs.grid_vec import GridVecEnv
 from musicrec.errors import ParameterError
 

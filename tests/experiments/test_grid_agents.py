@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from musicrec.envs.grid import evaluate_all_targets
+from musicrec.envs.grid_core import evaluate_all_targets
 from musicrec.errors import ParameterError
 from musicrec.experiments import grid_agents
 from musicrec.profiles import PROFILES, load_profile

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from musicrec.agents.grid_rule import GridRulePolicy
-from musicrec.envs.grid import REWARD_TABLES, evaluate_all_targets
+from musicrec.envs.grid_core import REWARD_TABLES, evaluate_all_targets
 from musicrec.errors import ParameterError
 from musicrec.system.evaluation import (
     THESIS_TABLE1,
