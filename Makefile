@@ -7,6 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= default
 DEVICE ?= cpu
+# Where the training runs execute: local processes, or a Ray cluster (RAY_ADDRESS; without it a local Ray).
+BACKEND ?= local
+export BACKEND
+export RAY_ADDRESS
 STAMPS_DIR := .make
 # Offline genre corpus and the pretrained tagger's weights (notebooks 08-10; see data/README.md).
 CLIPS ?= $(if $(filter full,$(PROFILE)),100,20)
@@ -30,7 +34,8 @@ PACKAGE_FILES := $(shell find musicrec -path musicrec/report -prune -o \( -name 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 	@echo "notebooks (make NAME runs one):"; for n in $(NOTEBOOK_NAMES); do echo "  $$n"; done
-	@echo "variables: PROFILE=smoke|default|full (now $(PROFILE)), DEVICE=cpu|cuda|auto (now $(DEVICE))"
+	@echo "variables: PROFILE=smoke|default|full (now $(PROFILE)), DEVICE=cpu|cuda|auto (now $(DEVICE)),"
+	@echo "           BACKEND=local|ray (now $(BACKEND)), RAY_ADDRESS=host:port of a Ray cluster"
 
 setup: $(VENV)/.setup-done audio-tools browser $(TAGGER_WEIGHTS)  ## create .venv, install the pinned requirements, the corpus tools, the test browser and the tagger weights (idempotent)
 

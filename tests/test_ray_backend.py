@@ -14,9 +14,6 @@ import pytest
 from musicrec.experiments import grid_agents
 from musicrec.runs import Run, RunsFailed, run_all
 
-TINY = {"profile": "test", "seeds": [0, 1], "n_envs": 8, "workers": 2, "eval_points": 2, "eval_targets": 64,
-        "final_targets": 32, "checkpoints": 2, "checkpoint_iterations": 1,
-        "timesteps": {"wider_grid_n5": 400, "3d_factored_n20": 320}}
 RAY = Path(sys.executable).with_name("ray")
 
 
@@ -46,18 +43,20 @@ def ray_cluster():
 
 
 @pytest.mark.slow
-def test_a_ray_sweep_gives_the_local_backends_bytes_and_names_failed_runs(ray_cluster, tmp_path, monkeypatch):
+def test_a_ray_sweep_gives_the_local_backends_bytes_and_names_failed_runs(ray_cluster, tmp_path, monkeypatch,
+                                                                          tiny_grid_budget):
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    budget = {**tiny_grid_budget, "seeds": [0, 1], "workers": 2}
     names = ["wider_grid_n5"]
-    on_ray = grid_agents.run_study(names, TINY, tmp_path / "ray", backend="ray", progress=False)
-    local = grid_agents.run_study(names, TINY, tmp_path / "local", backend="local", progress=False)
+    on_ray = grid_agents.run_study(names, budget, tmp_path / "ray", backend="ray", progress=False)
+    local = grid_agents.run_study(names, budget, tmp_path / "local", backend="local", progress=False)
     for first, second in zip(on_ray.run, local.run):
         assert first.finished and first.path.name == second.path.name
         for name in ("metrics.csv", "eval.csv", "checkpoints.csv", "final_returns.csv"):
             assert (first.path / name).read_bytes() == (second.path / name).read_bytes(), (first.path.name, name)
     assert not [p for p in (tmp_path / "ray" / "grid_agents").iterdir() if p.name.startswith(".")]
     # finished runs are not submitted again: the same call returns at once with the same folders
-    again = grid_agents.run_study(names, TINY, tmp_path / "ray", backend="ray", progress=False)
+    again = grid_agents.run_study(names, budget, tmp_path / "ray", backend="ray", progress=False)
     assert [r.path for r in again.run] == [r.path for r in on_ray.run]
     # a run that raises is named with its config; the others finish; nothing half-written is left
     good = Run(tmp_path / "mixed", "probe", {"ok": True}, name="fine")

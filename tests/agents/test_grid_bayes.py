@@ -11,8 +11,7 @@ from musicrec.errors import ParameterError
 from musicrec.users.grid import noisy_feedback, report_likelihood
 
 
-def test_noisy_feedback_flips_with_the_stated_probabilities():
-    rng = np.random.default_rng(0)
+def test_noisy_feedback_flips_with_the_stated_probabilities(rng):
     ratings = np.array([0, 2, 4] * 100_000)
     closer = np.zeros(len(ratings), dtype=bool)
     reported, flipped = noisy_feedback(ratings, closer, rng=rng, rating_noise=0.2, closer_noise=0.1)
