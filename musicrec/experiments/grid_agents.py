@@ -796,9 +796,12 @@ def noise_table(study: pd.DataFrame, budget: GridAgentsBudget | Mapping[str, Any
     table = pd.DataFrame(rows)
     if len(table):
         table["agent_minus_bayes"] = table.agent_mean - table.bayes_mean
-        table["verdict"] = np.where(table.agent_ci_low > table.bayes_mean, "agent beats Bayes filter",
-                                    np.where(table.agent_ci_high < table.bayes_mean, "Bayes filter beats agent",
-                                             "no difference within the 95% interval"))
+        verdict = np.where(table.agent_ci_low > table.bayes_mean, "agent beats Bayes filter",
+                           np.where(table.agent_ci_high < table.bayes_mean, "Bayes filter beats agent",
+                                    "no difference within the 95% interval"))
+        one_seed = table.agent_ci_low.isna()
+        table["verdict"] = np.where(one_seed, np.where(table.agent_mean > table.bayes_mean, "agent higher (one seed)",
+                                                       "Bayes filter higher (one seed)"), verdict)
     return table
 
 
@@ -949,5 +952,6 @@ def reproducibility_table(study: pd.DataFrame, reruns: Mapping[tuple[str, int], 
                      "metrics_identical": (original.path / "metrics.csv").read_bytes()
                      == (rerun.path / "metrics.csv").read_bytes(),
                      "original_mean": float(group[group.seed == seed]["mean"].iloc[0]), "rerun_mean": rerun_mean,
-                     "ci_low": low, "ci_high": high, "rerun_inside_ci": bool(low <= rerun_mean <= high)})
+                     "ci_low": low, "ci_high": high,
+                     "rerun_inside_ci": bool(low <= rerun_mean <= high) if not math.isnan(low) else None})
     return pd.DataFrame(rows)
