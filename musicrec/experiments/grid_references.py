@@ -23,6 +23,7 @@ import pandas as pd
 from musicrec.agents.grid_optimum import GridOptimum
 from musicrec.agents.grid_rule import GridRulePolicy
 from musicrec.envs.grid_core import REWARD_TABLES, evaluate_all_targets
+from musicrec.sources import published
 from musicrec.runs import Run, write_csv_atomic, write_metrics, write_timings
 
 #: Bump when the solver or the rule changes a result (3 and 2: times moved to ``timings.csv``).
@@ -34,22 +35,7 @@ TIMING_COLUMNS = ["seconds", "load_1min"]
 #: The thesis's metric tables (figures 22-23): 2D, 5 levels, 21 steps, mean and std of the return over
 #: every target of checkpoints of one training run each. Figure 23's rows use WiderTopTarget (the
 #: captions of figures 18-21).
-THESIS_METRICS = pd.DataFrame(
-    [
-        ("fig22", "top", "bullseye", "grid", 5, True, "A2C", 48, 168),
-        ("fig22", "wider", "bullseye", "grid", 5, True, "A2C", 66, 155),
-        ("fig22", "wider", "bullseye", "grid", 10, True, "A2C", 41, 178),
-        ("fig22", "wider", "bullseye", "grid", 20, True, "A2C", 8, 188),
-        ("fig22", "wider", "bullseye", "board", 20, True, "A2C", 11, 192),
-        ("fig22", "wider", "bullseye", "board", 20, True, "ACKTR", 23, 189),
-        ("fig23", "wider", "rating", "grid", 20, True, "A2C", 33, 300),
-        ("fig23", "wider", "rating", "board", 20, True, "A2C", 19, 305),
-        ("fig23", "wider", "rating", "board", 20, False, "A2C", 70, 253),
-        ("fig23", "wider", "rating", "board", 20, False, "ACKTR", 59, 280),
-    ],
-    columns=["figure", "target", "reward", "obs", "n_steps", "recurrent", "algorithm", "std", "mean"],
-)
-THESIS_METRICS.insert(1, "dims", 2)
+THESIS_METRICS = published("rynegardh2019_metrics").drop(columns="cite")
 
 
 def thesis_best() -> pd.DataFrame:
