@@ -1,6 +1,6 @@
 """The sources' published numbers, in one home: ``data/sources/<name>.csv``, each row citing its table.
 
->>> published("rynegardh2019_metrics").loc[3, "mean"]  # figure 22, WiderTopTarget, GridObs, n = 20
+>>> int(published("rynegardh2019_metrics").loc[3, "mean"])  # figure 22, WiderTopTarget, GridObs, n = 20
 188
 """
 
