@@ -385,6 +385,20 @@ def code_fingerprint(*modules: str) -> str:
     return digest.hexdigest()[:12]
 
 
+def library_versions(*packages: str) -> dict[str, str]:
+    """Installed versions of ``packages`` (and of Python, major.minor): part of a run's cache key where
+    another version could change the numbers (e.g. torch's kernels, numpy's generators)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": ".".join(platform.python_version_tuple()[:2])}
+    for package in packages:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
 def _die_with_parent() -> None:
     """Ask the kernel to end this (worker) process when its parent dies (Linux; elsewhere a no-op)."""
     import signal

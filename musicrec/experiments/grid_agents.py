@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from musicrec.errors import ParameterError, check_choice
-from musicrec.runs import Run, code_fingerprint, run_all, write_csv_atomic
+from musicrec.runs import Run, code_fingerprint, library_versions, run_all, write_csv_atomic
 
 ENV_ID = "musicrec/FeatureGrid-v0"
 #: Bump when the pipeline changes a result in a way the code fingerprint cannot see.
@@ -339,6 +339,7 @@ def run_config(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any
                         hyperparams_file=BATCHED_PRESETS[exp.preset])
         n_steps = int(agent["hyperparams"]["n_steps"])
         code = code_fingerprint(*RESULT_MODULES)
+        versions = library_versions("numpy", "torch")
     else:
         from musicrec.agents.sb3 import resolve_config
 
@@ -348,6 +349,7 @@ def run_config(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any
                                 "hyperparams": hyper}, env_config)
         n_steps = int(agent["hyperparams"].get("n_steps", 1))
         code = code_fingerprint(*RESULT_MODULES, *SB3_MODULES)
+        versions = library_versions("numpy", "torch", "gymnasium", "stable-baselines3", "sb3-contrib")
     rollout = n_envs * n_steps
     total = _rounded_total(total, rollout)
     agent["total_timesteps"] = total
@@ -357,6 +359,7 @@ def run_config(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any
     return {
         "version": VERSION,
         "code": code,
+        "versions": versions,
         "agent": agent,
         "eval_every": every,
         "eval_targets": evaluation_targets(exp, budget),

@@ -111,6 +111,9 @@ def test_the_cache_key_covers_the_code_that_computes_the_result():
     assert config["code"] == grid_agents.code_fingerprint(*grid_agents.RESULT_MODULES)
     trpo = grid_agents.run_config("wider_board_n20_trpo", 0, TINY)
     assert trpo["code"] != config["code"]  # SB3's pipeline is part of TRPO's key
+    import torch
+
+    assert config["versions"]["torch"] == torch.__version__ and "stable-baselines3" in trpo["versions"]
 
 
 def test_an_interrupted_run_leaves_nothing_that_looks_finished(tmp_path, monkeypatch):
