@@ -102,6 +102,7 @@ endif
 
 reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default; smoke writes to runs/smoke-notebooks/), and refresh its .py
 	@$(if $(filter smoke,$(PROFILE)),,$(PY) -m musicrec notebook sync >/dev/null)
+	@$(if $(filter smoke,$(PROFILE)),,$(PY) -m musicrec notebook timings --csv figures/notebook_timings.csv)
 	@echo "all notebooks executed with PROFILE=$(PROFILE); figures are in figures/, sources in notebooks/*.py"
 
 sync: setup  ## pair every notebook with its jupytext .py (the file changed last holds the cells)

@@ -34,6 +34,7 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from musicrec.errors import ParameterError, check_choice
@@ -422,3 +423,27 @@ def sync_pair(notebook: str | os.PathLike, *, source: str = "newer") -> str:
         return f"{path.name}: cells updated from {text.name} (run it to refresh the outputs)"
     write_text_pair(path)
     return f"{text.name}: written from {path.name}"
+
+
+def notebook_timings(notebooks: Sequence[str | os.PathLike] | None = None):
+    """Wall time of each executed notebook, read from the metadata papermill wrote when it ran.
+
+    Returns a DataFrame with one row per notebook: ``notebook``, ``profile``, ``wall_s`` (seconds, from the
+    kernel's start to its end), ``wall_min`` and ``executed`` (the end time, UTC); a notebook that was never
+    executed by papermill has empty values. A time is only as fresh as the notebook: a run that reused cached
+    training runs is faster than one from scratch.
+    """
+    import nbformat
+    import pandas as pd
+
+    rows = []
+    for path in map(Path, notebooks or list_notebooks()):
+        meta = nbformat.read(path, as_version=4).metadata
+        papermill = meta.get("papermill", {})
+        duration = papermill.get("duration")
+        profile = meta.get("musicrec", {}).get("profile") or papermill.get("parameters", {}).get("profile")
+        rows.append({"notebook": path.stem, "profile": profile,
+                     "wall_s": None if duration is None else round(float(duration), 1),
+                     "wall_min": None if duration is None else round(float(duration) / 60, 2),
+                     "executed": papermill.get("end_time")})
+    return pd.DataFrame(rows, columns=["notebook", "profile", "wall_s", "wall_min", "executed"])

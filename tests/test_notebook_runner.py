@@ -4,7 +4,7 @@ import nbformat
 import pytest
 
 from musicrec.errors import ParameterError
-from musicrec.notebooks import NotebookFailed, execute_notebook, notebook_title
+from musicrec.notebooks import NotebookFailed, execute_notebook, notebook_timings, notebook_title
 
 
 def _notebook(path, cells):
@@ -25,6 +25,11 @@ def test_in_place_run_injects_parameters(tmp_path):
     assert nb["metadata"]["papermill"]["parameters"]["profile"] == "smoke"
     assert any("smoke" in "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     assert notebook_title(path) == "A title"
+    never_run = _notebook(tmp_path / "02_fresh.ipynb", [nbformat.v4.new_code_cell("1")])
+    timings = notebook_timings([path, never_run]).set_index("notebook")
+    assert timings.loc["01_ok", "profile"] == "smoke"
+    assert 0 < timings.loc["01_ok", "wall_s"] == pytest.approx(nb["metadata"]["papermill"]["duration"], abs=0.1)
+    assert timings["wall_s"].isna().tolist() == [False, True]
 
 
 def test_failing_notebook_names_the_cell_and_leaves_the_original(tmp_path, monkeypatch):

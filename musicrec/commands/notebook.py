@@ -39,6 +39,12 @@ def register(subparsers) -> None:
                       help="only report the pairs whose cells differ (exit status 1 if any)")
     sync.set_defaults(func=_sync)
 
+    timings = sub.add_parser("timings", help="wall time of each executed notebook (from papermill's metadata)")
+    timings.add_argument("notebooks", nargs="*", help="executed notebooks (default: every numbered notebook)")
+    timings.add_argument("--csv", type=folder_path, default=None,
+                         help="also write the table to this CSV (make reproduce: figures/notebook_timings.csv)")
+    timings.set_defaults(func=_timings)
+
     report = sub.add_parser("report", help="build the static report site (index with headlines, one page per notebook)")
     report.add_argument("notebooks", nargs="*", help="executed notebooks (default: every numbered notebook)")
     report.add_argument("--output-dir", type=folder_path, default="report", help="the site's folder (default: report)")
@@ -92,6 +98,19 @@ def _sync(args) -> int:
         return 1 if differences else 0
     for notebook in notebooks:
         print(sync_pair(notebook, source=args.source))
+    return 0
+
+
+def _timings(args) -> int:
+    from musicrec.notebooks import notebook_timings
+    from musicrec.runs import write_csv_atomic
+
+    table = notebook_timings(args.notebooks or None)
+    print(table.to_string(index=False))
+    total = table["wall_min"].sum()
+    print(f"total: {total:.1f} min")
+    if args.csv is not None:
+        write_csv_atomic(table, args.csv)
     return 0
 
 
