@@ -48,24 +48,23 @@ def _unpack_into_place(data: bytes, run) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _execute_remotely(kind: str, config: dict, name: str, work) -> bytes:
-    """Run ``work`` as the run ``(kind, config, name)`` in a temporary runs folder; return it packed."""
-    from musicrec.runs import Run
+def _execute_remotely(run, work) -> bytes:
+    """Run ``work`` as ``run`` in a temporary runs folder of the worker; return the finished folder packed."""
     from musicrec.utils import setup_torch
 
     setup_torch("cpu", threads=1)
     scratch = Path(tempfile.mkdtemp(prefix="musicrec-ray-"))
     try:
-        run = Run(scratch, kind, config, name=name)
+        run = run.under(scratch)
         run.execute(work)
         return _pack(run.path)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def run_on_ray(pending, *, progress: bool = True, description: str = "runs") -> None:
-    """Execute ``(run, work)`` pairs as Ray tasks (see the module docstring); raise
-    :class:`musicrec.runs.RunsFailed` naming each failed run after all tasks ended."""
+def run_on_ray(pending, *, progress: bool = True, description: str = "runs") -> list[tuple[object, str]]:
+    """Execute ``(run, work)`` pairs as Ray tasks (see the module docstring); return the failed runs with
+    their errors, after all tasks ended (:func:`musicrec.runs.run_all` raises them as one error)."""
     try:
         import ray
     except ImportError:
@@ -74,16 +73,14 @@ def run_on_ray(pending, *, progress: bool = True, description: str = "runs") -> 
         raise ParameterError("backend 'ray' needs the ray package: pip install -r requirements.txt") from None
     from tqdm import tqdm
 
-    from musicrec.runs import RunsFailed, describe_run
-
     started_here = not ray.is_initialized()
     if started_here:
         address = os.environ.get("RAY_ADDRESS") or None
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
                  runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}})
     task = ray.remote(num_cpus=1, max_retries=0)(_execute_remotely)
-    futures = {task.remote(run.kind, run.config, run.name, work): run for run, work in pending}
-    failures: dict[str, str] = {}
+    futures = {task.remote(run, work): run for run, work in pending}
+    failures: list[tuple[object, str]] = []
     bar = tqdm(total=len(futures), desc=f"{description} on Ray", unit="run", disable=not progress, mininterval=1)
     try:
         remaining = list(futures)
@@ -95,9 +92,9 @@ def run_on_ray(pending, *, progress: bool = True, description: str = "runs") -> 
                     _unpack_into_place(ray.get(ref), run)
                 except ray.exceptions.RayTaskError as error:
                     cause = error.cause if getattr(error, "cause", None) is not None else error
-                    failures[describe_run(run)] = f"{type(cause).__name__}: {cause}"
+                    failures.append((run, f"{type(cause).__name__}: {cause}"))
                 except Exception as error:  # noqa: BLE001  (reported with the run's name below)
-                    failures[describe_run(run)] = f"{type(error).__name__}: {error}"
+                    failures.append((run, f"{type(error).__name__}: {error}"))
                 bar.update()
     except BaseException:
         for ref in futures:
@@ -107,5 +104,4 @@ def run_on_ray(pending, *, progress: bool = True, description: str = "runs") -> 
         bar.close()
         if started_here:
             ray.shutdown()
-    if failures:
-        raise RunsFailed(failures)
+    return failures

@@ -243,6 +243,10 @@ class Run:
     def __repr__(self) -> str:
         return f"Run({self.kind}/{self.path.name}, finished={self.finished})"
 
+    def under(self, runs_dir: str | os.PathLike) -> "Run":
+        """The same run (kind, config, name) in another runs folder (a remote worker's scratch folder)."""
+        return Run(runs_dir, self.kind, self.config, name=self.name)
+
     @property
     def finished(self) -> bool:
         """True when the folder exists under its final name and holds the same config."""
@@ -469,7 +473,9 @@ def run_all(tasks, *, workers: int = 1, backend: str | None = None, progress: bo
     if pending and backend == "ray":
         from musicrec.ray_backend import run_on_ray
 
-        run_on_ray(pending, progress=progress, description=description)
+        failures = run_on_ray(pending, progress=progress, description=description)
+        if failures:
+            raise RunsFailed({describe_run(run): error for run, error in failures})
     elif pending:
         _run_local(pending, int(workers), progress, description)
     return [run for run, _ in tasks]

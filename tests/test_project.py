@@ -63,3 +63,55 @@ def test_every_key_cited_in_the_readme_is_in_references_bib():
     cited = set(re.findall(r"\*\*\[([a-z0-9-]+)\]\*\*", readme))
     assert cited and cited <= keys, cited - keys
     assert yaml.safe_load((PROJECT_ROOT / "CITATION.cff").read_text())["cff-version"]
+
+
+def _package_imports(lazy: bool) -> dict[str, set[str]]:
+    """Module -> the musicrec modules it imports (at the top, or anywhere when ``lazy``)."""
+    import ast
+
+    modules = {}
+    for path in (PROJECT_ROOT / "musicrec").rglob("*.py"):
+        name = ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        for node in (ast.walk(tree) if lazy else tree.body):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("musicrec"):
+                for alias in node.names:
+                    target = f"{node.module}.{alias.name}"
+                    graph[name].add(target if target in modules else node.module)
+            elif isinstance(node, ast.Import):
+                graph[name].update(a.name for a in node.names if a.name.startswith("musicrec."))
+    return graph
+
+
+def _a_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            # a package's __init__ importing its own modules is not a circle between modules
+            if target == node or node.startswith(target + "."):
+                continue
+            if state.get(target) == 1:
+                return stack[stack.index(target):] + [target]
+            if target not in state and (found := visit(target)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_package_import_graph_has_no_circle():
+    # also counting imports inside functions: a lazy import hides a circle, it does not remove it
+    assert _a_cycle(_package_imports(lazy=True)) is None, " -> ".join(_a_cycle(_package_imports(lazy=True)))
+    assert _a_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
