@@ -42,15 +42,14 @@ backend = None           # local | ray (one Ray task per run), or None for the v
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from musicrec.experiments import grid_agents, grid_prose
+from musicrec.experiments import grid_agents, grid_prose, grid_references
 from musicrec.plotting import setup_style
-from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
 from musicrec.users.grid import top_share
 
 setup_style()
 budget = grid_agents.load_budget(profile)
-reference_budget = load_profile("grid_environment", profile)  # notebook 02's optimum and rule runs
+reference_budget = grid_references.load_budget(profile)  # notebook 02's optimum and rule runs
 out = FigureWriter(figures_dir, "03")
 names = grid_agents.study_experiments("03", budget)
 print("seeds:", budget.seeds, "| env steps per run:", {n: budget.timesteps[n] for n in names})

@@ -36,15 +36,14 @@ backend = None           # local | ray (one Ray task per run), or None for the v
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from musicrec.experiments import grid_agents, grid_prose
+from musicrec.experiments import grid_agents, grid_prose, grid_references
 from musicrec.hyperparams import load_hyperparams
 from musicrec.plotting import setup_style
-from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
 
 setup_style()
 budget = grid_agents.load_budget(profile)
-reference_budget = load_profile("grid_environment", profile)
+reference_budget = grid_references.load_budget(profile)
 out = FigureWriter(figures_dir, "05")
 names = grid_agents.study_experiments("05", budget)
 bullseye = [n for n in names if not n.startswith("rating")]

@@ -36,14 +36,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from musicrec.experiments import grid_agents, grid_prose
+from musicrec.experiments import grid_agents, grid_prose, grid_references
 from musicrec.plotting import setup_style
-from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
 
 setup_style()
 budget = grid_agents.load_budget(profile)
-reference_budget = load_profile("grid_environment", profile)
+reference_budget = grid_references.load_budget(profile)
 out = FigureWriter(figures_dir, "06")
 names = grid_agents.study_experiments("06", budget)
 print("seeds:", budget.seeds, "| env steps per run:", {n: budget.timesteps[n] for n in names})

@@ -38,14 +38,13 @@ backend = None           # local | ray (one Ray task per run), or None for the v
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from musicrec.experiments import grid_agents, grid_prose
+from musicrec.experiments import grid_agents, grid_prose, grid_references
 from musicrec.plotting import setup_style
-from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
 
 setup_style()
 budget = grid_agents.load_budget(profile)
-reference_budget = load_profile("grid_environment", profile)
+reference_budget = grid_references.load_budget(profile)
 out = FigureWriter(figures_dir, "07")
 names = grid_agents.study_experiments("07", budget)
 flat = [n for n in ("3d_wider_grid_n20", "4d_wider_grid_n20") if n in names]

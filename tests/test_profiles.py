@@ -21,3 +21,29 @@ def test_unknown_profile_and_study_are_named():
         load_profile("genre", "quick")
     with pytest.raises(ParameterError, match="study='nope'"):
         load_profile("nope", "smoke")
+
+
+def test_typed_budgets_load_every_profile_and_name_what_is_wrong():
+    from musicrec.experiments import genre, grid_agents, grid_references
+
+    for module in (genre, grid_agents, grid_references):
+        for profile in PROFILES:
+            budget = module.load_budget(profile)
+            assert budget.profile == profile
+            # a typed budget reads like the plain profile mapping, with lists as tuples
+            plain = load_profile(budget.study, profile)
+            assert {key: budget[key] for key in plain} == {
+                key: tuple(v) if isinstance(v, list) else v for key, v in plain.items()}
+    with pytest.raises(ParameterError, match=r"profiles/genre.yml:smoke: unknown budget key\(s\) \['episdes'\]"):
+        genre.GenreBudget.from_mapping({"episdes": 3}, source="profiles/genre.yml:smoke")
+    with pytest.raises(ParameterError, match=r"needs \['episodes', 'seeds'\]"):
+        genre.GenreBudget.from_mapping({})
+    with pytest.raises(ParameterError, match="seeds\\[1\\]='b' is not an integer"):
+        genre.GenreBudget.from_mapping({"episodes": 3, "seeds": [0, "b"]})
+    with pytest.raises(ParameterError, match="node_limit=1.5 is not an integer"):
+        grid_references.GridEnvironmentBudget.from_mapping({"dims": [2], "node_limit": 1.5})
+    budget = grid_references.GridEnvironmentBudget.from_mapping({"dims": [2], "node_limit": None})
+    assert budget.node_limit is None and {**budget}["levels"] == 5
+    assert budget.replace(dims=[3]).dims == (3,)
+    with pytest.raises(ParameterError, match="unknown target or reward"):
+        budget.replace(targets=["nowhere"])

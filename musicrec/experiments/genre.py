@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,9 @@ from musicrec.agents.qtable import (
     train_q_learning,
 )
 from musicrec.envs.genre import GenreEnv
+from musicrec.errors import ParameterError
 from musicrec.hyperparams import load_hyperparams
+from musicrec.profiles import Budget
 from musicrec.runs import Run, write_csv_atomic
 from musicrec.utils import set_seed
 
@@ -26,8 +29,46 @@ AGENTS = ("q_learning", "bandit")
 POLICIES = ("random", "bandit", "q_learning", "oracle")
 
 
-def run_config(user: str, agent: str, seed: int, budget: dict) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class GenreBudget(Budget):
+    """What a profile of ``configs/profiles/genre.yml`` spends on notebook 01."""
+
+    study = "genre"
+
+    episodes: int
+    """Training episodes per run."""
+    seeds: tuple[int, ...]
+    """Seeds per (user, agent): one run each."""
+    users: tuple[str, ...] = ("generic", "pop_lover", "transition")
+    """Simulated user profiles (``configs/users/``)."""
+    episode_length: int = 10
+    """Recommendations per episode."""
+    like_reward: float = 10.0
+    """Reward of a liked recommendation (the slides: +10)."""
+    dislike_reward: float = -5.0
+    """Reward of a disliked one (the slides: -5)."""
+    smoothing: int = 50
+    """Episodes in the rolling mean of the training curves."""
+
+    def validate(self, source: str) -> None:
+        if self.episodes < 1 or self.episode_length < 1 or self.smoothing < 1 or not self.seeds or not self.users:
+            raise ParameterError(f"{source}: episodes, episode_length and smoothing must be >= 1, "
+                                 "seeds and users not empty")
+
+
+def load_budget(profile: str) -> GenreBudget:
+    """The validated budget of notebook 01 under ``profile``."""
+    return GenreBudget.load(profile)
+
+
+def as_budget(budget: Mapping) -> GenreBudget:
+    """A budget given as a plain mapping (a notebook that changed a key) validated as a :class:`GenreBudget`."""
+    return GenreBudget.from_mapping({"profile": "custom", **budget})
+
+
+def run_config(user: str, agent: str, seed: int, budget: Mapping) -> dict:
     """The full config of one training run (everything that changes its result)."""
+    budget = as_budget(budget)
     params = load_hyperparams("qtable", ENV_ID)
     if agent == "bandit":
         params["gamma"] = 0.0
@@ -60,7 +101,7 @@ def _train(config: dict, folder: Path) -> None:
     write_csv_atomic(metrics, folder / "metrics.csv")
 
 
-def train_run(user: str, agent: str, seed: int, budget: dict, runs_dir: str | os.PathLike) -> Run:
+def train_run(user: str, agent: str, seed: int, budget: Mapping, runs_dir: str | os.PathLike) -> Run:
     """Train (or reuse) the run of ``agent`` for ``user`` with ``seed``."""
     config = run_config(user, agent, seed, budget)
     run = Run(runs_dir, "genre_qtable", config, name=f"{user}-{agent}-seed{seed}")
@@ -72,8 +113,9 @@ def q_table(run: Run) -> pd.DataFrame:
     return pd.read_csv(run.file("q_table.csv"), index_col=0)
 
 
-def run_study(budget: dict, runs_dir: str | os.PathLike, *, users: Sequence[str] | None = None) -> pd.DataFrame:
+def run_study(budget: Mapping, runs_dir: str | os.PathLike, *, users: Sequence[str] | None = None) -> pd.DataFrame:
     """Train every (user, agent, seed) of the budget; one row per run with its folder and result."""
+    budget = as_budget(budget)
     rows = []
     for user in users or budget["users"]:
         for agent in AGENTS:
@@ -83,7 +125,7 @@ def run_study(budget: dict, runs_dir: str | os.PathLike, *, users: Sequence[str]
     return pd.DataFrame(rows)
 
 
-def policy_rewards(study: pd.DataFrame, budget: dict) -> pd.DataFrame:
+def policy_rewards(study: pd.DataFrame, budget: Mapping) -> pd.DataFrame:
     """Exact expected reward per step of each policy per user and seed.
 
     Policies: ``random``; ``bandit`` (greedy of the gamma = 0 agent); ``q_learning`` (greedy of the
@@ -280,7 +322,7 @@ def favourite_genres(users: Sequence[str]) -> dict[str, str]:
     return favourites
 
 
-def slides_comparison(study: pd.DataFrame, budget: dict, *, example_update: float) -> str:
+def slides_comparison(study: pd.DataFrame, budget: Mapping, *, example_update: float) -> str:
     """:func:`comparison_with_slides` for a study (the notebook's one call)."""
     hyper = load_hyperparams("qtable", ENV_ID)
     return comparison_with_slides(

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from musicrec.errors import ParameterError, check_choice
+from musicrec.profiles import Budget
 from musicrec.runs import Run, code_fingerprint, library_versions, run_all, write_csv_atomic
 
 ENV_ID = "musicrec/FeatureGrid-v0"
@@ -186,12 +187,12 @@ def noise_experiment(dims: int, noise: float) -> str:
 
 # -- budgets ------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class GridAgentsBudget:
+@dataclass(frozen=True, kw_only=True)
+class GridAgentsBudget(Budget):
     """What a profile of ``configs/profiles/grid_agents.yml`` spends on notebooks 03-07."""
 
-    profile: str
-    """The profile's name (smoke, default, full)."""
+    study = "grid_agents"
+
     seeds: tuple[int, ...]
     """Seeds of every experiment (one run each)."""
     timesteps: Mapping[str, int]
@@ -228,38 +229,18 @@ class GridAgentsBudget:
     """Where runs execute: ``local`` processes or a ``ray`` cluster; None: the ``BACKEND`` environment
     variable (``make reproduce BACKEND=ray``), else local."""
 
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], *, source: str) -> "GridAgentsBudget":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ParameterError(f"{source}: unknown budget key(s) {unknown}; known: {sorted(known)}")
-        missing = sorted({"profile", "seeds", "timesteps"} - set(values))
-        if missing:
-            raise ParameterError(f"{source}: the budget needs {missing}")
-        data = dict(values)
-        try:
-            data["seeds"] = tuple(int(s) for s in data["seeds"])
-            data["timesteps"] = {str(k): int(v) for k, v in dict(data["timesteps"]).items()}
-            for name in ("factored_dims", "optimum_dims"):
-                if name in data:
-                    data[name] = tuple(int(v) for v in data[name])
-            if "noise_levels" in data:
-                data["noise_levels"] = tuple(float(v) for v in data["noise_levels"])
-            if "noise_repeats" in data:
-                data["noise_repeats"] = {int(k): int(v) for k, v in dict(data["noise_repeats"]).items()}
-            for name in ("workers", "n_envs", "large_n_envs", "sb3_n_envs", "eval_points", "eval_targets", "final_targets",
-                         "checkpoints", "checkpoint_iterations", "smoothing"):
-                if name in data:
-                    if isinstance(data[name], bool) or int(data[name]) != data[name] or data[name] < 1:
-                        raise TypeError(name)
-                    data[name] = int(data[name])
-        except (TypeError, ValueError) as error:
-            raise ParameterError(f"{source}: a value has the wrong type ({error})") from None
-        unknown_names = sorted(set(data["timesteps"]) - set(EXPERIMENTS))
+    def validate(self, source: str) -> None:
+        counts = {name: getattr(self, name) for name in (
+            "workers", "n_envs", "large_n_envs", "sb3_n_envs", "eval_points", "eval_targets", "final_targets",
+            "checkpoints", "checkpoint_iterations", "smoothing")}
+        small = sorted(name for name, value in counts.items() if value < 1)
+        if small or not self.seeds:
+            raise ParameterError(f"{source}: {small or 'seeds'} must be >= 1 (seeds: not empty)")
+        unknown_names = sorted(set(self.timesteps) - set(EXPERIMENTS))
         if unknown_names:
             raise ParameterError(f"{source}: timesteps for unknown experiment(s) {unknown_names}")
-        return cls(**data)
+        if self.backend is not None:
+            check_choice("backend", self.backend, ("local", "ray"))
 
     def steps(self, name: str) -> int:
         if name not in self.timesteps:
@@ -274,18 +255,14 @@ class GridAgentsBudget:
 
 def load_budget(profile: str) -> GridAgentsBudget:
     """The budget of notebooks 03-07 under ``profile`` (validated: unknown keys and bad types are named)."""
-    from musicrec.profiles import PROFILE_DIR, load_profile
-
-    values = load_profile("grid_agents", profile)
-    values.setdefault("profile", profile)
-    return GridAgentsBudget.from_mapping(values, source=str(PROFILE_DIR.name + "/grid_agents.yml:" + profile))
+    return GridAgentsBudget.load(profile)
 
 
 def as_budget(budget: GridAgentsBudget | Mapping[str, Any]) -> GridAgentsBudget:
     """A budget given as a mapping (tests, the system study) becomes a :class:`GridAgentsBudget`."""
     if isinstance(budget, GridAgentsBudget):
         return budget
-    return GridAgentsBudget.from_mapping({"profile": "custom", **budget}, source="budget")
+    return GridAgentsBudget.from_mapping(budget, source="budget")
 
 
 # -- run configs ----------------------------------------------------------------------------------------

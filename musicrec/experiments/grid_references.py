@@ -16,6 +16,7 @@ import itertools
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,8 @@ import pandas as pd
 from musicrec.agents.grid_optimum import GridOptimum
 from musicrec.agents.grid_rule import GridRulePolicy
 from musicrec.envs.grid_core import REWARD_TABLES, evaluate_all_targets
+from musicrec.errors import ParameterError
+from musicrec.profiles import Budget
 from musicrec.sources import published
 from musicrec.runs import Run, write_csv_atomic, write_metrics, write_timings
 
@@ -48,8 +51,47 @@ def thesis_best() -> pd.DataFrame:
                          "thesis_setting": setting}).reset_index(drop=True)
 
 
+@dataclass(frozen=True, kw_only=True)
+class GridEnvironmentBudget(Budget):
+    """What a profile of ``configs/profiles/grid_environment.yml`` spends on notebook 02's references."""
+
+    study = "grid_environment"
+
+    dims: tuple[int, ...]
+    """Grid dimensions whose optimum and rule baseline are computed for every target and reward."""
+    levels: int = 5
+    """Levels per feature (the thesis: 5)."""
+    episode_length: int = 21
+    """Recommendations per episode (the thesis: 21)."""
+    targets: tuple[str, ...] = ("top", "wider")
+    """Target rules: ``top`` (TopTarget) and ``wider`` (WiderTopTarget)."""
+    rewards: tuple[str, ...] = ("bullseye", "rating")
+    """Reward tables (section 4.2 of the thesis)."""
+    slice_dims: int = 3
+    """Dimensions of the grid whose rating maps are drawn as slices."""
+    rating_only_dims: tuple[int, ...] = ()
+    """Dimensions where the value of the ``closer`` signal is measured (optimum with ratings only)."""
+    node_limit: int | None = None
+    """Beliefs the exact search may expand per configuration before it reports proven bounds (None: no limit)."""
+    bound_depth: int | None = None
+    """Decisions searched exactly in the relaxation that bounds a stopped search."""
+
+    def validate(self, source: str) -> None:
+        unknown = sorted(set(self.targets) - {"top", "wider"}) + sorted(set(self.rewards) - set(REWARD_TABLES))
+        if unknown:
+            raise ParameterError(f"{source}: unknown target or reward {unknown}")
+        if self.levels < 2 or self.episode_length < 1 or min(self.dims + self.rating_only_dims, default=1) < 1:
+            raise ParameterError(f"{source}: levels must be >= 2, episode_length and dims >= 1")
+
+
+def load_budget(profile: str) -> GridEnvironmentBudget:
+    """The validated budget of notebook 02 under ``profile``."""
+    return GridEnvironmentBudget.load(profile)
+
+
 def configurations(budget: Mapping) -> list[dict]:
     """Every (dims, target, reward) of the budget, with the grid's levels and episode length."""
+    budget = GridEnvironmentBudget.from_mapping(budget)
     return [{"dims": int(d), "levels": int(budget["levels"]), "target": t, "reward": r,
              "episode_length": int(budget["episode_length"])}
             for d, t, r in itertools.product(budget["dims"], budget["targets"], budget["rewards"])]

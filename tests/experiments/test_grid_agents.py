@@ -33,8 +33,10 @@ def test_every_profile_budgets_every_experiment_its_notebooks_train(profile):
 def test_budgets_name_unknown_keys_and_wrong_types():
     with pytest.raises(ParameterError, match=r"unknown budget key\(s\) \['n_env'\]"):
         grid_agents.as_budget({**TINY, "n_env": 3})
-    with pytest.raises(ParameterError, match="wrong type"):
+    with pytest.raises(ParameterError, match="workers='two' is not an integer"):
         grid_agents.as_budget({**TINY, "workers": "two"})
+    with pytest.raises(ParameterError, match=r"\['n_envs'\] must be >= 1"):
+        grid_agents.as_budget({**TINY, "n_envs": 0})
     with pytest.raises(ParameterError, match=r"unknown experiment\(s\) \['wider_grid_n7'\]"):
         grid_agents.as_budget({**TINY, "timesteps": {"wider_grid_n7": 10}})
 
