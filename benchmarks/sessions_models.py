@@ -18,8 +18,9 @@ import time
 
 import numpy as np
 
-DEFAULT_MODELS = ["skip:lstm", "skip:bigru", "skip:transformer", "sequence:lstm", "sequence:transformer",
-                  "sequence:bert"]
+DEFAULT_MODELS = ["skip:lstm", "skip:bigru", "skip:transformer", "skip:bert_fused", "sequence:lstm",
+                  "sequence:transformer", "sequence:bert", "sequence:bert_fused", "sequence:gru4rec",
+                  "sequence:sasrec"]
 
 
 def main() -> None:
@@ -49,12 +50,13 @@ def main() -> None:
             task, model = spec.split(":")
             set_seed(0)
             net = sessions.build_model(task, model, data, budget, 0, runs_dir)
-            optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
+            optimiser = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3)
+            own_loss = getattr(net, "training_loss", None)  # next-track models train on every position
             net.train()
             wall, cpu = time.perf_counter(), time.process_time()
             for i in range(args.batches):
                 batch = to_batch(data.train, slice(i * batch_size, (i + 1) * batch_size))
-                loss = task_loss(task, net(batch), batch)
+                loss = own_loss(batch) if own_loss is not None else task_loss(task, net(batch), batch)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()

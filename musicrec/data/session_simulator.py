@@ -81,6 +81,8 @@ from musicrec.users.session_user import TASTE_FEATURES, SessionListeners, SkipPa
 LOG_FILE = "log_simulated.csv"
 TRACK_FILE = "tf_simulated.csv"
 PROBABILITY_FILE = "skip_probability.csv"
+PLAYLIST_FILE = "playlists.csv"
+LIBRARY_FILE = "libraries.csv"
 PLAYLIST_CONTEXTS = ("editorial_playlist", "personalized_playlist", "charts")
 PERSONAL_CONTEXTS = ("user_collection", "catalog", "radio")
 _HOUR_WEIGHTS = np.array([2, 1.5, 1, 0.7, 0.5, 0.5, 1, 2, 3, 3, 3, 3, 3.5, 3.5, 3.5, 3.5, 4, 4.5, 5, 5.5,
@@ -161,6 +163,11 @@ class SimulatedSessions:
         ``playlist``, ``shuffle`` or ``personal`` per session id.
     playlists : list of np.ndarray
         The MSSD track ids of each shared playlist, in order.
+    session_playlist, session_offset, session_user : pd.Series
+        Per session id: the index of the playlist it plays (-1 for personal picks), the playlist position
+        an in-order session starts from (-1 for shuffled and personal sessions) and the listener.
+    libraries : dict
+        Listener -> the MSSD track ids of their library (the personal picks are drawn from it).
     """
 
     log: pd.DataFrame
@@ -169,18 +176,35 @@ class SimulatedSessions:
     session_kind: pd.Series
     playlists: list
     marginal_probability: np.ndarray | None = None
+    session_playlist: pd.Series | None = None
+    session_offset: pd.Series | None = None
+    session_user: pd.Series | None = None
+    libraries: dict | None = None
 
     def write(self, folder: str | os.PathLike) -> Path:
-        """Write ``log_simulated.csv``, ``tf_simulated.csv`` and ``skip_probability.csv`` into ``folder``."""
+        """Write ``log_simulated.csv``, ``tf_simulated.csv``, ``skip_probability.csv`` (the per-row truth:
+        probabilities, session kind, playlist, offset and listener), ``playlists.csv`` and ``libraries.csv``
+        into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         write_csv_atomic(self.log, folder / LOG_FILE)
         write_csv_atomic(self.track_features, folder / TRACK_FILE)
+        sessions = self.log.session_id
         truth = self.log[["session_id", "session_position"]].assign(
             skip_probability=np.round(self.skip_probability, 6),
             marginal_probability=np.round(self.marginal_probability, 6),
-            session_kind=self.log.session_id.map(self.session_kind).to_numpy())
+            session_kind=sessions.map(self.session_kind).to_numpy())
+        if self.session_playlist is not None:
+            truth = truth.assign(playlist=sessions.map(self.session_playlist).to_numpy(),
+                                 playlist_offset=sessions.map(self.session_offset).to_numpy(),
+                                 user=sessions.map(self.session_user).to_numpy())
         write_csv_atomic(truth, folder / PROBABILITY_FILE)
+        write_csv_atomic(pd.DataFrame([{"playlist": k, "position": i, "track_id": t}
+                                       for k, tracks in enumerate(self.playlists) for i, t in enumerate(tracks)]),
+                         folder / PLAYLIST_FILE)
+        if self.libraries is not None:
+            write_csv_atomic(pd.DataFrame([{"user": u, "track_id": t} for u, tracks in sorted(self.libraries.items())
+                                           for t in tracks]), folder / LIBRARY_FILE)
         return folder
 
 
@@ -197,6 +221,44 @@ def load_simulated(folder: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFram
     if len(truth) != len(log) or not (truth.session_id.to_numpy() == log.session_id.to_numpy()).all():
         raise ParameterError(f"{PROBABILITY_FILE} in {folder} does not match {LOG_FILE} row by row")
     return log, features, truth
+
+
+@dataclass
+class SessionTruth:
+    """What the simulator knows of every session beyond its log (read by :func:`load_session_truth`).
+
+    Attributes
+    ----------
+    sessions : pd.DataFrame
+        One row per session id (the index): ``session_kind``, ``playlist`` (-1: personal picks),
+        ``playlist_offset`` (-1: not an in-order playlist) and ``user``.
+    playlists : list of np.ndarray
+        The MSSD track ids of each playlist, in order.
+    libraries : dict
+        Listener -> the MSSD track ids of their library.
+    """
+
+    sessions: pd.DataFrame
+    playlists: list
+    libraries: dict
+
+
+def load_session_truth(folder: str | os.PathLike) -> SessionTruth:
+    """The per-session truth of a folder written by :meth:`SimulatedSessions.write`."""
+    folder = Path(folder)
+    for name in (PROBABILITY_FILE, PLAYLIST_FILE, LIBRARY_FILE):
+        if not (folder / name).is_file():
+            raise ParameterError(f"{folder} lacks {name}: simulate the sessions again")
+    truth = pd.read_csv(folder / PROBABILITY_FILE, dtype={"session_id": str})
+    if not {"playlist", "playlist_offset", "user"} <= set(truth.columns):
+        raise ParameterError(f"{PROBABILITY_FILE} in {folder} has no playlist, offset and user columns")
+    sessions = truth.groupby("session_id", sort=False)[["session_kind", "playlist", "playlist_offset",
+                                                         "user"]].first()
+    playlists = pd.read_csv(folder / PLAYLIST_FILE, dtype={"track_id": str}).sort_values(["playlist", "position"])
+    libraries = pd.read_csv(folder / LIBRARY_FILE, dtype={"track_id": str})
+    return SessionTruth(sessions=sessions,
+                        playlists=[group.track_id.to_numpy() for _, group in playlists.groupby("playlist")],
+                        libraries={int(u): group.track_id.to_numpy() for u, group in libraries.groupby("user")})
 
 
 def mssd_track_features(catalog: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
@@ -389,6 +451,8 @@ def simulate_sessions(config: SimulatorConfig | None = None, *, seed: int = 0,
     kind[(kind == "playlist") & (rng.random(n) < config.shuffle_share)] = "shuffle"
     contexts = np.empty(n, dtype=object)
     tracks = np.zeros((n, 20), dtype=np.int64)
+    session_playlist = np.full(n, -1, dtype=np.int64)
+    session_offset = np.full(n, -1, dtype=np.int64)
     libraries: dict[int, np.ndarray] = {}
 
     def library(user: int) -> np.ndarray:
@@ -406,11 +470,13 @@ def simulate_sessions(config: SimulatorConfig | None = None, *, seed: int = 0,
         k = rng.choice(len(playlists), p=playlist_weights)
         playlist = playlists[k]
         contexts[s] = playlist_context[k]
+        session_playlist[s] = k
         if kind[s] == "shuffle":
             chosen = rng.permutation(playlist)[:length]
         else:
             last_start = max(0, len(playlist) - length)
             offset = 0 if rng.random() < 0.5 else int(rng.integers(0, last_start + 1))
+            session_offset[s] = offset
             chosen = playlist[offset:offset + length].copy()
         swap = np.flatnonzero(rng.random(len(chosen)) < config.deviation)
         missing = length - len(chosen)  # a playlist shorter than the session continues with personal picks
@@ -481,4 +547,8 @@ def simulate_sessions(config: SimulatorConfig | None = None, *, seed: int = 0,
         log=log, track_features=features, skip_probability=probability[rows, cols],
         marginal_probability=marginal[rows, cols],
         session_kind=pd.Series(kind.astype(str), index=session_ids, name="session_kind"),
-        playlists=[track_ids[p] for p in playlists])
+        playlists=[track_ids[p] for p in playlists],
+        session_playlist=pd.Series(session_playlist, index=session_ids, name="playlist"),
+        session_offset=pd.Series(session_offset, index=session_ids, name="playlist_offset"),
+        session_user=pd.Series(users, index=session_ids, name="user"),
+        libraries={int(u): track_ids[own] for u, own in libraries.items()})

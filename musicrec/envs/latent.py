@@ -13,14 +13,24 @@ proportion to their like probability; ``start="uniform"``: any track); the agent
 * ``actions="continuous"``: a point of ``[0, 1]^d``, mapped to the nearest unplayed track.
 
 A simulated listener (:mod:`musicrec.users.listener`) with a hidden taste responds with the fraction
-listened and a like; the reward is ``listened + lam * liked``. The recommended track becomes the
-current one whatever the feedback (the listener keeps listening to the recommendations). The
-observation is the current track's latent and the last feedback ``(listened, liked)`` (zeros before the
-first recommendation); with ``actions="knn"`` it also holds the ``k`` candidates' latents, in slot
-order (the documents' policy sees only the current latent, which leaves the slot numbers without
-meaning; ``observe_candidates=False`` gives that variant); ``history=h`` appends the latents and
-feedback of the ``h`` previous tracks (a frame stack, zeros before the session had them). Episodes
-never terminate; they are truncated after ``session_length`` recommendations.
+listened and a like. The reward (``reward=``) is one of
+
+* ``"listened_liked"`` (the README's formula and the default): ``listened + lam * liked``;
+* ``"liked_or_completed"`` (the README's other definition): 1 when the listener liked the track or played
+  it to the end (``listened >= completed_at``), else 0;
+* ``"skip_penalty"`` (the blog post's negative reward for a skip "especially if they skip it
+  immediately"): ``listened + lam * liked - skip_penalty`` when ``listened < immediate_skip_at``.
+
+Whatever the reward, ``info["expected_reward"]`` is the expected ``listened + lam * liked`` of the
+recommended track under the listener's current mood (what the study compares every policy by). The
+recommended track becomes the current one whatever the feedback (the listener keeps listening to the
+recommendations). The observation is the current track's latent and the last feedback ``(listened,
+liked)`` (zeros before the first recommendation; ``observe_feedback=False`` leaves it out); with
+``actions="knn"`` it also holds the ``k`` candidates' latents, in slot order (the documents' policy sees
+only the current latent, which leaves the slot numbers without meaning; ``observe_candidates=False``
+gives that variant); ``history=h`` appends the latents and feedback of the ``h`` previous tracks (a frame
+stack, zeros before the session had them). Episodes never terminate; they are truncated after
+``session_length`` recommendations.
 
 >>> import gymnasium, musicrec.envs
 >>> env = gymnasium.make("musicrec/LatentRecommender-v0", actions="knn", k=4)
@@ -42,6 +52,7 @@ from musicrec.errors import ParameterError, check_choice, check_number
 from musicrec.users.listener import ListenFeedback, make_listener
 
 ACTION_SPACES = ("knn", "continuous")
+REWARDS = ("listened_liked", "liked_or_completed", "skip_penalty")
 
 
 def _load_latents(latents, n_tracks: int, latent_dim: int, space_seed: int) -> np.ndarray:
@@ -108,6 +119,13 @@ class LatentRecommenderEnv(gymnasium.Env):
         uniformly, or with the given weights.
     observe_candidates : bool
         Put the candidates' latents into the observation (``actions="knn"`` only).
+    observe_feedback : bool
+        Put the last feedback ``(listened, liked)`` into the observation.
+    reward : {"listened_liked", "liked_or_completed", "skip_penalty"}
+        The reward (module docstring).
+    completed_at, immediate_skip_at, skip_penalty : float
+        A track counts as completed from this listened fraction on; a skip as immediate below this one;
+        the penalty of an immediate skip.
     neighbours : np.ndarray, optional
         Precomputed :func:`nearest_neighbours` of the latents (shared by copies of the env).
     n_tracks, latent_dim, space_seed : int
@@ -120,7 +138,9 @@ class LatentRecommenderEnv(gymnasium.Env):
 
     def __init__(self, latents=None, *, listener: Mapping | Any | None = None, listener_space=None,
                  actions: str = "knn", k: int = 4, session_length: int = 20, lam: float = 10.0,
-                 history: int = 0, start="listener", observe_candidates: bool = True, neighbours=None,
+                 history: int = 0, start="listener", observe_candidates: bool = True,
+                 observe_feedback: bool = True, reward: str = "listened_liked", completed_at: float = 0.9,
+                 immediate_skip_at: float = 0.1, skip_penalty: float = 1.0, neighbours=None,
                  n_tracks: int = 2000, latent_dim: int = 4, space_seed: int = 0,
                  render_mode: str | None = None):
         if render_mode is not None:
@@ -143,6 +163,11 @@ class LatentRecommenderEnv(gymnasium.Env):
         self.k, self.session_length, self.lam = int(k), int(session_length), float(lam)
         self.history = int(history)
         self.observe_candidates = bool(observe_candidates) and actions == "knn"
+        self.observe_feedback = bool(observe_feedback)
+        self.reward = check_choice("reward", reward, REWARDS)
+        self.completed_at = float(check_number("completed_at", completed_at, low=0, high=1))
+        self.immediate_skip_at = float(check_number("immediate_skip_at", immediate_skip_at, low=0, high=1))
+        self.skip_penalty = float(check_number("skip_penalty", skip_penalty, low=0))
         if isinstance(start, str):
             self.start = check_choice("start", start, ("listener", "uniform"))
         else:
@@ -180,7 +205,8 @@ class LatentRecommenderEnv(gymnasium.Env):
             self.neighbours = None
             self.action_space = spaces.Box(0.0, 1.0, shape=(self.latent_dim,), dtype=np.float32)
         d = self.latent_dim
-        size = d + 2 + (self.k * d if self.observe_candidates else 0) + self.history * (d + 2)
+        size = d + (2 if self.observe_feedback else 0) + (self.k * d if self.observe_candidates else 0) \
+            + self.history * (d + 2)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
 
         self.played = np.zeros(self.n_tracks, dtype=bool)
@@ -213,9 +239,10 @@ class LatentRecommenderEnv(gymnasium.Env):
 
     def step(self, action):
         track = self.track_for_action(action)
+        expected = float(self.listener.expected_reward(self.lam, track))
         feedback: ListenFeedback = self.listener.respond(track)
         self.listener.update(track, feedback)
-        reward = feedback.listened + self.lam * feedback.liked
+        reward = self.reward_of(feedback)
         if self.history:
             self._past = [np.concatenate([self.latents[self.current], self.last_feedback]).astype(np.float32),
                           *self._past[:-1]]
@@ -228,10 +255,19 @@ class LatentRecommenderEnv(gymnasium.Env):
         truncated = self.steps >= self.session_length
         self._update_candidates()
         info = {"track": track, "listened": feedback.listened, "liked": feedback.liked,
-                "mood": self.listener.mood}
+                "mood": self.listener.mood, "expected_reward": expected}
         return self._observation(), float(reward), False, truncated, info
 
     # -- what policies and baselines use ---------------------------------------------------------
+    def reward_of(self, feedback: ListenFeedback) -> float:
+        """The reward of one feedback under the env's ``reward`` (module docstring)."""
+        if self.reward == "liked_or_completed":
+            return float(feedback.liked >= 0.5 or feedback.listened >= self.completed_at)
+        value = feedback.listened + self.lam * feedback.liked
+        if self.reward == "skip_penalty" and feedback.listened < self.immediate_skip_at:
+            value -= self.skip_penalty
+        return float(value)
+
     def track_for_action(self, action) -> int:
         """The track an action recommends (checks the action)."""
         if self.actions == "knn":
@@ -271,7 +307,9 @@ class LatentRecommenderEnv(gymnasium.Env):
         self.candidates = row[~self.played[row]][: self.k]
 
     def _observation(self) -> np.ndarray:
-        parts = [self.latents[self.current], np.asarray(self.last_feedback, dtype=np.float32)]
+        parts = [self.latents[self.current]]
+        if self.observe_feedback:
+            parts.append(np.asarray(self.last_feedback, dtype=np.float32))
         if self.observe_candidates:
             parts.append(self.latents[self.candidates].reshape(-1))
         parts.extend(self._past)

@@ -18,9 +18,14 @@ embeddings by dot product, as in the paper's actor.
 * :class:`SessionTrackEnv` (track sequences). State: the mean embedding of the tracks so far (the first
   half, then the agent's own picks), the last track's embedding and their product. The action picks
   the best-scoring track among ``n_candidates`` candidates: the played track plus ``n_candidates - 1``
-  tracks drawn uniformly (the paper's 1:99 negative sampling). Reward 1 when it picks the played
-  track, else 0; the picked track joins the history. At test time (:func:`track_rollout`) the
-  candidates are all tracks.
+  tracks drawn uniformly (the paper's 1:99 negative sampling), **in a random order**, so that a tie (an
+  all-zero action scores every candidate 0) is broken at random and not in favour of the played track;
+  a track already in the session is never picked (sessions do not repeat tracks). Reward 1 when it picks
+  the played track, else 0; the picked track joins the history. At test time (:func:`track_rollout`) the
+  candidates are all tracks not yet in the session.
+
+Both envs reject an action that is not a finite vector of the embedding's size with a
+:class:`~musicrec.errors.ParameterError` (a NaN would otherwise pick a candidate by its position).
 
 The observation functions are vectorised (:func:`skip_observations`, :func:`track_rollout`) so that
 evaluating a policy on thousands of sessions takes one batch per step.
@@ -99,6 +104,16 @@ class _SessionEnv(gym.Env):
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(self.dim,), dtype=np.float32)
         self.session, self.step_index = 0, 0
 
+    def check_action(self, action) -> np.ndarray:
+        """The action as a float32 vector clipped to [-1, 1]; a wrong size or a non-finite value is refused."""
+        vector = np.asarray(action, dtype=np.float32)
+        if vector.shape != (self.dim,):
+            raise ParameterError(f"action must be a vector of {self.dim} numbers (the embedding size), "
+                                 f"got shape {vector.shape}")
+        if not np.isfinite(vector).all():
+            raise ParameterError(f"action holds a non-finite value: {vector.tolist()}")
+        return np.clip(vector, -1.0, 1.0)
+
 
 class SessionSkipEnv(_SessionEnv):
     """Skip prediction as play / withhold decisions (see the module docstring)."""
@@ -119,7 +134,7 @@ class SessionSkipEnv(_SessionEnv):
     def step(self, action):
         i, t = self.session, self.step_index
         track = self.embedding[self.episodes.second_tracks[i, t]]
-        play = bool(plays(np.clip(action, -1, 1), track))
+        play = bool(plays(self.check_action(action), track))
         skipped = bool(self.episodes.second_skips[i, t])
         reward = (-1.0 if skipped else 1.0) if play else 0.0
         self.step_index += 1
@@ -159,19 +174,23 @@ class SessionTrackEnv(_SessionEnv):
         self.history_sum = self.embedding[first].sum(axis=0)
         self.history_count = len(first)
         self.last = self.embedding[first[-1]]
+        self.played = set(first.tolist())
         return self._observation(), {"session": i}
 
     def step(self, action):
+        vector = self.check_action(action)
         i, t = self.session, self.step_index
         target = int(self.episodes.second_tracks[i, t])
         negatives = self.np_random.integers(N_SPECIAL, self.n_tokens, size=self.n_candidates - 1)
-        candidates = np.r_[target, negatives]
-        scores = self.embedding[candidates] @ np.clip(np.asarray(action, dtype=np.float32), -1, 1)
+        candidates = self.np_random.permutation(np.r_[target, negatives])
+        scores = self.embedding[candidates] @ vector
+        scores[np.isin(candidates, list(self.played))] = -np.inf
         choice = int(candidates[int(np.argmax(scores))])
         reward = float(choice == target)
         self.history_sum = self.history_sum + self.embedding[choice]
         self.history_count += 1
         self.last = self.embedding[choice]
+        self.played.add(choice)
         self.step_index += 1
         terminated = self.step_index >= self.episodes.n_second[i]
         return self._observation(), reward, terminated, False, {"choice": choice, "target": target}
@@ -181,20 +200,31 @@ def track_rollout(act, arrays: SessionArrays, embedding: np.ndarray) -> np.ndarr
     """Greedy track predictions ``(n, 10)`` of a policy over all tracks, all sessions at once.
 
     ``act(observations) -> actions`` maps a batch of states to actions; the state follows the
-    agent's own picks, as in :class:`SessionTrackEnv`.
+    agent's own picks, as in :class:`SessionTrackEnv`, and a track already in the session is never picked.
     """
     embedding = unit_rows(embedding)
     n = len(arrays)
+    rows = np.arange(n)
     first = embedding[arrays.first_tracks] * arrays.first_mask[..., None]
     history_sum = first.sum(axis=1)
     history_count = arrays.n_first.astype(float)
-    last = embedding[arrays.first_tracks[np.arange(n), arrays.n_first - 1]]
+    last = embedding[arrays.first_tracks[rows, arrays.n_first - 1]]
     tracks = embedding[N_SPECIAL:]
+    played = np.zeros((n, len(tracks)), dtype=bool)
+    inside = arrays.first_mask & (arrays.first_tracks >= N_SPECIAL)
+    played[np.nonzero(inside)[0], arrays.first_tracks[inside] - N_SPECIAL] = True
     out = np.zeros((n, arrays.second_tracks.shape[1]), dtype=np.int64)
     for t in range(out.shape[1]):
         observations = track_observation(history_sum, history_count, last)
-        actions = np.clip(np.asarray(act(observations), dtype=np.float32), -1, 1)
-        choice = np.argmax(actions @ tracks.T, axis=1) + N_SPECIAL
+        actions = np.asarray(act(observations), dtype=np.float32)
+        if actions.shape != (n, embedding.shape[1]) or not np.isfinite(actions).all():
+            raise ParameterError(f"the policy returned actions of shape {actions.shape} (expected "
+                                 f"{(n, embedding.shape[1])}) or non-finite values")
+        scores = np.clip(actions, -1, 1) @ tracks.T
+        scores[played] = -np.inf
+        choice = np.argmax(scores, axis=1)
+        played[rows, choice] = True
+        choice = choice + N_SPECIAL
         out[:, t] = choice
         history_sum = history_sum + embedding[choice]
         history_count = history_count + 1

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from musicrec.agents.latent_policies import BASELINES, ModelPolicy, baseline_policy, evaluate_sessions
 from musicrec.data.catalog import AUDIO_FEATURES, load_catalog, normalise_features, synthetic_catalog
 from musicrec.errors import ParameterError, check_choice
 from musicrec.runs import Run, write_csv_atomic
@@ -42,31 +43,40 @@ STUDY = "latent"
 ENV_ID = "musicrec/LatentRecommender-v0"
 EVAL_SEED = 1_000_000
 LISTENERS = ("fixed", "mood_change")
-BASELINES = ("random", "greedy", "oracle")
 BASELINE_LABELS = {"random": "random neighbour", "greedy": "greedy (nearest to last liked)",
-                   "oracle": "oracle"}
-BASELINE_LABELS_CONTINUOUS = {"random": "random point", "greedy": "greedy (nearest to last liked)",
-                              "oracle": "oracle"}
+                   "oracle": "myopic oracle (baseline)", "planner": "planner (ceiling)"}
+BASELINE_LABELS_CONTINUOUS = {**BASELINE_LABELS, "random": "random point"}
+#: The reference every policy of a setting is measured against (:mod:`musicrec.agents.latent_planner`).
+CEILING = "planner"
 
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """An agent of the study: an SB3 preset, its policy per action space and its label."""
+    """An agent of the study: an SB3 preset, its policy per action space, its label and what it changes in
+    the env it trains on (``env``: observation or reward settings of
+    :class:`~musicrec.envs.latent.LatentRecommenderEnv`; evaluation always uses the study's reward)."""
 
     preset: str
     label: str
-    knn_policy: str
+    knn_policy: str | None
     continuous_policy: str | None
     n_envs: int = 8
     cost: float = 1.0
     """Rough CPU time per step relative to PPO (longest runs are started first)."""
+    env: Mapping = field(default_factory=dict)
 
 
 AGENTS = {
     "ppo": AgentSpec("ppo", "PPO", "candidate_scoring", "MlpPolicy"),
     "recurrent_ppo": AgentSpec("recurrent_ppo", "RecurrentPPO", "recurrent_candidate_scoring", "MlpLstmPolicy",
                                cost=3.0),
-    "ppo_mlp": AgentSpec("ppo", "PPO (flat MLP policy)", "MlpPolicy", None),
+    "ppo_mlp": AgentSpec("ppo", "PPO (flat MLP, candidates observed)", "MlpPolicy", None),
+    "ppo_documents": AgentSpec("ppo", "PPO, the documents' design (current latent only, flat MLP)", "MlpPolicy",
+                               None, env={"observe_candidates": False, "observe_feedback": False}),
+    "ppo_liked_or_completed": AgentSpec("ppo", "PPO trained on liked-or-completed (README)",
+                                        "candidate_scoring", None, env={"reward": "liked_or_completed"}),
+    "ppo_skip_penalty": AgentSpec("ppo", "PPO trained with an immediate-skip penalty (blog)",
+                                  "candidate_scoring", None, env={"reward": "skip_penalty"}),
     "ddpg": AgentSpec("ddpg", "DDPG", None, "MlpPolicy", n_envs=4, cost=6.0),
 }
 ACTION_SPACES = ("knn", "continuous")
@@ -163,14 +173,17 @@ def listener_spec(budget: dict, listener: str) -> dict:
             "concentration": float(budget["concentration"]), "taste_seed": int(budget["taste_seed"])}
     if listener == "mood_change":
         spec.update(moods=2, switch=[int(s) for s in budget["mood_switch"]],
-                    min_mood_distance=float(budget["min_mood_distance"]))
+                    min_mood_distance=float(budget["min_mood_distance"]),
+                    max_mood_distance=float(budget["max_mood_distance"]))
     return spec
 
 
-def env_kwargs(budget: dict, *, actions: str, lam: float, listener: str, history: int = 0) -> dict:
-    """Plain env kwargs of a setting (what a run config records)."""
+def env_kwargs(budget: dict, *, actions: str, lam: float, listener: str, history: int = 0,
+               overrides: Mapping | None = None) -> dict:
+    """Plain env kwargs of a setting (what a run config records), with an agent's ``overrides``."""
     return {"actions": actions, "k": int(budget["k"]), "session_length": int(budget["session_length"]),
-            "lam": float(lam), "history": int(history), "listener": listener_spec(budget, listener)}
+            "lam": float(lam), "history": int(history), "listener": listener_spec(budget, listener),
+            **dict(overrides or {})}
 
 
 @dataclass
@@ -245,92 +258,11 @@ def session_seeds(budget: dict, seed: int) -> list[int]:
     return [EVAL_SEED + int(seed) * n + i for i in range(n)]
 
 
-class BaselinePolicy:
-    """``random`` candidate (or point), ``greedy`` nearest to the last liked track (the current track
-    before any like), or ``oracle``: the best true expected reward among the same choices (the k
-    candidates; any unplayed track in the continuous space)."""
+def evaluation_kwargs(kwargs: dict) -> dict:
+    """The env kwargs a policy is evaluated with: its setting's, with the study's yardstick reward
+    (``listened + lam * liked``) whatever reward it was trained on."""
+    return {**kwargs, "reward": "listened_liked"}
 
-    def __init__(self, name: str, seed: int = 0):
-        self.name = check_choice("baseline", name, BASELINES)
-        self.rng = np.random.default_rng(seed)
-
-    def reset(self, n: int) -> None:
-        """Start a batch of ``n`` sessions (nothing to remember)."""
-
-    def __call__(self, envs: Sequence, obs: np.ndarray) -> list:
-        return [self.act(env) for env in envs]
-
-    def act(self, env):
-        knn = env.actions == "knn"
-        if self.name == "random":
-            return int(self.rng.integers(env.k)) if knn else self.rng.random(env.latent_dim).astype(np.float32)
-        if self.name == "greedy":
-            anchor = env.last_liked_track if env.last_liked_track is not None else env.current
-            target = env.latents[anchor]
-            if knn:
-                return int(np.argmin(((env.latents[env.candidates] - target) ** 2).sum(axis=1)))
-            return target.copy()
-        if knn:
-            return int(np.argmax(env.expected_rewards(env.candidates)))
-        expected = np.array(env.expected_rewards(), dtype=float)
-        expected[env.played] = -np.inf
-        return env.latents[int(np.argmax(expected))].copy()
-
-
-class ModelPolicy:
-    """A trained SB3 model acting deterministically (recurrent models keep their LSTM state).
-
-    A model trained on a continuous env acts in [-1, 1]^d (see :func:`_agent_action_scale`); its
-    actions are mapped back to the latent cube.
-    """
-
-    def __init__(self, model):
-        self.model = model
-        self.state = None
-        self.first = True
-        self.continuous = not hasattr(model.action_space, "n")
-
-    def reset(self, n: int) -> None:
-        self.state, self.first, self.n = None, True, n
-
-    def __call__(self, envs: Sequence, obs: np.ndarray) -> list:
-        starts = np.full(len(envs), self.first)
-        actions, self.state = self.model.predict(obs, state=self.state, episode_start=starts,
-                                                 deterministic=True)
-        self.first = False
-        if self.continuous:
-            actions = np.clip((np.asarray(actions, dtype=np.float32) + 1.0) / 2.0, 0.0, 1.0)
-        return list(actions)
-
-
-def evaluate_sessions(space: LatentSpace, kwargs: dict, policy, seeds: Sequence[int], *,
-                      batch: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run ``policy`` on one session per reset seed, ``batch`` sessions in lockstep.
-
-    Returns ``(sessions, steps)``: one row per session (``session_seed, reward, listened,
-    like_rate``) and the mean ``reward, listened, liked`` per position in the session.
-    """
-    rows, per_step = [], []
-    for start in range(0, len(seeds), batch):
-        chunk = list(seeds[start:start + batch])
-        envs = [space.make_env(**kwargs) for _ in chunk]
-        obs = np.stack([env.reset(seed=s)[0] for env, s in zip(envs, chunk)])
-        policy.reset(len(envs))
-        rewards, listened, liked = (np.zeros((len(envs), envs[0].session_length)) for _ in range(3))
-        for t in range(envs[0].session_length):
-            actions = policy(envs, obs)
-            out = [env.step(a) for env, a in zip(envs, actions)]
-            obs = np.stack([o[0] for o in out])
-            rewards[:, t] = [o[1] for o in out]
-            listened[:, t] = [o[4]["listened"] for o in out]
-            liked[:, t] = [o[4]["liked"] for o in out]
-        per_step.append(np.stack([rewards, listened, liked]))
-        rows.append(pd.DataFrame({"session_seed": chunk, "reward": rewards.sum(axis=1),
-                                  "listened": listened.mean(axis=1), "like_rate": liked.mean(axis=1)}))
-    steps = np.concatenate(per_step, axis=1).mean(axis=1)
-    step_frame = pd.DataFrame({"step": np.arange(1, steps.shape[1] + 1), "reward": steps[0],
-                               "listened": steps[1], "liked": steps[2]})
-    return pd.concat(rows, ignore_index=True), step_frame
 
 
 # -- agents and baselines as runs --------------------------------------------------------------------
@@ -359,7 +291,7 @@ def agent_config(budget: dict, agent: str, *, actions: str, lam: float, listener
 
     spec = AGENTS[check_choice("agent", agent, AGENTS)]
     policy = agent_policy(agent, actions)
-    kwargs = env_kwargs(budget, actions=actions, lam=lam, listener=listener, history=history)
+    kwargs = env_kwargs(budget, actions=actions, lam=lam, listener=listener, history=history, overrides=spec.env)
     sb3 = resolve_config({"preset": spec.preset, "total_timesteps": int(timesteps), "n_envs": spec.n_envs},
                          {"id": ENV_ID, "kwargs": kwargs})
     if policy in SCORING_POLICIES:
@@ -399,10 +331,12 @@ def train_and_evaluate(config: dict, space: LatentSpace, folder: Path, *, device
     result = train(train_config, sb3["env"], config["seed"], folder, device=device, progress_bar=progress,
                    vec_env_factory=factory, separate_timings=True)
     first, n = config["eval"]["first_seed"], config["eval"]["sessions"]
-    sessions, steps = evaluate_sessions(space, sb3["env"]["kwargs"], ModelPolicy(result.model),
-                                        list(range(first, first + n)))
+    sessions, steps, each = evaluate_sessions(space, evaluation_kwargs(sb3["env"]["kwargs"]),
+                                              ModelPolicy(result.model), list(range(first, first + n)),
+                                              session_steps=True)
     write_csv_atomic(sessions, folder / "eval.csv")
     write_csv_atomic(steps, folder / "eval_steps.csv")
+    write_csv_atomic(each, folder / "eval_session_steps.csv")
     return result.model
 
 
@@ -425,18 +359,22 @@ def agent_run(budget: dict, agent: str, runs_dir: str | os.PathLike, *, actions:
 def baseline_config(budget: dict, baseline: str, *, actions: str, lam: float, listener: str,
                     seed: int) -> dict:
     check_choice("baseline", baseline, BASELINES)
-    return {"version": VERSION, "baseline": baseline, "space": vae_config(budget, budget["env_latent_dim"]),
-            "env": env_kwargs(budget, actions=actions, lam=lam, listener=listener), "seed": int(seed),
-            "eval": {"first_seed": session_seeds(budget, seed)[0], "sessions": int(budget["eval_sessions"])}}
+    config = {"version": VERSION, "baseline": baseline, "space": vae_config(budget, budget["env_latent_dim"]),
+              "env": env_kwargs(budget, actions=actions, lam=lam, listener=listener), "seed": int(seed),
+              "eval": {"first_seed": session_seeds(budget, seed)[0], "sessions": int(budget["eval_sessions"])}}
+    if baseline == "planner":
+        config["planner_width"] = int(budget["planner_width"])
+    return config
 
 
 def _baseline_work(config: dict, space: LatentSpace, folder: Path) -> None:
     first, n = config["eval"]["first_seed"], config["eval"]["sessions"]
-    policy = BaselinePolicy(config["baseline"], config["seed"])
-    sessions, steps = evaluate_sessions(space, config["env"], policy,
-                                        list(range(first, first + n)))
+    policy = baseline_policy(config["baseline"], config["seed"], planner_width=config.get("planner_width", 32))
+    sessions, steps, each = evaluate_sessions(space, config["env"], policy, list(range(first, first + n)),
+                                              session_steps=True)
     write_csv_atomic(sessions, folder / "eval.csv")
     write_csv_atomic(steps, folder / "eval_steps.csv")
+    write_csv_atomic(each, folder / "eval_session_steps.csv")
     write_csv_atomic(sessions, folder / "metrics.csv")
 
 
@@ -451,16 +389,18 @@ def baseline_run(budget: dict, baseline: str, runs_dir: str | os.PathLike, space
 
 # -- the study of notebook 12 ------------------------------------------------------------------------
 def study_plan(budget: dict) -> pd.DataFrame:
-    """Every (setting, agent) notebook 12 trains, with its budget key.
+    """Every (setting, agent) notebook 12 trains, with its budget.
 
-    Fixed taste: PPO on the kNN candidates for each lambda, the flat-MLP PPO at the first lambda,
-    PPO and DDPG in the continuous space. Mood change: PPO and RecurrentPPO on the kNN candidates.
+    Fixed taste, kNN candidates: PPO for each lambda; at the first lambda the flat-MLP PPO, the documents'
+    design (current latent only, flat MLP) and PPO trained on the README's other reward and on the blog's
+    immediate-skip penalty. Continuous space: PPO and DDPG. Mood change: PPO and RecurrentPPO on the kNN
+    candidates.
     """
     lam0 = float(budget["lambdas"][0])
     rows = [{"listener": "fixed", "actions": "knn", "lam": float(lam), "agent": "ppo",
              "timesteps": budget["timesteps_knn"]} for lam in budget["lambdas"]]
-    rows.append({"listener": "fixed", "actions": "knn", "lam": lam0, "agent": "ppo_mlp",
-                 "timesteps": budget["timesteps_knn"]})
+    rows += [{"listener": "fixed", "actions": "knn", "lam": lam0, "agent": agent, "timesteps": budget["timesteps_knn"]}
+             for agent in ("ppo_mlp", "ppo_documents", "ppo_liked_or_completed", "ppo_skip_penalty")]
     rows += [{"listener": "fixed", "actions": "continuous", "lam": lam0, "agent": "ppo",
               "timesteps": budget["timesteps_continuous"]},
              {"listener": "fixed", "actions": "continuous", "lam": lam0, "agent": "ddpg",
@@ -538,43 +478,86 @@ def agent_label(agent: str, actions: str, listener: str) -> str:
 
 
 def evaluation_results(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per run: mean session reward, listened fraction and like rate on its evaluation sessions."""
+    """Per run: means over its evaluation sessions of the realised session reward, the expected session
+    reward, its per-step means before and after the mood change, the listened fraction and the like rate;
+    and ``above_ceiling``, the share of its sessions whose expected reward exceeds the planner's on the same
+    session (NaN where the setting has no planner run; a ceiling is only one if this is 0)."""
+    frames = {(item.listener, item.actions, item.lam, item.agent, item.seed): pd.read_csv(item.run.file("eval.csv"))
+              for item in runs.itertuples()}
     rows = []
-    for item in runs.itertuples():
-        sessions = pd.read_csv(item.run.file("eval.csv"))
-        rows.append({"listener": item.listener, "actions": item.actions, "lam": item.lam, "agent": item.agent,
-                     "seed": item.seed, "reward": sessions.reward.mean(),
-                     "listened": sessions.listened.mean(), "like_rate": sessions.like_rate.mean()})
+    for (listener, actions, lam, agent, seed), sessions in frames.items():
+        ceiling = frames.get((listener, actions, lam, CEILING, seed))
+        above = np.nan
+        if ceiling is not None:
+            paired = sessions.merge(ceiling[["session_seed", "expected"]], on="session_seed", suffixes=("", "_ceiling"))
+            above = float((paired.expected > paired.expected_ceiling + 1e-9).mean())
+        rows.append({"listener": listener, "actions": actions, "lam": lam, "agent": agent, "seed": seed,
+                     "reward": sessions.reward.mean(), "expected": sessions.expected.mean(),
+                     "expected_before": sessions.expected_before.mean(),
+                     "expected_after": sessions.expected_after.mean(),
+                     "listened": sessions.listened.mean(), "like_rate": sessions.like_rate.mean(),
+                     "above_ceiling": above})
     return pd.DataFrame(rows)
 
 
-TABLE_COLUMNS = ("agent", "action_space", "lambda", "seeds", "mean_reward", "std_reward", "listened",
-                 "like_rate", "pct_of_oracle")
+TABLE_COLUMNS = ("agent", "agent_id", "listener", "action_space", "lambda", "seeds", "mean_reward", "std_reward",
+                 "mean_expected", "std_expected", "pct_of_ceiling", "pct_of_ceiling_std", "above_ceiling", "listened",
+                 "like_rate", "expected_before", "expected_before_std", "expected_after", "expected_after_std")
 
 
 def agent_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean +- std over seeds per (setting, agent), with % of the same setting's oracle.
+    """Mean +- std over seeds per (setting, agent), with % of the same setting's ceiling (the planner).
 
-    Columns: ``agent, action_space, lambda, seeds, mean_reward, std_reward, listened, like_rate,
-    pct_of_oracle`` (mean session reward over seeds; std over seeds of the per-seed means).
+    Columns: ``agent`` (the label), ``agent_id`` (the key of :data:`AGENTS` or of the baselines),
+    ``listener, action_space, lambda, seeds``; ``mean_reward, std_reward`` (realised session reward)
+    and ``mean_expected, std_expected`` (expected session reward: the realised one without the listener's
+    noise), means over seeds with the std over seeds of the per-seed means; ``pct_of_ceiling`` (+- std
+    over seeds): the expected reward as % of the planner's on the same sessions; ``above_ceiling``: the share
+    of sessions where the policy's expected reward beat the planner's; ``listened, like_rate``;
+    ``expected_before, expected_after`` (with ``_std`` over seeds): expected reward per step before and after
+    the mood change (mood-changing listener only).
     """
     keys = ["listener", "actions", "lam", "agent"]
+    results = results.copy()
+    ceiling = results[results.agent == CEILING].set_index(["listener", "actions", "lam", "seed"]).expected
+    results["pct"] = [100 * row.expected / ceiling.get((row.listener, row.actions, row.lam, row.seed), np.nan)
+                      for row in results.itertuples()]
     table = results.groupby(keys, sort=False).agg(
         seeds=("seed", "count"), mean_reward=("reward", "mean"), std_reward=("reward", "std"),
-        listened=("listened", "mean"), like_rate=("like_rate", "mean")).reset_index()
-    table["std_reward"] = table.std_reward.fillna(0.0)
-    oracle = table[table.agent == "oracle"].set_index(["listener", "actions", "lam"]).mean_reward
-    table["pct_of_oracle"] = [100 * row.mean_reward / oracle.get((row.listener, row.actions, row.lam), np.nan)
-                              for row in table.itertuples()]
+        mean_expected=("expected", "mean"), std_expected=("expected", "std"), pct_of_ceiling=("pct", "mean"),
+        pct_of_ceiling_std=("pct", "std"), above_ceiling=("above_ceiling", "mean"),
+        listened=("listened", "mean"), like_rate=("like_rate", "mean"),
+        expected_before=("expected_before", "mean"), expected_before_std=("expected_before", "std"),
+        expected_after=("expected_after", "mean"), expected_after_std=("expected_after", "std")).reset_index()
+    for column in ("std_reward", "std_expected", "pct_of_ceiling_std", "expected_before_std", "expected_after_std"):
+        table[column] = table[column].fillna(0.0)
+    for column in ("expected_before", "expected_after"):  # no std where there is no mean
+        table.loc[table[column].isna(), f"{column}_std"] = np.nan
     order = {name: i for i, name in enumerate([*AGENTS, *BASELINES])}
     table["_listener"] = table.listener.map({name: i for i, name in enumerate(LISTENERS)})
     table["_actions"] = table.actions.map({name: i for i, name in enumerate(ACTION_SPACES)})
     table["_agent"] = table.agent.map(order)
     table = table.sort_values(["_listener", "_actions", "lam", "_agent"])
+    table["agent_id"] = table.agent
     table["agent"] = [agent_label(a, s, listener) for a, s, listener in
                       zip(table.agent, table.actions, table.listener)]
     table = table.rename(columns={"actions": "action_space", "lam": "lambda"})
     return table[list(TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def steps_around_the_change(runs: pd.DataFrame, *, before: int = 5, after: int = 10) -> pd.DataFrame:
+    """Mean expected reward per recommendation, aligned on each session's mood change, per (agent, seed):
+    columns ``agent, seed, offset, expected`` (``offset`` 0 is the first recommendation in the new mood;
+    from ``-before`` to ``after - 1``)."""
+    frames = []
+    for item in runs.itertuples():
+        each = pd.read_csv(item.run.file("eval_session_steps.csv"))
+        switch = pd.read_csv(item.run.file("eval.csv")).set_index("session_seed").switch_at
+        each["offset"] = each.step - each.session_seed.map(switch)
+        each = each[each.offset.between(-before, after - 1)]
+        frames.append(each.groupby("offset", as_index=False).expected.mean().assign(agent=item.agent,
+                                                                                     seed=item.seed))
+    return pd.concat(frames, ignore_index=True)[["agent", "seed", "offset", "expected"]]
 
 
 def learning_curves(runs: pd.DataFrame, bins: int = 40) -> dict[tuple, list[pd.DataFrame]]:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from musicrec.agents.latent_policies import ModelPolicy, evaluate_sessions
 from musicrec.errors import check_number
 from musicrec.experiments import latent
 from musicrec.offline.propagation import (estimate_errors, kmeans, knn_estimate, log_sessions,
@@ -178,7 +179,7 @@ def _offline_work(config: dict, budget: dict, runs_dir, device: str, progress: b
                                       train_overrides=overrides)
     first, n = config["eval"]["first_seed"], config["eval"]["sessions"]
     kwargs = {**config["sb3"]["env"]["kwargs"], **overrides}
-    sessions, _ = latent.evaluate_sessions(space, kwargs, latent.ModelPolicy(model),
+    sessions, _ = evaluate_sessions(space, kwargs, ModelPolicy(model),
                                            list(range(first, first + n)))
     write_csv_atomic(sessions, folder / "eval_simulator.csv")
 
@@ -220,34 +221,36 @@ def run_offline_agents(budget: dict, runs_dir, *, device: str = "cpu", progress:
 
 def gap_table(budget: dict, runs_dir, offline: pd.DataFrame, *, device: str = "cpu") -> pd.DataFrame:
     """The offline-to-online gap: rewards on the true listener of PPO trained online (notebook 12's
-    runs), PPO trained on the propagated simulator, random neighbour and oracle, over the same seeds
-    and sessions; plus the offline agent's reward as its own simulator predicts it."""
+    runs), PPO trained on the propagated simulator, the random neighbour, the myopic oracle and the planner
+    (the ceiling), over the same seeds and sessions; plus the offline agent's reward as its own simulator
+    predicts it. ``pct_of_ceiling``: the expected session reward as % of the planner's, mean over seeds."""
     lam = lam0(budget)
     plan = pd.DataFrame([{"listener": "fixed", "actions": "knn", "lam": lam, "agent": "ppo",
                           "timesteps": budget["timesteps_knn"]}])
     online = latent.run_agents(budget, runs_dir, plan=plan, device=device, progress=False)
     baselines = latent.run_baselines(budget, runs_dir, plan, device=device)
-    baselines = baselines[baselines.agent.isin(["random", "oracle"])]
     rows = []
     for label, frame in (("PPO trained online (true listener)", online),
                          ("PPO trained on the propagated simulator", offline.assign(agent="offline")),
-                         ("random neighbour", baselines[baselines.agent == "random"]),
-                         ("oracle", baselines[baselines.agent == "oracle"])):
+                         *((latent.BASELINE_LABELS[name], baselines[baselines.agent == name])
+                           for name in ("random", "oracle", "planner"))):
         for item in frame.itertuples():
             true = pd.read_csv(item.run.file("eval.csv"))
             row = {"policy": label, "seed": item.seed, "reward_true_listener": true.reward.mean(),
-                   "listened": true.listened.mean(), "like_rate": true.like_rate.mean(),
-                   "reward_simulator": np.nan}
+                   "expected": true.expected.mean(), "listened": true.listened.mean(),
+                   "like_rate": true.like_rate.mean(), "reward_simulator": np.nan}
             if label.startswith("PPO trained on the propagated"):
                 row["reward_simulator"] = pd.read_csv(item.run.file("eval_simulator.csv")).reward.mean()
             rows.append(row)
     per_seed = pd.DataFrame(rows)
+    ceiling = per_seed[per_seed.policy == latent.BASELINE_LABELS["planner"]].set_index("seed").expected
+    per_seed["pct"] = 100 * per_seed.expected / per_seed.seed.map(ceiling)
     table = per_seed.groupby("policy", sort=False).agg(
         seeds=("seed", "count"), mean_reward=("reward_true_listener", "mean"),
-        std_reward=("reward_true_listener", "std"), listened=("listened", "mean"),
-        like_rate=("like_rate", "mean"), simulator_predicted=("reward_simulator", "mean")).reset_index()
-    oracle = table.loc[table.policy == "oracle", "mean_reward"].iloc[0]
-    table["pct_of_oracle"] = 100 * table.mean_reward / oracle
+        std_reward=("reward_true_listener", "std"), mean_expected=("expected", "mean"),
+        listened=("listened", "mean"), like_rate=("like_rate", "mean"),
+        simulator_predicted=("reward_simulator", "mean"), pct_of_ceiling=("pct", "mean"),
+        pct_of_ceiling_std=("pct", "std")).reset_index()
     return table
 
 

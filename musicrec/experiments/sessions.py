@@ -52,7 +52,7 @@ from musicrec.metrics import (
 from musicrec.runs import Run, write_csv_atomic
 from musicrec.utils import project_path
 
-VERSION = 2
+VERSION = 3
 SKIP_MODELS = {
     "lstm_no_skip": "Standard LSTM (no SKIP token)",
     "lstm": "Standard LSTM (SKIP token)",
@@ -61,6 +61,7 @@ SKIP_MODELS = {
     "bigru": "Bidirectional GRU",
     "transformer": "Transformer",
     "bert": "BERT encoder (pretrained, fine-tuned)",
+    "bert_fused": "BERT-augmented Transformer",
     "ddpg": "DDPG without noise",
     "ddpg_noise": "DDPG with mask noise",
 }
@@ -76,14 +77,25 @@ SEQUENCE_MODELS = {
     "lstm": "LSTM seq2seq",
     "transformer": "Transformer",
     "bert": "BERT encoder (fine-tuned)",
-    "ddpg": "DDPG (mask noise)",
+    "bert_fused": "BERT-augmented Transformer",
+    "gru4rec": "GRU4Rec",
+    "sasrec": "SASRec",
+    "ddpg": "DDPG (decaying mask noise)",
+    "ddpg_constant_noise": "DDPG (constant mask noise)",
+    "ddpg_no_noise": "DDPG (no noise)",
 }
 SEQUENCE_BASELINE_LABELS = {
+    "random": "Random tracks",
     "most_popular": "Most popular",
     "cooccurrence": "Item co-occurrence",
     "session_knn": "Session-kNN",
     "common_continuation": "Continue the most common playlist",
+    "ceiling": "Ceiling (knows kind, playlist, offset, library)",
 }
+CEILING_LABEL = SEQUENCE_BASELINE_LABELS["ceiling"]
+#: Rough training cost per run relative to an LSTM (the slowest are started first in parallel runs).
+MODEL_COST = {"ddpg": 4.0, "ddpg_noise": 4.0, "ddpg_constant_noise": 4.0, "ddpg_no_noise": 4.0, "bert_fused": 3.0,
+              "transformer": 2.5, "sasrec": 2.0, "bert": 2.0}
 SUMMARY_COLUMNS = ("train_maa", "val_maa", "test_maa", "train_first_acc", "val_first_acc", "test_first_acc",
                    "train_loss", "val_loss", "test_loss")
 POSITIONS = (1, 3, 5, 7, 9)
@@ -96,7 +108,7 @@ PAPER_SKIP = pd.DataFrame([
     ("LSTM + word2vec", 61.2, 61.4, 0.525, 0.523),
     ("Bidirectional GRU", 61.3, 61.3, 0.520, 0.523),
     ("Transformer", 60.5, 57.1, 0.603, 0.625),
-    ("BERT encoder (pretrained, fine-tuned)", 64.5, 44.1, 0.664, 0.714),  # paper: BERT-augmented Transformer
+    ("BERT-augmented Transformer", 64.5, 44.1, 0.664, 0.714),
     ("DDPG without noise", None, 43.0, None, None),
     ("DDPG with mask noise", None, 43.7, None, None),
 ], columns=["model", "paper_train_maa", "paper_test_maa", "paper_train_loss", "paper_test_loss"])
@@ -106,7 +118,8 @@ PAPER_SEQUENCE = pd.DataFrame([
     ("LSTM seq2seq", 9.78, 0.80, 7.59, 10.39),
     ("Transformer", 31.9, 17.8, 3.65, 7.62),
     ("BERT encoder (fine-tuned)", 24.3, 14.4, 3.43, 7.18),
-    ("DDPG (mask noise)", 38.5, 3.01, None, None),
+    ("BERT-augmented Transformer", 41.3, 15.7, 1.72, 9.61),
+    ("DDPG (decaying mask noise)", 38.5, 3.01, None, None),
 ], columns=["model", "paper_train_maa", "paper_test_maa", "paper_train_loss", "paper_test_loss"])
 #: The paper's table 3 (test accuracy % at position T).
 PAPER_POSITIONS = pd.DataFrame([
@@ -122,6 +135,61 @@ PAPER_COUNTS = pd.DataFrame([
 
 
 # -- data -------------------------------------------------------------------------------------------
+#: Where :func:`file_digest` keeps the digests of the real MSSD files it has read (inside ``runs_dir``).
+DIGEST_CACHE = "sessions_file_digests.json"
+
+
+def file_digest(path: str | os.PathLike, *, cache: str | os.PathLike | None = None,
+                chunk_size: int = 1 << 20) -> str:
+    """SHA-256 of a file's content, read in chunks of ``chunk_size`` bytes.
+
+    A file of a few GB is hashed once: with ``cache`` (a JSON file), the digest is stored under the file's
+    resolved path with its size and modification time, and reused while both are unchanged (a shortcut to
+    the hash, never a replacement for it: an edited file gets a new mtime and is hashed again).
+    """
+    import hashlib
+    import json
+
+    path = Path(path)
+    stat = path.stat()
+    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    entries: dict = {}
+    if cache is not None and Path(cache).is_file():
+        try:
+            entries = json.loads(Path(cache).read_text())
+        except ValueError:  # a damaged cache is rebuilt, it only holds shortcuts
+            entries = {}
+        entry = entries.get(str(path.resolve()))
+        if entry and {k: entry.get(k) for k in stamp} == stamp:
+            return str(entry["sha256"])
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    if cache is not None:
+        from musicrec.runs import write_text_atomic
+
+        entries[str(path.resolve())] = {**stamp, "sha256": value}
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(Path(cache), json.dumps(entries, indent=1, sort_keys=True))
+    return value
+
+
+#: Columns that measure time: kept out of ``metrics.csv`` (in ``timings.csv``), so that two runs with the
+#: same seed write byte-identical metrics.
+TIMING_COLUMNS = ("time_s",)
+
+
+def write_metrics(frame: pd.DataFrame, folder: Path, *, key: str | None = None) -> None:
+    """``frame`` as ``metrics.csv`` without its timing columns, which go to ``timings.csv`` (with ``key``,
+    the column that identifies a row, e.g. ``epoch``)."""
+    timing = [c for c in TIMING_COLUMNS if c in frame.columns]
+    write_csv_atomic(frame.drop(columns=timing), folder / "metrics.csv")
+    if timing:
+        write_csv_atomic(frame[([key] if key in frame.columns else []) + timing], folder / "timings.csv")
+
+
 @dataclass
 class SessionData:
     """Encoded train/test sessions and what identifies them in run configs."""
@@ -135,6 +203,7 @@ class SessionData:
     key: dict
     summary: dict
     test_kind: np.ndarray | None = None
+    test_knowledge: "SessionKnowledge | None" = None
 
     @property
     def n_tokens(self) -> int:
@@ -176,8 +245,28 @@ def _features_for(vocab: TrackVocabulary, track_features: pd.DataFrame) -> np.nd
     return matrix
 
 
+def session_knowledge(truth, vocab: TrackVocabulary, session_ids: np.ndarray):
+    """:class:`~musicrec.models.baselines.SessionKnowledge` of the sessions ``session_ids`` from the
+    simulator's :class:`~musicrec.data.session_simulator.SessionTruth`, in the tokens of ``vocab``."""
+    from musicrec.models.baselines import SessionKnowledge
+
+    rows = truth.sessions.loc[session_ids]
+    width = max(len(p) for p in truth.playlists)
+    playlist = np.full((len(rows), width), -1, dtype=np.int64)
+    library_width = max(len(t) for t in truth.libraries.values())
+    library = np.full((len(rows), library_width), -1, dtype=np.int64)
+    encoded = [vocab.encode(p) for p in truth.playlists]
+    for i, (k, user) in enumerate(zip(rows.playlist.to_numpy(), rows.user.to_numpy())):
+        if k >= 0:
+            playlist[i, : len(encoded[k])] = encoded[k]
+        own = vocab.encode(truth.libraries[int(user)])
+        library[i, : len(own)] = own
+    return SessionKnowledge(kind=rows.session_kind.to_numpy().astype(object), playlist=playlist,
+                            offset=rows.playlist_offset.to_numpy(dtype=np.int64), library=library)
+
+
 def _prepare(log: pd.DataFrame, track_features: pd.DataFrame, probability, budget: dict, source: str,
-             key: dict, kinds: pd.Series | None = None, marginal=None) -> SessionData:
+             key: dict, kinds: pd.Series | None = None, marginal=None, truth=None) -> SessionData:
     sessions = pd.unique(log.session_id)
     train_index, test_index = split_sessions(len(sessions), float(budget["test_fraction"]),
                                              np.random.default_rng(int(budget["split_seed"])))
@@ -198,8 +287,10 @@ def _prepare(log: pd.DataFrame, track_features: pd.DataFrame, probability, budge
     if kinds is not None:
         per_session = pd.Series(kinds.to_numpy(), index=log.session_id.to_numpy()).groupby(level=0).first()
         test_kind = per_session.loc[arrays.session_id[test_index]].to_numpy()
+    knowledge = None if truth is None else session_knowledge(truth, vocab, arrays.session_id[test_index])
     return SessionData(source=source, vocab=vocab, features=features, train=arrays.subset(train_index),
                        valid=arrays.subset(valid_index), test=arrays.subset(test_index), test_kind=test_kind,
+                       test_knowledge=knowledge,
                        key={**key, "split_seed": int(budget["split_seed"]),
                             "test_fraction": float(budget["test_fraction"]),
                             "validation_fraction": float(budget["validation_fraction"]),
@@ -228,12 +319,12 @@ def load_data(budget: dict, runs_dir: str | os.PathLike, *, mssd_log: str | os.P
         if mssd_tracks is not None:
             raise ParameterError("mssd_tracks was given without mssd_log")
         run = simulated_data_run(budget, runs_dir)
-        from musicrec.data.session_simulator import load_simulated
+        from musicrec.data.session_simulator import load_session_truth, load_simulated
 
         log, track_features, truth = load_simulated(run.path)
         return _prepare(log, track_features, truth.skip_probability.to_numpy(), budget, "simulated",
                         {"source": "simulated", "data_run": run.path.name}, kinds=truth.session_kind,
-                        marginal=truth.marginal_probability.to_numpy())
+                        marginal=truth.marginal_probability.to_numpy(), truth=load_session_truth(run.path))
     if mssd_tracks is None:
         raise ParameterError("mssd_log needs mssd_tracks (the track-features file or files)")
     mssd_log = project_path(mssd_log)
@@ -242,8 +333,11 @@ def load_data(budget: dict, runs_dir: str | os.PathLike, *, mssd_log: str | os.P
     log = read_log(mssd_log, max_sessions=budget.get("mssd_max_sessions"))
     track_features = read_track_features(mssd_tracks, track_ids=pd.unique(log.track_id_clean))
     check_tracks(log, track_features)
-    key = {"source": "mssd", "log": mssd_log.name, "log_bytes": mssd_log.stat().st_size,
-           "tracks": [p.name for p in mssd_tracks], "max_sessions": budget.get("mssd_max_sessions")}
+    cache = Path(runs_dir) / DIGEST_CACHE
+    key = {"source": "mssd", "log": mssd_log.name, "log_sha256": file_digest(mssd_log, cache=cache),
+           "tracks": [p.name for p in mssd_tracks],
+           "tracks_sha256": [file_digest(p, cache=cache) for p in mssd_tracks],
+           "max_sessions": budget.get("mssd_max_sessions")}
     return _prepare(log, track_features, None, budget, "mssd", key)
 
 
@@ -257,6 +351,9 @@ def _architecture(budget: dict, family: str) -> dict:
     elif family == "bert":
         return {"d_model": arch["bert_d_model"], "heads": arch["bert_heads"], "layers": arch["bert_layers"],
                 "ff": arch["bert_ff"], "dropout": arch["dropout"]}
+    elif family == "bert_fused":
+        return {**{k: arch[k] for k in ("d_model", "heads", "layers", "ff", "dropout")},
+                "drop_net_rate": float(arch["drop_net_rate"])}
     else:
         raise ParameterError(f"unknown model family {family!r}")
     return {k: arch[k] for k in keys}
@@ -265,10 +362,10 @@ def _architecture(budget: dict, family: str) -> dict:
 def _family(task: str, model: str) -> str:
     if model.startswith("ddpg"):
         return "ddpg"
-    if model in ("transformer",):
+    if model in ("transformer", "sasrec"):
         return "transformer"
-    if model == "bert":
-        return "bert"
+    if model in ("bert", "bert_fused"):
+        return model
     return "rnn"
 
 
@@ -292,7 +389,7 @@ def bert_pretrain_run(data: SessionData, budget: dict, seed: int, runs_dir, *, p
         metrics = pretrain_bert(encoder, data.train, epochs=config["epochs"], batch_size=config["batch_size"],
                                 lr=config["lr"], mask_prob=config["mask_prob"], seed=seed, progress=progress)
         torch.save(encoder.state_dict(), folder / "encoder.pt")
-        write_csv_atomic(metrics, folder / "metrics.csv")
+        write_metrics(metrics, folder, key="epoch")
 
     return Run(runs_dir, "sessions_bert_pretrain", config, name=f"bert-seed{seed}").execute(work)
 
@@ -312,7 +409,7 @@ def build_model(task: str, model: str, data: SessionData, budget: dict, seed: in
     """A fresh torch model for ``task`` (``skip`` or ``sequence``); BERT starts from its pretrained run."""
     import torch
 
-    from musicrec.models import sequence, skip
+    from musicrec.models import bert_fused, next_track, sequence, skip
     from musicrec.models.bert import BertEncoder
     from musicrec.models.word2vec import train_word2vec
 
@@ -337,10 +434,18 @@ def build_model(task: str, model: str, data: SessionData, budget: dict, seed: in
             return sequence.RNNSeq2Seq(n, emb_dim=arch["emb_dim"], hidden=arch["hidden"], features=features)
         if model == "transformer":
             return sequence.TransformerSeq2Seq(n, features=features, **_architecture(budget, "transformer"))
-    if model == "bert":
+        if model == "gru4rec":
+            return next_track.GRU4Rec(n, features=features, dropout=arch["dropout"], **_architecture(budget, "rnn"))
+        if model == "sasrec":
+            return next_track.SASRec(n, features=features, **_architecture(budget, "transformer"))
+    if model in ("bert", "bert_fused"):
         run = bert_pretrain_run(data, budget, seed, runs_dir, progress=progress)
         encoder = BertEncoder(n, features=features, **_architecture(budget, "bert"))
         encoder.load_state_dict(torch.load(run.file("encoder.pt"), weights_only=True))
+        if model == "bert_fused":
+            fused = bert_fused.BertFusedSkipModel if task == "skip" else bert_fused.BertFusedSeq2Seq
+            extra = {"n_covariates": n_covariates} if task == "skip" else {}
+            return fused(encoder, n, features=features, **_architecture(budget, "bert_fused"), **extra)
         if task == "skip":
             return skip.BertSkipModel(encoder, n_covariates=n_covariates)
         return sequence.BertSequenceModel(encoder)
@@ -374,15 +479,18 @@ def _model_config(task: str, model: str, data: SessionData, budget: dict, seed: 
 
         agent, env = _ddpg_specs(task, model, budget)
         config.update(agent=resolve_config(agent, env), ddpg_dim=int(budget["architecture"]["ddpg_dim"]),
+                      ddpg_window=int(budget["architecture"]["ddpg_window"]),
                       word2vec_epochs=int(budget["architecture"]["word2vec_epochs"]),
-                      eval_every=int(training["ddpg_eval_every"]))
+                      eval_every=int(training[f"ddpg_{task}_eval_every"]))
         return config
     config["architecture"] = _architecture(budget, family)
     if task == "skip" and model == "lstm_covariates":
         config["architecture"]["covariates"] = _n_covariates(model, data)
     if model == "lstm_word2vec":
         config["architecture"]["word2vec_epochs"] = int(budget["architecture"]["word2vec_epochs"])
-    if model == "bert":
+    if model == "gru4rec":
+        config["architecture"]["dropout"] = float(budget["architecture"]["dropout"])
+    if model in ("bert", "bert_fused"):
         config["pretrain"] = {"epochs": int(training["bert_pretrain_epochs"]),
                               "lr": float(training["bert_pretrain_lr"]),
                               "mask_prob": float(training["mask_prob"])}
@@ -392,8 +500,10 @@ def _model_config(task: str, model: str, data: SessionData, budget: dict, seed: 
             raise ParameterError(f"{task}_lr of the profile lists {candidates} for {model!r}: choose one with "
                                  "select_learning_rates (or pass lr)")
         lr = candidates[0]
+    patience = training.get(f"{task}_patience")
     config["training"] = {"epochs": int(training[f"{task}_epochs"]), "lr": float(lr),
-                          "batch_size": int(training["batch_size"])}
+                          "batch_size": int(training["batch_size"]),
+                          "patience": None if patience is None else int(patience)}
     if task == "sequence" and model == "transformer":
         config["beam"] = int(budget["beam"])
     return config
@@ -423,13 +533,13 @@ def _train_neural(task: str, model: str, data: SessionData, budget: dict, seed: 
     setup_torch("cpu")
     net = build_model(task, model, data, budget, seed, runs_dir, progress=progress)
     training = config["training"]
-    metrics = fit(net, task, data.train, data.valid, epochs=training["epochs"],
+    metrics = fit(net, task, data.train, data.valid, epochs=training["epochs"], patience=training["patience"],
                   batch_size=training["batch_size"], lr=training["lr"], seed=seed,
                   eval_train=config["eval_train"], eval_valid=config["eval_valid"], progress=progress,
                   description=f"{task} {model} seed {seed}")
-    write_csv_atomic(metrics, folder / "metrics.csv")
-    last = metrics.iloc[-1]
-    scores = {name: float(last[name]) for name in SUMMARY_COLUMNS if name.startswith("train_")}
+    write_metrics(metrics, folder, key="epoch")
+    kept = metrics[metrics.kept].iloc[0]
+    scores = {name: float(kept[name]) for name in SUMMARY_COLUMNS if name.startswith("train_")}
     valid = evaluate(net, task, data.valid)
     result = evaluate(net, task, data.test)
     scores.update(val_maa=valid.maa, val_first_acc=valid.first_accuracy, val_loss=valid.loss,
@@ -444,14 +554,28 @@ def _train_neural(task: str, model: str, data: SessionData, budget: dict, seed: 
 
 
 # -- DDPG ---------------------------------------------------------------------------------------------
+def ddpg_mask_noise(task: str, model: str) -> dict | None:
+    """The dimension-mask settings of a DDPG model over ``ddpg_mask.yml``'s: ``{}`` keeps the preset's
+    decaying mask, ``{"decay": 1.0}`` a constant one, None no exploration noise (the paper's figure 4)."""
+    if (task, model) in (("skip", "ddpg"), ("sequence", "ddpg_no_noise")):
+        return None
+    if model == "ddpg_constant_noise":
+        return {"decay": 1.0}
+    return {}
+
+
 def _ddpg_specs(task: str, model: str, budget: dict) -> tuple[dict, dict]:
     import musicrec.agents.session_ddpg  # noqa: F401  (registers the ddpg_mask preset)
+    from musicrec.hyperparams import load_hyperparams
 
+    env_id = "musicrec/SessionSkip-v0" if task == "skip" else "musicrec/SessionTrack-v0"
     steps = int(budget["training"][f"ddpg_{task}_steps"])
     agent = {"preset": "ddpg_mask", "total_timesteps": steps}
-    if model == "ddpg" and task == "skip":
+    noise = ddpg_mask_noise(task, model)
+    if noise is None:
         agent["hyperparams"] = {"mask_noise": None}
-    env_id = "musicrec/SessionSkip-v0" if task == "skip" else "musicrec/SessionTrack-v0"
+    elif noise:
+        agent["hyperparams"] = {"mask_noise": {**load_hyperparams("ddpg_mask", env_id)["mask_noise"], **noise}}
     return agent, {"id": env_id, "kwargs": {}}
 
 
@@ -492,8 +616,9 @@ def _train_ddpg(task: str, model: str, data: SessionData, budget: dict, seed: in
     from musicrec.envs.sessions import SessionSkipEnv, SessionTrackEnv, unit_rows
     from musicrec.models.word2vec import train_word2vec
 
-    embedding = unit_rows(train_word2vec(data.train, data.n_tokens, dim=config["ddpg_dim"], window=10,
-                                         epochs=config["word2vec_epochs"], seed=seed))
+    embedding = unit_rows(train_word2vec(data.train, data.n_tokens, dim=config["ddpg_dim"],
+                                         window=config["ddpg_window"], epochs=config["word2vec_epochs"],
+                                         seed=seed))
     env_class = SessionSkipEnv if task == "skip" else SessionTrackEnv
     probe = data.train.subset(slice(0, config["eval_train"]))
     curve_valid = data.valid.subset(slice(0, config["eval_valid"]))
@@ -524,6 +649,7 @@ def _train_ddpg(task: str, model: str, data: SessionData, budget: dict, seed: in
     agent, env = _ddpg_specs(task, model, budget)
     result = train(agent, env, seed, folder, callbacks=[Curve()], progress_bar=progress,
                    vec_env_factory=factory)
+    write_metrics(pd.read_csv(folder / "metrics.csv"), folder, key="timesteps")  # SB3's episode log
     write_csv_atomic(pd.DataFrame(rows), folder / "eval.csv")
     train_maa, train_first, _, _ = _ddpg_scores(result.model, task, probe, embedding)
     val_maa, val_first, _, _ = _ddpg_scores(result.model, task, data.valid, embedding)
@@ -549,48 +675,111 @@ def model_run(task: str, model: str, data: SessionData, budget: dict, seed: int,
     return Run(runs_dir, f"sessions_{task}", config, name=f"{model}-seed{seed}").execute(work)
 
 
+def _parallel(function, jobs: list[tuple], n_jobs: int, *, desc: str, progress: bool) -> list:
+    """``function(*job)`` for every job, in ``n_jobs`` processes (the session models use one torch thread
+    each); results in the order of ``jobs``."""
+    from tqdm import tqdm
+
+    n_jobs = max(1, min(int(n_jobs), len(jobs)))
+    if n_jobs == 1:
+        return [function(*job) for job in tqdm(jobs, desc=desc, disable=not progress or not jobs)]
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(delayed(function)(*job) for job in jobs)
+    return list(tqdm(results, total=len(jobs), desc=f"{desc} ({n_jobs} processes)", disable=not progress))
+
+
+def _pretrain_berts(task: str, models: Sequence[str], data: SessionData, budget: dict, seeds, runs_dir) -> None:
+    """The BERT pretraining runs the models need, trained once before parallel jobs share them."""
+    if any(m in ("bert", "bert_fused") for m in models):
+        for seed in seeds:
+            bert_pretrain_run(data, budget, int(seed), runs_dir)
+
+
+def selection_score(run: Run, lr: float) -> dict:
+    """What the learning-rate search reads of a finished run: validation MAA and loss (of the kept epoch),
+    epochs trained and the kept epoch."""
+    summary = pd.read_csv(run.file("summary.csv")).iloc[0]
+    metrics = run.metrics()
+    return {"val_maa": float(summary.val_maa), "val_loss": float(summary.val_loss), "epochs": len(metrics),
+            "best_epoch": int(metrics[metrics.kept].epoch.iloc[0])}
+
+
+def _select_one(task: str, model: str, data: SessionData, budget: dict, runs_dir) -> list[dict]:
+    """The widening learning-rate search of one model (see :func:`select_learning_rates`)."""
+    seed = int(budget["seeds"][0])
+    widen = budget["training"].get("lr_widen") or {}
+    factor, steps = float(widen.get("factor", 3.0)), int(widen.get("steps", 0))
+    if factor <= 1:
+        raise ParameterError(f"lr_widen.factor={factor} must be > 1")
+    grid = sorted(learning_rates(task, model, budget))
+    scores: dict[float, dict] = {}
+    added = {"low": 0, "high": 0}
+    while True:
+        for lr in grid:
+            if lr not in scores:
+                scores[lr] = selection_score(model_run(task, model, data, budget, seed, runs_dir, lr=lr), lr)
+        best = max(grid, key=lambda lr: scores[lr]["val_maa"])
+        if len(grid) > 1 and best == grid[0] and added["low"] < steps:
+            grid.insert(0, float(f"{best / factor:.3g}"))
+            added["low"] += 1
+        elif len(grid) > 1 and best == grid[-1] and added["high"] < steps:
+            grid.append(float(f"{best * factor:.3g}"))
+            added["high"] += 1
+        else:
+            break
+    return [{"model": model, "lr": lr, **scores[lr], "chosen": lr == best,
+             "at_edge": lr == best and len(grid) > 1 and best in (grid[0], grid[-1])} for lr in grid]
+
+
 def select_learning_rates(task: str, data: SessionData, budget: dict, runs_dir, *,
                           models: Sequence[str] | None = None, progress: bool = True) -> pd.DataFrame:
     """Choose each neural model's learning rate on the **validation** sessions.
 
     Every candidate of :func:`learning_rates` is trained with the profile's first seed; the one with the
-    highest validation MAA (after the last epoch) is chosen. The test sessions play no part. One row per
-    candidate: ``model, lr, val_maa, val_loss, chosen`` (DDPG models have none: they are not listed).
+    highest validation MAA (of the epoch kept by early stopping) is chosen. When it is the smallest or the
+    largest candidate, the grid is widened by the profile's ``lr_widen: {factor, steps}`` (the next value
+    ``lr / factor`` or ``lr * factor``) and the new value trained, until the choice lies inside the grid or
+    ``steps`` values were added on that side. The test sessions play no part. Models are searched in
+    ``n_jobs`` processes. One row per trained candidate: ``model, lr, val_maa, val_loss, epochs, best_epoch,
+    chosen, at_edge`` (``at_edge``: the chosen value is still the grid's smallest or largest). DDPG models
+    have none: they are not listed.
     """
-    from tqdm import tqdm
-
     models = [m for m in (models or budget[f"{task}_models"]) if _family(task, m) != "ddpg"]
-    seed = int(budget["seeds"][0])
-    jobs = [(m, lr) for m in models for lr in learning_rates(task, m, budget)]
-    rows = []
-    for model, lr in tqdm(jobs, desc=f"{task} learning rates", disable=not progress or len(jobs) == len(models)):
-        summary = pd.read_csv(model_run(task, model, data, budget, seed, runs_dir, lr=lr).file("summary.csv"))
-        rows.append({"model": model, "lr": lr, "val_maa": float(summary.val_maa[0]),
-                     "val_loss": float(summary.val_loss[0])})
-    table = pd.DataFrame(rows, columns=["model", "lr", "val_maa", "val_loss"])
-    best = table.groupby("model", sort=False).val_maa.idxmax() if len(table) else pd.Series(dtype=int)
-    table["chosen"] = table.index.isin(best.to_numpy())
-    return table
+    _pretrain_berts(task, models, data, budget, budget["seeds"][:1], runs_dir)
+    jobs = [(task, m, data, budget, runs_dir) for m in models]
+    # the slowest searches first, so that no process idles at the end
+    jobs.sort(key=lambda job: -MODEL_COST.get(job[1], 1.0))
+    found = _parallel(_select_one, jobs, budget.get("n_jobs", 1), desc=f"{task} learning rates", progress=progress)
+    by_model = {rows[0]["model"]: rows for rows in found}
+    rows = [row for m in models for row in by_model[m]]
+    return pd.DataFrame(rows, columns=["model", "lr", "val_maa", "val_loss", "epochs", "best_epoch", "chosen",
+                                       "at_edge"])
+
+
+def _run_one(task: str, model: str, data: SessionData, budget: dict, seed: int, runs_dir, lr) -> str:
+    return str(model_run(task, model, data, budget, seed, runs_dir, lr=lr).path)
 
 
 def run_study(task: str, data: SessionData, budget: dict, runs_dir, *, models: Sequence[str] | None = None,
               progress: bool = True, selection: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Train every model of the profile for every seed; one row per run (``model, seed, run, lr``).
+    """Train every model of the profile for every seed (``n_jobs`` processes); one row per run
+    (``model, seed, run, lr``).
 
     Learning rates come from ``selection`` (:func:`select_learning_rates`, computed here when None).
     """
-    from tqdm import tqdm
-
     models = list(models or budget[f"{task}_models"])
     if selection is None:
         selection = select_learning_rates(task, data, budget, runs_dir, models=models, progress=progress)
     chosen = selection[selection.chosen].set_index("model").lr.to_dict()
-    jobs = [(m, s) for m in models for s in budget["seeds"]]
-    rows = []
-    for model, seed in tqdm(jobs, desc=f"{task} runs", disable=not progress):
-        lr = chosen.get(model)
-        run = model_run(task, model, data, budget, seed, runs_dir, lr=lr, progress=False)
-        rows.append({"model": model, "seed": int(seed), "run": run, "lr": lr})
+    _pretrain_berts(task, models, data, budget, budget["seeds"], runs_dir)
+    jobs = [(task, m, data, budget, int(s), runs_dir, chosen.get(m)) for m in models for s in budget["seeds"]]
+    todo = [job for job in jobs if not Run(runs_dir, f"sessions_{task}", _model_config(
+        task, job[1], data, budget, job[4], lr=job[6]), name=f"{job[1]}-seed{job[4]}").finished]
+    todo.sort(key=lambda job: -MODEL_COST.get(job[1], 1.0))
+    _parallel(_run_one, todo, budget.get("n_jobs", 1), desc=f"{task} runs", progress=progress)
+    rows = [{"model": job[1], "seed": job[4], "run": model_run(*job[:5], job[5], lr=job[6]), "lr": job[6]}
+            for job in jobs]
     return pd.DataFrame(rows)
 
 
@@ -758,9 +947,35 @@ def sequence_baseline_run(name: str, data: SessionData, budget: dict, runs_dir) 
     return Run(runs_dir, "sessions_sequence_baseline", config, name=name).execute(work)
 
 
+def sequence_ceiling_run(data: SessionData, runs_dir) -> Run | None:
+    """Score (or reuse) the track-sequence ceiling on the test sessions (simulated data only; None on real
+    data): :func:`musicrec.models.baselines.ceiling_predictions` with what the simulator knows of each
+    session. Its train and validation scores are NaN (only the test sessions' knowledge is kept)."""
+    if data.test_knowledge is None:
+        return None
+    from musicrec.models.baselines import ceiling_predictions
+    from musicrec.models.training import correctness
+
+    config = {"version": VERSION, "baseline": "ceiling", "data": data.key}
+
+    def work(folder: Path) -> None:
+        correct = correctness("sequence", ceiling_predictions(data.test, data.test_knowledge), data.test)
+        scores = {name: float("nan") for name in SUMMARY_COLUMNS}
+        scores.update(test_maa=mean_average_accuracy(correct, data.test.second_mask),
+                      test_first_acc=first_prediction_accuracy(correct, data.test.second_mask))
+        write_csv_atomic(pd.DataFrame([scores]), folder / "metrics.csv")
+        _write_outputs(folder, "sequence", data, scores, correct)
+
+    return Run(runs_dir, "sessions_sequence_baseline", config, name="ceiling").execute(work)
+
+
 def sequence_baseline_study(data: SessionData, budget: dict, runs_dir) -> pd.DataFrame:
+    """Every heuristic of the profile, then the ceiling (simulated data); one row per run."""
     rows = [{"model": name, "seed": 0, "run": sequence_baseline_run(name, data, budget, runs_dir)}
             for name in budget["sequence_baselines"]]
+    ceiling = sequence_ceiling_run(data, runs_dir)
+    if ceiling is not None:
+        rows.append({"model": "ceiling", "seed": 0, "run": ceiling})
     return pd.DataFrame(rows)
 
 

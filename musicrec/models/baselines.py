@@ -12,6 +12,7 @@ Skip rules (predictions ``(n, 10)`` of bool):
 Track-sequence heuristics, fitted on training sessions (``fit(train)`` then ``predict(arrays)``,
 tokens ``(n, 10)``):
 
+* :class:`RandomTracks`: ten distinct random tracks not in the first half (chance).
 * :class:`MostPopular`: the ten most played tracks not in the first half, most played first.
 * :class:`CoOccurrence`: tracks ranked by how often they share a training session with the first
   half's tracks.
@@ -22,11 +23,15 @@ tokens ``(n, 10)``):
 * :class:`CommonContinuation` ("continue the most common playlist"): among the training continuations
   after the first half's last track, take the most common next track, keep the continuations that agree
   with it, and repeat; when none is left, fall back to the most popular remaining tracks.
+
+The track-sequence ceiling (:func:`ceiling_predictions`, simulated sessions only) is not fitted: it is
+told what the simulator knows of each session (:class:`SessionKnowledge`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -87,6 +92,21 @@ def _top_excluding(scores: np.ndarray, exclude: np.ndarray, k: int = MAX_HALF) -
     top = np.argpartition(-scores, k, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
     return np.take_along_axis(top, order, axis=1)
+
+
+class RandomTracks:
+    """Ten distinct random tracks not in the first half (seeded): the chance level."""
+
+    def __init__(self, seed: int = 0):
+        self.seed = int(seed)
+
+    def fit(self, train: SessionArrays, n_tokens: int) -> "RandomTracks":
+        self.n_tokens = int(n_tokens)
+        return self
+
+    def predict(self, arrays: SessionArrays) -> np.ndarray:
+        scores = np.random.default_rng(self.seed).random((len(arrays), self.n_tokens))
+        return _top_excluding(scores, _first_half_tokens(arrays))
 
 
 class MostPopular:
@@ -204,8 +224,83 @@ class CommonContinuation:
 
 
 SEQUENCE_BASELINES = {
+    "random": RandomTracks,
     "most_popular": MostPopular,
     "cooccurrence": CoOccurrence,
     "session_knn": SessionKNN,
     "common_continuation": CommonContinuation,
 }
+
+
+# -- the track-sequence ceiling -------------------------------------------------------------------------
+SESSION_KINDS = ("playlist", "shuffle", "personal")
+
+
+@dataclass
+class SessionKnowledge:
+    """What the simulator knows of each session, in tokens (``-1`` pads).
+
+    Attributes
+    ----------
+    kind : np.ndarray [shape=(n,), dtype=object]
+        ``playlist`` (a playlist in order), ``shuffle`` (a shuffled playlist) or ``personal``.
+    playlist : np.ndarray [shape=(n, playlist_length)]
+        The tokens of the playlist the session plays, in order (all -1 for personal sessions).
+    offset : np.ndarray [shape=(n,)]
+        The playlist position an in-order session starts from (-1 otherwise).
+    library : np.ndarray [shape=(n, library_size)]
+        The tokens of the listener's library (personal picks and a playlist's replaced tracks come from it).
+    """
+
+    kind: np.ndarray
+    playlist: np.ndarray
+    offset: np.ndarray
+    library: np.ndarray
+
+    def subset(self, index) -> "SessionKnowledge":
+        return SessionKnowledge(self.kind[index], self.playlist[index], self.offset[index], self.library[index])
+
+
+def ceiling_predictions(arrays: SessionArrays, knowledge: SessionKnowledge) -> np.ndarray:
+    """The second halves predicted by a predictor that knows each session's kind, playlist, offset and
+    its listener's library; tokens ``(n, 10)``.
+
+    The simulator plays an in-order playlist from its offset, replacing each track by one of the
+    listener's library with a fixed small probability; a shuffled playlist as a random order of its
+    tracks (same replacements); personal picks as a random order of the library. So the most likely
+    track at a second-half position is: the playlist's track at ``offset + n_first + position`` (in
+    order); any playlist track the first half did not play (shuffled: each is equally likely, so their
+    order does not matter); any library track the first half did not play (personal, and where a
+    playlist has run out). Predicting at every position a most likely track, and never one twice, maximises
+    the expected MAA given this knowledge: it bounds every model, which knows less.
+    """
+    n = len(arrays)
+    out = np.zeros((n, MAX_HALF), dtype=np.int64)
+    for i in range(n):
+        n_first, n_second = int(arrays.n_first[i]), int(arrays.n_second[i])
+        used = set(arrays.first_tracks[i, :n_first].tolist())
+        playlist = knowledge.playlist[i][knowledge.playlist[i] >= 0]
+        library = [int(t) for t in knowledge.library[i] if t >= 0]
+        kind = knowledge.kind[i]
+        if kind == "playlist":
+            start = int(knowledge.offset[i]) + n_first
+            ordered = [int(t) for t in playlist[start:start + n_second]]
+        elif kind == "shuffle":
+            ordered = [int(t) for t in playlist if t not in used]
+        elif kind == "personal":
+            ordered = []
+        else:
+            raise ParameterError(f"session kind {kind!r} is not one of {SESSION_KINDS}")
+        picks: list[int] = []
+        for track in ordered:
+            if len(picks) == n_second:
+                break
+            if kind == "playlist" or track not in used:
+                picks.append(track)
+                used.add(track)
+        spare = iter(t for t in library if t not in used)
+        while len(picks) < n_second:
+            picks.append(next(spare, N_SPECIAL))
+        out[i, :n_second] = picks
+        out[i, n_second:] = N_SPECIAL
+    return out

@@ -32,7 +32,8 @@ from musicrec.models.common import (
 )
 
 
-def _teacher_inputs(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def teacher_inputs(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Decoder inputs under teacher forcing: ``BOS`` then the true second half shifted right."""
     second = batch["second_tracks"]
     return torch.cat([torch.full_like(second[:, :1], BOS), second[:, :-1]], dim=1)
 
@@ -101,7 +102,7 @@ class RNNSeq2Seq(_Autoregressive):
         return self.encoder(packed)[1]
 
     def forward(self, batch):
-        output, _ = self.decoder(self.input(_teacher_inputs(batch)), self.start(batch))
+        output, _ = self.decoder(self.input(teacher_inputs(batch)), self.start(batch))
         return forbid_special(self.head(self.dropout(output)))
 
     def step(self, state, tokens):
@@ -143,7 +144,7 @@ class TransformerSeq2Seq(_Autoregressive):
 
     def forward(self, batch):
         memory, source_padding, _ = self.start(batch)
-        return forbid_special(self._decode(memory, source_padding, _teacher_inputs(batch)))
+        return forbid_special(self._decode(memory, source_padding, teacher_inputs(batch)))
 
     def step(self, state, tokens):
         memory, source_padding, prefix = state

@@ -5,11 +5,15 @@ fixed subset of the training sessions and on the validation sessions (held out f
 sessions are scored once, after training, by the caller): loss (binary cross-entropy for skips,
 cross-entropy over tracks for sequences, both in eval mode and averaged over second-half tracks), MAA
 and first-prediction accuracy (:mod:`musicrec.metrics`). A skip is predicted when its probability
-exceeds 0.5; a sequence is decoded greedily (or by beam search).
+exceeds 0.5; a sequence is decoded greedily (or by beam search). With ``patience``, training stops
+early: after ``patience`` epochs without a higher validation MAA, the weights of the best epoch are
+restored. A model with a ``training_loss(batch)`` method (the next-track models, trained on every
+position) is trained on that loss; every model is scored on the second half.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 
@@ -79,35 +83,42 @@ def evaluate(model: nn.Module, task: str, arrays: SessionArrays, *, batch_size: 
 
 
 def fit(model: nn.Module, task: str, train: SessionArrays, valid: SessionArrays, *, epochs: int,
-        batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0,
-        eval_train: int = 2000, eval_valid: int | None = None, progress: bool = False,
+        patience: int | None = None, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
+        seed: int = 0, eval_train: int = 2000, eval_valid: int | None = None, progress: bool = False,
         description: str = "") -> pd.DataFrame:
-    """Train ``model`` for ``epochs`` and return one row of scores per epoch.
+    """Train ``model`` for at most ``epochs`` and return one row of scores per epoch.
 
     Columns: ``epoch, train_loss, val_loss, train_maa, val_maa, train_first_acc, val_first_acc,
-    time_s``. ``train_*`` are measured on the first ``eval_train`` training sessions and ``val_*`` on
-    the first ``eval_valid`` validation sessions (all if None).
+    time_s, kept``. ``train_*`` are measured on the first ``eval_train`` training sessions and ``val_*`` on
+    the first ``eval_valid`` validation sessions (all if None). ``kept`` marks the epoch whose weights the
+    model holds on return: the last one, or with ``patience`` the one with the highest validation MAA
+    (training stops once ``patience`` epochs in a row bring no higher one).
     """
     from tqdm import tqdm
 
     check_choice("task", task, TASKS)
     check_number("epochs", epochs, low=1, integer=True)
     check_number("batch_size", batch_size, low=1, integer=True)
+    if patience is not None:
+        check_number("patience", patience, low=1, integer=True)
     generator = torch.Generator().manual_seed(int(seed))
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimiser = torch.optim.Adam(trainable, lr=lr, weight_decay=weight_decay)
     train_probe = train.subset(slice(0, int(eval_train)))
     valid_probe = valid if eval_valid is None else valid.subset(slice(0, int(eval_valid)))
+    own_loss = getattr(model, "training_loss", None)
     rows, start = [], time.perf_counter()
+    best_maa, best_epoch, best_state = -np.inf, 0, None
     bar = tqdm(range(1, epochs + 1), desc=description or task, disable=not progress, mininterval=5)
     for epoch in bar:
         model.train()
         order = torch.randperm(len(train), generator=generator).numpy()
         for begin in range(0, len(train), batch_size):
             batch = to_batch(train, order[begin:begin + batch_size])
-            loss = task_loss(task, model(batch), batch)
+            loss = own_loss(batch) if own_loss is not None else task_loss(task, model(batch), batch)
             optimiser.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            nn.utils.clip_grad_norm_(trainable, 1.0)
             optimiser.step()
         scores = {"epoch": epoch}
         for name, part in (("train", train_probe), ("val", valid_probe)):
@@ -117,4 +128,14 @@ def fit(model: nn.Module, task: str, train: SessionArrays, valid: SessionArrays,
         scores["time_s"] = round(time.perf_counter() - start, 3)
         rows.append(scores)
         bar.set_postfix(val_maa=f"{scores['val_maa']:.3f}")
-    return pd.DataFrame(rows)
+        if scores["val_maa"] > best_maa:
+            best_maa, best_epoch = scores["val_maa"], epoch
+            if patience is not None:
+                best_state = copy.deepcopy(model.state_dict())
+        elif patience is not None and epoch - best_epoch >= patience:
+            break
+    if patience is not None and best_state is not None:
+        model.load_state_dict(best_state)
+    frame = pd.DataFrame(rows)
+    frame["kept"] = frame.epoch == (best_epoch if patience is not None else frame.epoch.iloc[-1])
+    return frame

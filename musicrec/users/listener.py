@@ -145,6 +145,22 @@ class TasteListener:
         listened, liked = self.expected_feedback(tracks, mood=mood)
         return listened + lam * liked
 
+    def mood_schedule(self, steps: int) -> np.ndarray:
+        """The mood of each of the next ``steps`` responses of this session (call after :meth:`start`).
+
+        This is the hidden state a planner may be told (:mod:`musicrec.agents.latent_planner`). With more
+        than two moods the mood after the change is drawn at the change, so the schedule is not known
+        beforehand: that raises.
+        """
+        check_number("steps", steps, low=0, integer=True)
+        schedule = np.full(int(steps), self.mood, dtype=np.int64)
+        if self.switch_at is not None and self.steps < self.switch_at:
+            if self.n_moods > 2:
+                raise ParameterError(f"with {self.n_moods} moods the mood after the change is drawn at the change")
+            changed = np.arange(self.steps, self.steps + int(steps)) >= self.switch_at
+            schedule[changed] = 1 - self.mood
+        return schedule
+
     def respond(self, track: int) -> ListenFeedback:
         """Draw the listened fraction and the like for ``track``."""
         listened, like = self.expected_feedback(int(track))
@@ -196,6 +212,10 @@ class TableListener:
         listened, liked = self.expected_feedback(tracks)
         return listened + lam * liked
 
+    def mood_schedule(self, steps: int) -> np.ndarray:
+        """One mood, always: zeros ``(steps,)``."""
+        return np.zeros(int(check_number("steps", steps, low=0, integer=True)), dtype=np.int64)
+
     def respond(self, track: int) -> ListenFeedback:
         return ListenFeedback(listened=float(self.listened[track]), liked=float(self.liked[track]))
 
@@ -203,22 +223,31 @@ class TableListener:
         """The table does not change."""
 
 
-def pick_moods(space, n_moods: int, *, seed: int, min_distance: float = 0.0) -> np.ndarray:
+def pick_moods(space, n_moods: int, *, seed: int, min_distance: float = 0.0,
+               max_distance: float | None = None) -> np.ndarray:
     """Indices of ``n_moods`` tracks whose vectors serve as mood centres (seeded).
 
     Centres are tracks, so each mood sits where the catalog has music. Each next centre is drawn
-    among the tracks at least ``min_distance`` from the centres so far.
+    among the tracks at least ``min_distance`` from the centres so far and, with ``max_distance``, at most
+    that far from the nearest of them (so that a listener's moods are different but close enough for a
+    session to move from one to the other).
     """
     space = _space(space)
     check_number("n_moods", n_moods, low=1, integer=True)
     check_number("min_distance", min_distance, low=0)
+    if max_distance is not None:
+        check_number("max_distance", max_distance, low=min_distance)
     rng = np.random.default_rng(seed)
     chosen = [int(rng.integers(len(space)))]
     while len(chosen) < n_moods:
         distance = np.linalg.norm(space[:, None, :] - space[chosen][None, :, :], axis=2).min(axis=1)
-        allowed = np.flatnonzero(distance >= min_distance)
+        allowed = distance >= min_distance
+        if max_distance is not None:
+            allowed &= distance <= max_distance
+        allowed = np.flatnonzero(allowed)
         if len(allowed) == 0:
-            raise ParameterError(f"no track is at least min_distance={min_distance} from the moods so far")
+            limit = "" if max_distance is None else f" and at most max_distance={max_distance}"
+            raise ParameterError(f"no track is at least min_distance={min_distance}{limit} from the moods so far")
         chosen.append(int(rng.choice(allowed)))
     return np.array(chosen)
 
@@ -227,15 +256,18 @@ def make_listener(space, spec: Mapping | None = None) -> TasteListener:
     """A :class:`TasteListener` from a plain mapping (what configs and env kwargs hold).
 
     Keys (all optional): ``moods`` (number of moods, default 1), ``taste_seed`` (picks the mood
-    tracks, default 0), ``min_mood_distance`` (default 0), ``tolerance``, ``like_power``,
-    ``concentration`` and ``switch`` (see :class:`TasteListener`).
+    tracks, default 0), ``min_mood_distance`` (default 0), ``max_mood_distance`` (default none; see
+    :func:`pick_moods`), ``tolerance``, ``like_power``, ``concentration`` and ``switch`` (see
+    :class:`TasteListener`).
     """
     spec = dict(spec or {})
-    known = {"moods", "taste_seed", "min_mood_distance", "tolerance", "like_power", "concentration", "switch"}
+    known = {"moods", "taste_seed", "min_mood_distance", "max_mood_distance", "tolerance", "like_power",
+             "concentration", "switch"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ParameterError(f"unknown listener key(s) {unknown}; known: {sorted(known)}")
     space = _space(space)
     tracks = pick_moods(space, spec.pop("moods", 1), seed=spec.pop("taste_seed", 0),
-                        min_distance=spec.pop("min_mood_distance", 0.0))
+                        min_distance=spec.pop("min_mood_distance", 0.0),
+                        max_distance=spec.pop("max_mood_distance", None))
     return TasteListener(space, space[tracks], **spec)

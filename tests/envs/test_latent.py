@@ -144,3 +144,28 @@ def test_bad_latents_and_actions():
     continuous.reset(seed=0)
     with pytest.raises(ParameterError, match="must be a finite point"):
         continuous.step(np.array([0.1, np.nan, 0.2, 0.3]))
+
+
+def test_the_rewards_of_the_documents():
+    from musicrec.users.listener import ListenFeedback
+
+    env = LatentRecommenderEnv(n_tracks=100, latent_dim=2, lam=10.0, reward="liked_or_completed")
+    assert env.reward_of(ListenFeedback(listened=0.95, liked=0.0)) == 1.0
+    assert env.reward_of(ListenFeedback(listened=0.3, liked=1.0)) == 1.0
+    assert env.reward_of(ListenFeedback(listened=0.3, liked=0.0)) == 0.0
+    env = LatentRecommenderEnv(n_tracks=100, latent_dim=2, lam=10.0, reward="skip_penalty", skip_penalty=2.0)
+    assert env.reward_of(ListenFeedback(listened=0.05, liked=0.0)) == pytest.approx(0.05 - 2.0)
+    assert env.reward_of(ListenFeedback(listened=0.5, liked=1.0)) == pytest.approx(10.5)
+    with pytest.raises(ParameterError, match="reward='likes'"):
+        LatentRecommenderEnv(n_tracks=100, latent_dim=2, reward="likes")
+
+
+def test_expected_reward_is_reported_whatever_the_training_reward():
+    env = LatentRecommenderEnv(n_tracks=100, latent_dim=2, lam=10.0, reward="liked_or_completed",
+                               observe_feedback=False, observe_candidates=False)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (2,)  # the documents' state: the current latent only
+    track = int(env.candidates[1])
+    expected = float(env.listener.expected_reward(10.0, track))
+    _, reward, _, _, info = env.step(1)
+    assert info["expected_reward"] == pytest.approx(expected) and reward in (0.0, 1.0)

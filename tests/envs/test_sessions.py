@@ -112,3 +112,42 @@ def test_bad_input_is_named(data):
         SessionSkipEnv(arrays, embedding[:5])
     with pytest.raises(ParameterError, match="n_candidates"):
         SessionTrackEnv(arrays, embedding, n_candidates=1)
+
+
+def test_a_constant_action_scores_like_chance(data):
+    """Before the candidates were shuffled, a zero action always picked candidate 0, the played track."""
+    arrays, embedding = data
+    rewards = {}
+    for name, action in (("zero", np.zeros(6, dtype=np.float32)), ("constant", np.full(6, 0.5, np.float32))):
+        env = SessionTrackEnv(arrays, embedding, n_candidates=20)
+        env.reset(seed=0)
+        hits, steps = 0.0, 0
+        while steps < 400:
+            _, reward, done, _, _ = env.step(action)
+            hits, steps = hits + reward, steps + 1
+            if done:
+                env.reset()
+        rewards[name] = hits / steps
+    # chance is 1 in 20 candidates; a constant action picks by the embedding, not by the target's slot
+    assert rewards["zero"] < 0.15 and rewards["constant"] < 0.3
+
+
+def test_actions_of_the_wrong_size_or_not_finite_are_refused(data):
+    arrays, embedding = data
+    for env in (SessionTrackEnv(arrays, embedding), SessionSkipEnv(arrays, embedding)):
+        env.reset(seed=0)
+        with pytest.raises(ParameterError, match="vector of 6 numbers"):
+            env.step(np.zeros(5, dtype=np.float32))
+        with pytest.raises(ParameterError, match="non-finite"):
+            env.step(np.array([np.nan, 0, 0, 0, 0, 0], dtype=np.float32))
+    with pytest.raises(ParameterError, match="non-finite"):
+        track_rollout(lambda obs: np.full((len(obs), 6), np.inf), arrays, embedding)
+
+
+def test_a_session_never_repeats_a_track(data):
+    arrays, embedding = data
+    predictions = track_rollout(lambda obs: np.ones((len(obs), 6)), arrays, embedding)
+    for i in range(len(arrays)):
+        first = set(arrays.first_tracks[i, :arrays.n_first[i]].tolist())
+        picks = predictions[i].tolist()
+        assert len(set(picks)) == len(picks) and not first & set(picks)

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from musicrec.agents.latent_policies import BaselinePolicy, evaluate_sessions
 from musicrec.envs.latent import nearest_neighbours
 from musicrec.errors import ParameterError
 from musicrec.experiments import latent
@@ -22,50 +23,75 @@ def space():
 
 def test_agent_table_known_answer():
     rows = []
-    for seed, (ppo, oracle, rnd) in enumerate([(8.0, 10.0, 2.0), (10.0, 10.0, 4.0)]):
-        for agent, reward in (("ppo", ppo), ("oracle", oracle), ("random", rnd)):
-            rows.append({"listener": "fixed", "actions": "knn", "lam": 10.0, "agent": agent, "seed": seed,
-                         "reward": reward, "listened": 0.5, "like_rate": 0.1})
-    rows.append({"listener": "mood_change", "actions": "knn", "lam": 10.0, "agent": "oracle", "seed": 0,
-                 "reward": 20.0, "listened": 0.5, "like_rate": 0.1})
-    rows.append({"listener": "mood_change", "actions": "knn", "lam": 10.0, "agent": "recurrent_ppo", "seed": 0,
-                 "reward": 5.0, "listened": 0.5, "like_rate": 0.1})
+
+    def row(listener, agent, seed, expected, **extra):
+        rows.append({"listener": listener, "actions": "knn", "lam": 10.0, "agent": agent, "seed": seed,
+                     "reward": expected + 1.0, "expected": expected, "expected_before": expected / 20,
+                     "expected_after": np.nan, "listened": 0.5, "like_rate": 0.1, "above_ceiling": 0.0, **extra})
+
+    for seed, (ppo, planner, oracle, rnd) in enumerate([(8.0, 10.0, 5.0, 2.0), (10.0, 20.0, 10.0, 4.0)]):
+        for agent, expected in (("ppo", ppo), ("planner", planner), ("oracle", oracle), ("random", rnd)):
+            row("fixed", agent, seed, expected)
+    row("mood_change", "planner", 0, 20.0, expected_after=2.0)
+    row("mood_change", "recurrent_ppo", 0, 5.0, expected_after=0.5, above_ceiling=0.25)
     table = latent.agent_table(pd.DataFrame(rows))
-    assert list(table.columns) == ["agent", "action_space", "lambda", "seeds", "mean_reward", "std_reward",
-                                   "listened", "like_rate", "pct_of_oracle"]
+    assert list(table.columns) == list(latent.TABLE_COLUMNS)
     ppo = table[table.agent == "PPO"].iloc[0]
-    assert ppo.mean_reward == 9.0 and ppo.std_reward == pytest.approx(np.sqrt(2)) and ppo.seeds == 2
-    assert ppo.pct_of_oracle == pytest.approx(90.0)
-    assert table[table.agent == "random neighbour"].pct_of_oracle.iloc[0] == pytest.approx(30.0)
+    assert ppo.mean_expected == 9.0 and ppo.std_expected == pytest.approx(np.sqrt(2)) and ppo.seeds == 2
+    assert ppo.mean_reward == 10.0
+    # % of the ceiling is per seed (80% and 50%), then averaged
+    assert ppo.pct_of_ceiling == pytest.approx(65.0)
+    assert ppo.pct_of_ceiling_std == pytest.approx(np.std([80.0, 50.0], ddof=1))
+    assert table[table.agent == "myopic oracle (baseline)"].pct_of_ceiling.iloc[0] == pytest.approx(50.0)
+    assert table[table.agent == "planner (ceiling)"].pct_of_ceiling.iloc[0] == pytest.approx(100.0)
     mood = table[table.agent == "RecurrentPPO [mood change]"].iloc[0]
-    assert mood.pct_of_oracle == pytest.approx(25.0) and mood.std_reward == 0.0
-    assert table.agent.tolist()[:3] == ["PPO", "random neighbour", "oracle"]
+    assert mood.pct_of_ceiling == pytest.approx(25.0) and mood.std_expected == 0.0
+    assert mood.expected_after == 0.5 and mood.above_ceiling == 0.25
+    assert table.agent.tolist()[:4] == ["PPO", "random neighbour", "myopic oracle (baseline)", "planner (ceiling)"]
+
+
+def test_evaluation_results_count_sessions_above_the_ceiling(tmp_path):
+    from musicrec.runs import Run
+
+    frames = {"planner": [10.0, 10.0, 10.0], "ppo": [9.0, 11.0, 10.0]}
+    rows = []
+    for agent, expected in frames.items():
+        run = Run(tmp_path, "latent_baseline", {"agent": agent}, name=agent)
+        session = pd.DataFrame({"session_seed": [1, 2, 3], "reward": expected, "expected": expected,
+                                "listened": 0.5, "like_rate": 0.1, "switch_at": np.nan,
+                                "expected_before": 0.5, "expected_after": np.nan})
+        run.execute(lambda folder, s=session: [s.to_csv(folder / name, index=False)
+                                               for name in ("eval.csv", "metrics.csv")])
+        rows.append({"listener": "fixed", "actions": "knn", "lam": 10.0, "agent": agent, "seed": 0, "run": run})
+    results = latent.evaluation_results(pd.DataFrame(rows)).set_index("agent")
+    assert results.loc["ppo", "above_ceiling"] == pytest.approx(1 / 3)
+    assert results.loc["planner", "above_ceiling"] == 0.0
 
 
 def test_baselines_pick_what_they_promise(space):
     env = space.make_env(actions="knn", listener={"tolerance": 0.3})
     env.reset(seed=0)
-    oracle = latent.BaselinePolicy("oracle").act(env)
+    oracle = BaselinePolicy("oracle").act(env)
     assert oracle == int(np.argmax(env.expected_rewards(env.candidates)))
-    greedy = latent.BaselinePolicy("greedy").act(env)  # nothing liked yet: nearest to the current track
+    greedy = BaselinePolicy("greedy").act(env)  # nothing liked yet: nearest to the current track
     distance = np.linalg.norm(env.latents[env.candidates] - env.latents[env.current], axis=1)
     assert greedy == int(np.argmin(distance))
     continuous = space.make_env(actions="continuous", listener={"tolerance": 0.3})
     continuous.reset(seed=0)
-    point = latent.BaselinePolicy("oracle").act(continuous)
+    point = BaselinePolicy("oracle").act(continuous)
     expected = np.where(continuous.played, -np.inf, continuous.expected_rewards())
     assert continuous.track_for_action(point) == int(np.argmax(expected))
     with pytest.raises(ParameterError, match="baseline='best'"):
-        latent.BaselinePolicy("best")
+        BaselinePolicy("best")
 
 
 def test_evaluation_is_reproducible_and_the_oracle_wins(space):
     kwargs = {"actions": "knn", "session_length": 10, "listener": {"tolerance": 0.3}}
     seeds = list(range(30))
-    oracle, steps = latent.evaluate_sessions(space, kwargs, latent.BaselinePolicy("oracle"), seeds, batch=7)
-    again, _ = latent.evaluate_sessions(space, kwargs, latent.BaselinePolicy("oracle"), seeds, batch=30)
+    oracle, steps = evaluate_sessions(space, kwargs, BaselinePolicy("oracle"), seeds, batch=7)
+    again, _ = evaluate_sessions(space, kwargs, BaselinePolicy("oracle"), seeds, batch=30)
     pd.testing.assert_frame_equal(oracle, again)
-    rnd, _ = latent.evaluate_sessions(space, kwargs, latent.BaselinePolicy("random", seed=1), seeds)
+    rnd, _ = evaluate_sessions(space, kwargs, BaselinePolicy("random", seed=1), seeds)
     assert len(oracle) == 30 and list(steps.step) == list(range(1, 11))
     assert oracle.reward.mean() > rnd.reward.mean()
     assert steps.reward.sum() == pytest.approx(oracle.reward.mean())
@@ -88,7 +114,18 @@ def test_runs_are_cached_and_reused(budget, tmp_path):
 
 def test_study_plan_and_bad_agents(budget):
     plan = latent.study_plan(budget)
-    assert set(plan.agent) == {"ppo", "ppo_mlp", "ddpg", "recurrent_ppo"}
+    assert set(plan.agent) == {"ppo", "ppo_mlp", "ppo_documents", "ppo_liked_or_completed", "ppo_skip_penalty",
+                               "ddpg", "recurrent_ppo"}
+    documents = latent.agent_config(budget, "ppo_documents", actions="knn", lam=10.0, listener="fixed", seed=0,
+                                    timesteps=64)
+    kwargs = documents["sb3"]["env"]["kwargs"]
+    assert kwargs["observe_candidates"] is False and kwargs["observe_feedback"] is False
+    assert documents["sb3"]["policy"] == "MlpPolicy"
+    # trained on another reward, every agent is evaluated on listened + lambda * liked
+    other = latent.agent_config(budget, "ppo_skip_penalty", actions="knn", lam=10.0, listener="fixed", seed=0,
+                                timesteps=64)
+    assert other["sb3"]["env"]["kwargs"]["reward"] == "skip_penalty"
+    assert latent.evaluation_kwargs(other["sb3"]["env"]["kwargs"])["reward"] == "listened_liked"
     assert set(plan[plan.listener == "mood_change"].agent) == {"ppo", "recurrent_ppo"}
     with pytest.raises(ParameterError, match="agent 'ddpg' does not act in the 'knn' action space"):
         latent.agent_policy("ddpg", "knn")

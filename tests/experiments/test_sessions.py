@@ -67,7 +67,14 @@ def test_sequence_tables(budget, runs, data):
     baselines = sessions.sequence_baseline_study(data, budget, runs)
     table = sessions.sequence_table(study, baselines)
     assert list(table.columns) == TABLE_COLUMNS
-    assert list(table.model) == ["Most popular", "Continue the most common playlist", "LSTM seq2seq"]
+    assert list(table.model) == ["Most popular", "Continue the most common playlist", sessions.CEILING_LABEL,
+                                 "LSTM seq2seq"]
+    # the ceiling bounds every model and heuristic, overall and per kind of session
+    ceiling = table.set_index("model").test_maa[sessions.CEILING_LABEL]
+    assert (table.test_maa.drop(index=2) <= ceiling + 1e-12).all()
+    by_kind = sessions.maa_by_session_kind(study, baselines, data)
+    per_kind = by_kind.pivot(index="model", columns="session_kind", values="test_maa")
+    assert (per_kind.drop(index=sessions.CEILING_LABEL) <= per_kind.loc[sessions.CEILING_LABEL] + 1e-12).all().all()
     positions = sessions.position_table(study, baselines, data)
     assert list(positions.columns) == ["model", "T=1", "T=3", "T=5", "T=7", "T=9"]
     counts = sessions.count_table(study, baselines, data)
@@ -107,7 +114,8 @@ def test_validation_sessions_are_held_out_of_training(data):
 def test_learning_rates_are_chosen_on_validation(budget, runs, data):
     grid = {**budget, "training": {**budget["training"], "skip_lr": [1e-4, 2e-2]}}
     selection = sessions.select_learning_rates("skip", data, grid, runs, progress=False)
-    assert list(selection.columns) == ["model", "lr", "val_maa", "val_loss", "chosen"]
+    assert list(selection.columns) == ["model", "lr", "val_maa", "val_loss", "epochs", "best_epoch", "chosen",
+                                       "at_edge"]
     assert set(selection.model) == {"lstm", "lstm_covariates"}  # DDPG keeps its preset
     for _, group in selection.groupby("model"):
         assert group.chosen.sum() == 1
@@ -130,3 +138,66 @@ def test_bayes_reference_row(budget, runs, data):
     row = table.loc[sessions.BAYES_LABEL]
     assert 0 < row.test_maa < 1 and np.isfinite(row.test_loss)
     assert row.test_loss >= table.loc["Oracle (true p > 0.5)", "test_loss"] - 0.05
+
+
+def test_a_grid_is_widened_until_the_choice_is_inside(budget, runs, data, monkeypatch):
+    """With ``lr_widen``, a choice at an edge adds the next value beyond it (scores faked by lr)."""
+    tried = []
+    real_run = sessions.model_run
+
+    def fake_run(task, model, data, budget, seed, runs_dir, *, lr=None, progress=False):
+        tried.append(lr)
+        return real_run(task, model, data, {**budget, "training": {**budget["training"], "skip_lr": 2e-3}},
+                                  seed, runs_dir)
+
+    scores = {1e-3: 0.5, 3e-3: 0.6, 9e-3: 0.7, 0.027: 0.65}
+    monkeypatch.setattr(sessions, "model_run", fake_run)
+    monkeypatch.setattr(sessions, "selection_score", lambda run, lr: {"val_maa": scores[lr], "val_loss": 0.0,
+                                                                        "epochs": 1, "best_epoch": 1})
+    grid = {**budget, "n_jobs": 1, "training": {**budget["training"], "skip_lr": [1e-3, 3e-3],
+                                                 "lr_widen": {"factor": 3.0, "steps": 3}}}
+    selection = sessions.select_learning_rates("skip", data, grid, runs, models=["lstm"], progress=False)
+    assert selection.lr.tolist() == [1e-3, 3e-3, 9e-3, 0.027]
+    chosen = selection[selection.chosen].iloc[0]
+    assert chosen.lr == 9e-3 and not chosen.at_edge
+    capped = {**grid, "training": {**grid["training"], "lr_widen": {"factor": 3.0, "steps": 1}}}
+    scores[0.027] = 0.9
+    selection = sessions.select_learning_rates("skip", data, capped, runs, models=["lstm"], progress=False)
+    assert selection[selection.chosen].iloc[0].at_edge
+
+
+def test_metrics_are_byte_identical_for_the_same_seed_and_timings_apart(budget, data, tmp_path):
+    first = sessions.model_run("skip", "lstm", data, budget, 0, tmp_path / "a")
+    second = sessions.model_run("skip", "lstm", data, budget, 0, tmp_path / "b")
+    assert first.file("metrics.csv").read_bytes() == second.file("metrics.csv").read_bytes()
+    assert "time_s" not in pd.read_csv(first.file("metrics.csv")).columns
+    assert list(pd.read_csv(first.file("timings.csv")).columns) == ["epoch", "time_s"]
+
+
+def test_real_files_are_keyed_by_their_content(budget, tmp_path):
+    sim = simulate_sessions(SimulatorConfig(n_sessions=60, n_users=20, n_tracks=100, n_playlists=5), seed=3)
+    log = tmp_path / "log_mini.csv"
+    sim.log.to_csv(log, index=False)
+    sim.track_features.to_csv(tmp_path / "tf_mini.csv", index=False)
+    key = sessions.load_data(budget, tmp_path / "runs", mssd_log=log, mssd_tracks=tmp_path / "tf_mini.csv").key
+    size = log.stat().st_size
+    # the same size, another content: shuffled skips
+    shuffled = sim.log.assign(skip_2=np.random.default_rng(0).permutation(sim.log.skip_2.to_numpy()))
+    shuffled.to_csv(log, index=False)
+    assert log.stat().st_size == size
+    again = sessions.load_data(budget, tmp_path / "runs", mssd_log=log, mssd_tracks=tmp_path / "tf_mini.csv").key
+    assert again["log_sha256"] != key["log_sha256"] and again["tracks_sha256"] == key["tracks_sha256"]
+
+
+def test_file_digest_is_the_sha256_and_its_cache_a_shortcut(tmp_path):
+    import hashlib
+    import os
+
+    path, cache = tmp_path / "file.bin", tmp_path / "digests.json"
+    path.write_bytes(b"a" * 3000)
+    assert sessions.file_digest(path, cache=cache, chunk_size=64) == hashlib.sha256(b"a" * 3000).hexdigest()
+    assert cache.is_file()
+    path.write_bytes(b"b" * 3000)  # same size; a new mtime
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert sessions.file_digest(path, cache=cache) == hashlib.sha256(b"b" * 3000).hexdigest()

@@ -103,6 +103,7 @@ def test_fit_is_deterministic_and_scores_every_epoch(data):
         model = RNNSkipModel(n, emb_dim=8, hidden=8, features=features)
         runs.append(fit(model, "skip", train, test, epochs=2, batch_size=16, seed=3, eval_train=30))
     assert runs[0].drop(columns="time_s").equals(runs[1].drop(columns="time_s"))
+    assert runs[0].kept.tolist() == [False, True]  # without patience: the last epoch
     assert list(runs[0].epoch) == [1, 2] and runs[0].val_maa.between(0, 1).all()
 
 
@@ -269,3 +270,119 @@ def test_session_covariates_shift_the_skip_logits(data):
     batch.pop("covariates")
     with pytest.raises(ParameterError, match="session covariates"):
         model(batch)
+
+
+# -- the next-track models, the BERT-augmented Transformer, early stopping, the ceiling ----------------
+def _next_track_models(n, features):
+    from musicrec.models.next_track import GRU4Rec, SASRec
+
+    return {"gru4rec": GRU4Rec(n, emb_dim=8, hidden=8, features=features),
+            "sasrec": SASRec(n, features=features, **SMALL)}
+
+
+@pytest.mark.parametrize("name", ["gru4rec", "sasrec"])
+def test_next_track_models_decode_unseen_tracks(data, name):
+    arrays, n, features = data
+    set_seed(0)
+    model = _next_track_models(n, features)[name].eval()
+    batch = to_batch(arrays, slice(0, 6))
+    with torch.no_grad():
+        assert model(batch).shape == (6, MAX_HALF, n)
+        predicted = model.predict(batch)
+    assert predicted.shape == (6, MAX_HALF) and (predicted >= N_SPECIAL).all()
+    for i in range(6):
+        first = set(batch["first_tracks"][i, :int(batch["first_len"][i])].tolist())
+        picks = predicted[i].tolist()
+        assert len(set(picks)) == MAX_HALF and not first & set(picks)
+    assert torch.isfinite(model.training_loss(batch))
+
+
+def test_sasrec_is_causal_and_gru4rec_decoding_matches_its_hidden_states(data):
+    from musicrec.models.next_track import joined_tracks
+
+    arrays, n, features = data
+    set_seed(0)
+    models = _next_track_models(n, features)
+    batch = to_batch(arrays, slice(0, 4))
+    tokens, _ = joined_tracks(batch)
+    changed = tokens.clone()
+    changed[:, 6] = N_SPECIAL
+    sasrec = models["sasrec"].eval()
+    with torch.no_grad():
+        a, b = sasrec.hidden_states(tokens), sasrec.hidden_states(changed)
+    torch.testing.assert_close(a[:, :6], b[:, :6])
+    # GRU4Rec's step-by-step decoding is the GRU over the session with its own picks fed back
+    gru = models["gru4rec"].eval()
+    gru.exclude_seen = False
+    with torch.no_grad():
+        predicted = gru.predict(batch)
+        first = batch["first_tracks"]
+        for i in range(4):
+            length = int(batch["first_len"][i])
+            sequence = torch.cat([first[i, :length], predicted[i, :-1]])[None]
+            logits = gru.scores(gru.hidden_states(sequence))[0, length - 1:]
+            logits[:, :N_SPECIAL] = -torch.inf
+            assert torch.equal(logits.argmax(dim=-1), predicted[i])
+
+
+@pytest.mark.parametrize("task", ["skip", "sequence"])
+def test_bert_augmented_transformer_reads_a_fixed_bert(data, task):
+    from musicrec.models.bert_fused import BertFusedSeq2Seq, BertFusedSkipModel, drop_net
+
+    arrays, n, features = data
+    set_seed(0)
+    encoder = BertEncoder(n, features=features, **SMALL)
+    frozen = {k: v.clone() for k, v in encoder.state_dict().items()}
+    cls = BertFusedSkipModel if task == "skip" else BertFusedSeq2Seq
+    model = cls(encoder, n, features=features, **SMALL)
+    train = arrays.subset(slice(0, 40))
+    history = fit(model, task, train, arrays.subset(slice(40, 60)), epochs=2, batch_size=16, seed=0, eval_train=20)
+    assert np.isfinite(history.val_loss).all()
+    for key, value in encoder.state_dict().items():  # BERT is not fine-tuned: Zhu et al.'s BERT-fused model
+        torch.testing.assert_close(value, frozen[key])
+    batch = to_batch(arrays, slice(0, 5))
+    model.eval()
+    with torch.no_grad():
+        out = model(batch)
+        assert out.shape == ((5, MAX_HALF) if task == "skip" else (5, MAX_HALF, n))
+        if task == "sequence":
+            assert (model.predict(batch) >= N_SPECIAL).all()
+    # drop-net: the mean at evaluation; in training one of the two or their mean
+    first, second = torch.zeros(200, 1, 1), torch.ones(200, 1, 1)
+    assert torch.equal(drop_net(first, second, 0.5, False), torch.full((200, 1, 1), 0.5))
+    mixed = drop_net(first, second, 1.0, True)
+    assert set(mixed.flatten().tolist()) == {0.0, 1.0}
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(data):
+    arrays, n, features = data
+    train, valid = arrays.subset(slice(0, 60)), arrays.subset(slice(60, None))
+    set_seed(1)
+    model = RNNSkipModel(n, emb_dim=8, hidden=8, features=features)
+    history = fit(model, "skip", train, valid, epochs=30, patience=2, lr=3e-2, batch_size=16, seed=1, eval_train=20)
+    kept = history[history.kept]
+    assert len(kept) == 1 and kept.val_maa.iloc[0] == history.val_maa.max()
+    assert len(history) == kept.epoch.iloc[0] + 2 or len(history) == 30
+    # the model holds the kept epoch's weights
+    assert evaluate(model, "skip", valid).maa == pytest.approx(kept.val_maa.iloc[0])
+
+
+def test_the_ceiling_predicts_what_the_simulator_plays():
+    playlist = np.array(T[:12])
+    library = np.array([T[20], T[21], T[22], T[23], T[24], T[25]])
+    ordered = list(playlist[2:10])                     # an in-order playlist from offset 2
+    shuffled = [T[5], T[1], T[9], T[0], T[7], T[3]]    # a shuffled playlist
+    personal = [T[24], T[20], T[22], T[25]]            # personal picks
+    arrays = _arrays([ordered, shuffled, personal])
+    knowledge = baselines.SessionKnowledge(
+        kind=np.array(["playlist", "shuffle", "personal"], dtype=object),
+        playlist=np.stack([playlist, playlist, np.full(12, -1)]), offset=np.array([2, -1, -1]),
+        library=np.stack([library] * 3))
+    predicted = baselines.ceiling_predictions(arrays, knowledge)
+    assert predicted[0, :4].tolist() == ordered[4:]    # the playlist's next tracks, in order
+    first = set(shuffled[:3])
+    assert set(predicted[1, :3].tolist()) <= set(playlist.tolist()) - first
+    assert set(predicted[2, :2].tolist()) <= set(library.tolist()) - set(personal[:2])
+    with pytest.raises(ParameterError, match="session kind 'radio'"):
+        baselines.ceiling_predictions(arrays.subset(slice(0, 1)), knowledge.subset(slice(0, 1)).__class__(
+            np.array(["radio"], dtype=object), knowledge.playlist[:1], knowledge.offset[:1], knowledge.library[:1]))

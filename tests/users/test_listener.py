@@ -77,6 +77,25 @@ def test_pick_moods_respects_the_distance():
     assert min(pairs) >= 0.5
     with pytest.raises(ParameterError, match="min_distance=5"):
         pick_moods(space, 2, seed=0, min_distance=5)
+    near = pick_moods(space, 2, seed=1, min_distance=0.3, max_distance=0.4)
+    assert 0.3 <= np.linalg.norm(space[near[0]] - space[near[1]]) <= 0.4
+    with pytest.raises(ParameterError, match="at most max_distance=0.01"):
+        pick_moods(space, 2, seed=0, min_distance=0.005, max_distance=0.01)
+
+
+def test_mood_schedule_is_the_moods_the_listener_will_have():
+    listener = make_listener(np.random.default_rng(0).random((50, 3)), {"moods": 2, "switch": [2, 4]})
+    listener.start(rng=np.random.default_rng(3))
+    schedule = listener.mood_schedule(8)
+    moods = []
+    for track in range(8):
+        moods.append(listener.mood)
+        listener.update(track, listener.respond(track))
+    assert schedule.tolist() == moods and len(set(moods)) == 2
+    three = make_listener(np.random.default_rng(0).random((50, 3)), {"moods": 3, "switch": [2, 4]})
+    three.start(rng=np.random.default_rng(0))
+    with pytest.raises(ParameterError, match="drawn at the change"):
+        three.mood_schedule(5)
 
 
 def test_table_listener_is_deterministic():
