@@ -31,6 +31,12 @@ workers = None           # runs trained at the same time, or None for the value 
 backend = None           # local | ray (one Ray task per run), or None for the value of the profile
 rerun_kernels = "avx2"   # retrain one run with these torch CPU kernels to test bit-reproducibility
 
+# %% tags=["injected-parameters"]
+# Parameters
+profile = "default"
+device = "cpu"
+
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
@@ -71,8 +77,9 @@ ax.bar(x + 0.2, rows.final_mean, 0.4, yerr=rows.final_sd_seeds, capsize=2,
 ax.scatter(x, rows.thesis_mean, marker="D", color="crimson", zorder=3, label="thesis figs. 22-23")
 ax.scatter(x, rows.optimum, marker="_", s=400, color="k", zorder=3, label="exact optimum")
 ax.set_xticks(x, rows.experiment, rotation=35, ha="right")
-ax.set(title="Mean return over all targets, per experiment", ylabel="mean return over targets")
-ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.42), ncol=4, fontsize=8)
+ax.set_ylabel("mean return over targets")
+ax.set_title("Mean return over all targets, per experiment", pad=30)
+ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize=8, frameon=False)
 fig.tight_layout()
 out.figure(fig, "pct_of_optimum")
 plt.show()

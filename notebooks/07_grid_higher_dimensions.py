@@ -34,6 +34,12 @@ runs_dir = "runs"        # cached training runs live here (root-relative or abso
 workers = None           # runs trained at the same time, or None for the value of the profile
 backend = None           # local | ray (one Ray task per run), or None for the value of the profile
 
+# %% tags=["injected-parameters"]
+# Parameters
+profile = "default"
+device = "cpu"
+
+
 # %%
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display

@@ -778,7 +778,7 @@ def noise_table(study: pd.DataFrame, budget: GridAgentsBudget | Mapping[str, Any
         table["agent_minus_bayes"] = table.agent_mean - table.bayes_mean
         verdict = np.where(table.agent_ci_low > table.bayes_mean, "agent beats Bayes filter",
                            np.where(table.agent_ci_high < table.bayes_mean, "Bayes filter beats agent",
-                                    "no difference within the 95% interval"))
+                                    "undecided (the agent's 95% interval covers the Bayes mean)"))
         one_seed = table.agent_ci_low.isna()
         table["verdict"] = np.where(one_seed, np.where(table.agent_mean > table.bayes_mean, "agent higher (one seed)",
                                                        "Bayes filter higher (one seed)"), verdict)

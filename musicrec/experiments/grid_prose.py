@@ -43,8 +43,10 @@ def versus_thesis(row: Mapping) -> str:
         return "the thesis reports no number for this setting"
     ours = row["pooled_mean"]
     relation = "above" if ours > thesis else ("equal to" if ours == thesis else "below")
-    return (f"under the thesis's definition (checkpoints {row.get('pooled_checkpoints', 'several')} of one training, "
-            f"pooled over all targets) ours is {_fmt(ours)} (std {_fmt(row['pooled_std'])}), {relation} the thesis's "
+    count = row.get("pooled_checkpoints")
+    which = ("the last checkpoint only, as no earlier one 5k thesis iterations back fits in the budget"
+             if count == 1 else f"the last {count or 'few'} checkpoints of a run, 5k thesis iterations apart")
+    return (f"under the thesis's definition ({which}; pooled over every target, mean over seeds) ours is {_fmt(ours)} (std {_fmt(row['pooled_std'])}), {relation} the thesis's "
             f"{_fmt(thesis, 0)} (std {_fmt(row['thesis_std'], 0)})")
 
 
@@ -59,8 +61,8 @@ def reward_functions(table: pd.DataFrame) -> str:
     easier = "WiderTopTarget" if wider.pct_final >= top.pct_final else "TopTarget"
     lines.append(f"* As a share of each task's own optimum, {easier} is learned better "
                  f"({_fmt(wider.pct_final)}% vs {_fmt(top.pct_final)}% for TopTarget). The thesis's "
-                 f"reason for WiderTopTarget, that a reward for the ~5% nearest positions is found more often "
-                 f"than one for the target alone, is "
+                 f"reason for WiderTopTarget, that a reward spread over the positions nearest the target (the "
+                 f"share above) is found more often than one for the target alone, is "
                  f"{'borne out' if easier == 'WiderTopTarget' else 'not borne out'} here.")
     return "\n".join(lines)
 
@@ -143,12 +145,18 @@ def metrics_tables(table: pd.DataFrame) -> str:
     if len(below):
         lines.append("* Below the thesis: " + "; ".join(
             f"{r.experiment} {_fmt(r.pooled_mean)} vs {_fmt(r.thesis_mean, 0)}" for r in below.itertuples()) + ".")
-    difference = rows.final_mean - rows.pooled_mean
-    lower = int((difference > 0).sum())
-    lines.append(f"* The two definitions differ by at most {_fmt(difference.abs().max())} points; the thesis's "
-                 f"(earlier checkpoints pooled with the last) is lower for {lower} of {len(rows)} rows, as it is for "
-                 f"runs still improving, and higher for the others, where the last policy fell back from an "
-                 f"earlier, better one.")
+    difference = (rows.final_mean - rows.pooled_mean).round(1)
+    lower, higher = int((difference > 0).sum()), int((difference < 0).sum())
+    equal = len(rows) - lower - higher
+    parts = []
+    if lower:
+        parts.append(f"lower for {lower} (runs still improving: earlier checkpoints pull the mean down)")
+    if higher:
+        parts.append(f"higher for {higher} (the last policy fell back from an earlier, better one)")
+    if equal:
+        parts.append(f"the same for {equal} (only the last checkpoint fits in the budget, so both read one policy)")
+    lines.append(f"* The two definitions differ by at most {_fmt(difference.abs().max())} points; of {len(rows)} rows, "
+                 f"the thesis's (earlier checkpoints pooled with the last) is " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 
@@ -180,14 +188,17 @@ def noisy_users(table: pd.DataFrame) -> str:
         lines.append("* With one seed there is no interval to compare with: the profile is too small for a verdict.")
         return "\n".join(lines)
     wins = table[table.verdict == "agent beats Bayes filter"]
-    ties = table[table.verdict == "no difference within the 95% interval"]
+    ties = table[table.verdict.str.startswith("undecided")]
     if len(wins):
         where = ", ".join(f"{r.dims}D p = {r.noise:g}" for r in wins.itertuples())
         lines.append(f"* The learned agent beats the Bayes filter at {where}.")
     elif len(ties):
         where = ", ".join(f"{r.dims}D p = {r.noise:g}" for r in ties.itertuples())
-        lines.append(f"* The learned agent matches the Bayes filter within the 95% interval at {where}, and "
-                     f"beats it nowhere.")
+        gap = (ties.bayes_mean - ties.agent_mean).abs()
+        lower = "lower" if (ties.agent_mean < ties.bayes_mean).all() else "away"
+        lines.append(f"* At {where} the agent's 95% interval over {int(ties.seeds.min())} seeds still covers the Bayes "
+                     f"filter's mean, though the agent's mean is {_fmt(gap.min())}-{_fmt(gap.max())} {lower}: that many "
+                     f"seeds cannot separate them there. The agent beats the filter nowhere.")
     else:
         lines.append("* The Bayes filter, which knows the noise model, beats the learned agent at every noise level.")
     return "\n".join(lines)

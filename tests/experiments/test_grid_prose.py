@@ -55,15 +55,24 @@ def test_metrics_tables_counts_the_rows_at_or_above_the_thesis():
                           metrics_row("c", thesis_mean=math.nan)])
     text = grid_prose.metrics_tables(table)
     assert "1 of 2 rows are at or above" in text and "b 150.0 vs 188" in text
+    # a: final and pooled both 190; b: final 190 above pooled 150, a run still improving
+    assert "lower for 1 (runs still improving" in text and "the same for 1 (only the last checkpoint" in text
+    assert "higher for" not in text
+
+
+def test_versus_thesis_says_when_one_checkpoint_is_all_the_budget_holds():
+    assert "the last checkpoint only" in grid_prose.versus_thesis(metrics_row("x", pooled_checkpoints=1))
+    assert "the last 3 checkpoints of a run, 5k thesis iterations apart" in grid_prose.versus_thesis(metrics_row("x"))
 
 
 def test_noisy_users_says_where_the_agent_wins_ties_or_loses():
     rows = [{"dims": 2, "noise": p, "agent_mean": a, "agent_sd_seeds": 1.0, "bayes_mean": b, "verdict": v,
-             "optimum_deterministic": 201.6}
+             "optimum_deterministic": 201.6, "seeds": 3}
             for p, a, b, v in ((0.0, 195.0, 201.0, "Bayes filter beats agent"),
-                               (0.3, 199.0, 198.0, "no difference within the 95% interval"))]
+                               (0.3, 190.0, 198.0, "undecided (the agent's 95% interval covers the Bayes mean)"))]
     text = grid_prose.noisy_users(pd.DataFrame(rows))
-    assert "matches the Bayes filter within the 95% interval at 2D p = 0.3" in text
+    assert "At 2D p = 0.3 the agent's 95% interval over 3 seeds still covers" in text
+    assert "mean is 8.0-8.0 lower" in text and "beats the filter nowhere" in text
     rows[1]["verdict"] = "agent beats Bayes filter"
     assert "beats the Bayes filter at 2D p = 0.3" in grid_prose.noisy_users(pd.DataFrame(rows))
     rows[1]["verdict"] = "Bayes filter beats agent"
