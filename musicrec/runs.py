@@ -403,23 +403,10 @@ def library_versions(*packages: str) -> dict[str, str]:
     return versions
 
 
-def _die_with_parent() -> None:
-    """Ask the kernel to end this (worker) process when its parent dies (Linux; elsewhere a no-op)."""
-    import signal
-
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _worker_setup() -> None:
-    _die_with_parent()
-    from musicrec.utils import setup_torch
+    from musicrec.utils import end_with_parent, setup_torch
 
+    end_with_parent()
     setup_torch("cpu", threads=1)
 
 

@@ -27,7 +27,7 @@ from musicrec.errors import ParameterError, check_choice
 
 GTZAN_SUFFIXES = (".au", ".wav")
 LAYOUTS = ("genres", "genres_original", "Data/genres_original", ".")
-DATASETS = ("synthetic", "gtzan")
+DATASETS = ("synthetic", "real", "gtzan")
 
 
 def _genre_folders(folder: Path) -> list[Path]:
@@ -127,11 +127,16 @@ def dataset_table(dataset: str, root: str | os.PathLike) -> pd.DataFrame:
     """``track_id``, ``genre``, ``path`` (+ the synthetic corpus's metadata columns) of a collection.
 
     ``dataset="synthetic"`` reads a corpus built by :func:`musicrec.data.corpus.build_corpus` (its
-    ``metadata.csv``); ``dataset="gtzan"`` scans a GTZAN root in any of the layouts above.
+    ``metadata.csv``); ``dataset="real"`` a corpus cut by :func:`musicrec.data.real_corpus.build_real_corpus`;
+    ``dataset="gtzan"`` scans a GTZAN root in any of the layouts above.
     """
     check_choice("dataset", dataset, DATASETS)
     if dataset == "synthetic":
         from musicrec.data.corpus import load_metadata
 
         return load_metadata(root)
+    if dataset == "real":
+        from musicrec.data.real_corpus import load_metadata as load_real_metadata
+
+        return load_real_metadata(root)
     return GenreCollection.open(root).table()

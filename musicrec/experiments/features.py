@@ -5,26 +5,31 @@ Everything expensive is a cached :class:`musicrec.runs.Run`:
 ``corpus`` (smoke profile only)
     a tiny synthetic corpus built inside ``runs_dir``; the default and full profiles use
     ``data/corpus/synth-<clips per genre>``, built by ``make data`` (or on first use).
+``real_corpus`` (smoke profile only)
+    a tiny real-corpus stand-in (synthetic audio at the manifest's paths, cut by the real builder) inside
+    ``runs_dir``; the default and full profiles use ``data/corpus/real``, cut by ``make data`` from the
+    installed packages (:mod:`musicrec.data.real_corpus`).
 ``tagger_embeddings``
     every clip tagged by the pretrained tagger: per-layer clip vectors (``embeddings.npz``), the
     track table, and the files that could not be read (``skipped.csv``).
 ``feature_space``
     one layer's features z-scored and reduced by PCA (``pca.npz``) with the coordinates of every
-    clip (``features.csv``): what :func:`corpus_features` returns to the system evaluation (issue 6).
+    clip (``features.csv``): what :func:`corpus_features` returns to the system evaluation.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from musicrec.data.corpus import GENRES, build_corpus, corpus_config, load_metadata
-from musicrec.data.gtzan import DATASETS, GenreCollection, dataset_table
+from musicrec.data.gtzan import DATASETS, dataset_table
 from musicrec.errors import ParameterError, check_choice
 from musicrec.features.space import PCAModel, centroid_distances, fit_pca, knn_accuracy_table
 from musicrec.profiles import load_profile
@@ -33,6 +38,7 @@ from musicrec.utils import project_path
 
 STUDY = "features"
 EMBEDDINGS_VERSION = 1
+REAL_CORPUS_DIR = "data/corpus/real"
 FEATURE_SPACE_VERSION = 1
 CORPUS_DIR = "data/corpus"
 
@@ -74,6 +80,46 @@ def corpus_root(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, progre
     return run.path / "corpus"
 
 
+def real_corpus_root(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, progress: bool = True) -> Path:
+    """Folder of the real-audio corpus of ``budget``, cutting it if needed.
+
+    ``budget["corpus"] == "data"``: ``data/corpus/real`` from the installed packages and the committed
+    manifest; ``"runs"``: a stand-in (short synthetic files at the manifest's paths, ``real_tracks_per_label``
+    tracks per label, cut by the same builder) inside ``runs_dir``, so tests need none of the packages.
+    """
+    from musicrec.data import real_corpus as rc
+
+    where = check_choice("corpus", budget.get("corpus", "data"), ("data", "runs"))
+    seconds = float(budget["seconds"])
+    if where == "data":
+        root = project_path(REAL_CORPUS_DIR)
+        rc.build_real_corpus(root, seconds=seconds, progress=progress)
+        return root
+    per_label = int(budget.get("real_tracks_per_label", 2))
+    config = {"stand_in": True, "tracks_per_label": per_label, "seconds": seconds, "version": rc.CORPUS_VERSION}
+
+    def work(folder: Path) -> None:
+        manifest = rc.stand_in_manifest(rc.load_manifest(), tracks_per_label=per_label, seconds=seconds)
+        rc.write_stand_in_sources(manifest, folder / "sources", folder / "sdists", seed=int(budget["seed"]))
+        table = rc.build_real_corpus(folder / "corpus", manifest=manifest, source_root=folder / "sources",
+                                     sdist_dir=folder / "sdists", seconds=seconds, jobs=1, progress=progress)
+        write_csv_atomic(table.assign(path=[Path(p).name for p in table.path]), folder / "metrics.csv")
+
+    run = Run(runs_dir, "real_corpus", config, name=f"stand-in-{per_label}x{seconds:g}s").execute(work)
+    return run.path / "corpus"
+
+
+def parse_datasets(dataset: str | Sequence[str]) -> list[str]:
+    """``"synthetic,real"`` or ``["synthetic", "real"]`` -> the corpora a notebook shows, checked."""
+    names = [d.strip() for d in dataset.split(",")] if isinstance(dataset, str) else [str(d) for d in dataset]
+    names = [d for d in names if d]
+    if not names:
+        raise ParameterError(f"dataset={dataset!r} names no corpus; use synthetic, real or gtzan")
+    for name in names:
+        check_choice("dataset", name, DATASETS)
+    return list(dict.fromkeys(names))
+
+
 def collection(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dataset: str = "synthetic",
                root: str | os.PathLike | None = None) -> tuple[pd.DataFrame, dict]:
     """The clips to study and a config that identifies them.
@@ -84,11 +130,13 @@ def collection(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dataset
     ``<runs_dir>/file-digests.json``).
     """
     check_choice("dataset", dataset, DATASETS)
+    if dataset == "real":
+        corpus = Path(root) if root is not None else real_corpus_root(budget, runs_dir)
+        table = dataset_table("real", corpus)
+        return table, {"dataset": "real", "corpus": yaml.safe_load((corpus / "corpus.yml").read_text())}
     if dataset == "synthetic":
         corpus = Path(root) if root is not None else corpus_root(budget, runs_dir)
         table = load_metadata(corpus)
-        import yaml
-
         return table, {"dataset": "synthetic", "corpus": yaml.safe_load((corpus / "corpus.yml").read_text())}
     if root is None:
         raise ParameterError("dataset='gtzan' needs root=PATH of a GTZAN copy")
@@ -102,42 +150,29 @@ def collection(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dataset
 
 # -- tagger embeddings -------------------------------------------------------------------------
 def embeddings_run(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dataset: str = "synthetic",
-                   root: str | os.PathLike | None = None, device: str = "cpu", progress: bool = True) -> Run:
-    """Tag every clip with ``budget["model"]`` (cached); see :func:`load_embeddings`."""
+                   root: str | os.PathLike | None = None, device: str = "cpu", progress: bool = True,
+                   model: str | None = None) -> Run:
+    """Tag every clip with ``model`` (default ``budget["model"]``; cached); see :func:`load_embeddings`.
+
+    ``budget["tag_jobs"]`` worker processes tag the clips (default 1)."""
+    from musicrec.features.batch_tagging import tag_table
+
     table, identity = collection(budget, runs_dir, dataset=dataset, root=root)
     seconds = float(budget["seconds"])
-    config = {"version": EMBEDDINGS_VERSION, "model": budget["model"], "collection": identity,
+    model = model or budget["model"]
+    config = {"version": EMBEDDINGS_VERSION, "model": model, "collection": identity,
               "seconds": seconds, "overlap": None}
 
     def work(folder: Path) -> None:
-        from tqdm import tqdm
+        tracks, vectors, skipped = tag_table(table, model=model, seconds=seconds,
+                                             jobs=int(budget.get("tag_jobs", 1)), device=device, progress=progress)
+        for path, reason in skipped.itertuples(index=False):
+            warnings.warn(f"skipping unreadable audio file {path}: {reason}", stacklevel=3)
+        np.savez(folder / "embeddings.npz", **vectors)
+        write_csv_atomic(skipped.astype(str), folder / "skipped.csv")
+        write_metrics(tracks, folder, timings=["seconds_to_tag"], keys=["track_id"])
 
-        from musicrec.features.tagger import SR, load_tagger
-        from musicrec.utils import setup_torch
-
-        setup_torch(device)
-        tagger = load_tagger(budget["model"], device=device)
-        clips = GenreCollection(Path("."), sr=SR, duration=seconds)
-        vectors: dict[str, list[np.ndarray]] = {}
-        rows = []
-        for row, audio in tqdm(clips.iter_audio(table[["track_id", "genre", "path"]]), total=len(table),
-                               desc=f"tagging with {budget['model']}", disable=not progress,
-                               mininterval=15):
-            start = time.perf_counter()
-            out = tagger.tag(audio, SR)
-            for layer in tagger.layers:
-                vectors.setdefault(layer, []).append(out.clip_embedding(layer))
-            top = out.top_tags(3)
-            rows.append({"track_id": row.track_id, "genre": row.genre, "path": row.path,
-                         "patches": len(out.taggram), "seconds_to_tag": time.perf_counter() - start,
-                         **{f"top{i + 1}": f"{tag} {p:.2f}" for i, (tag, p) in enumerate(top)}})
-        if not rows:
-            raise ParameterError("no clip could be read; see the warnings")
-        np.savez(folder / "embeddings.npz", **{layer: np.stack(v) for layer, v in vectors.items()})
-        write_csv_atomic(pd.DataFrame(clips.skipped, columns=["path", "reason"]).astype(str), folder / "skipped.csv")
-        write_metrics(pd.DataFrame(rows), folder, timings=["seconds_to_tag"], keys=["track_id"])
-
-    kind_name = f"{identity['dataset']}-{budget['model']}"
+    kind_name = f"{identity['dataset']}-{model}"
     return Run(runs_dir, "tagger_embeddings", config, name=kind_name).execute(work)
 
 
@@ -167,17 +202,19 @@ def studied_layers(budget: Mapping, embeddings: Mapping[str, np.ndarray]) -> dic
 
 
 def genre_tag_table(tracks: pd.DataFrame, embeddings: Mapping[str, np.ndarray], *, top: int = 12,
-                    genre_tags: bool = True) -> pd.DataFrame:
+                    genre_tags: bool = True, model: str = "msd_vgg") -> pd.DataFrame:
     """Mean tag probability per genre (rows) for the ``top`` tags with the highest mean over all clips,
-    followed by the genre tags of :data:`GENRE_TAGS` not among them (``genre_tags=True``)."""
-    from musicrec.features.tagger import MSD_TAGS
+    followed by the genre tags of the corpus's genres not among them (``genre_tags=True``)."""
+    from musicrec.features.tagger import TAGS
 
-    tags = pd.DataFrame(embeddings["taggram"], columns=MSD_TAGS)
+    vocabulary = TAGS[model]
+    tags = pd.DataFrame(embeddings["taggram"], columns=vocabulary)
     means = tags.groupby(tracks["genre"].to_numpy()).mean()
     means = means.loc[genre_order(means.index)]
     columns = list(tags.mean().sort_values(ascending=False).index[:top])
     if genre_tags:
-        columns += [tag for tag in GENRE_TAGS.values() if tag not in columns]
+        present = set(tracks["genre"])
+        columns += [tag for genre, tag in genre_tags_of(model).items() if genre in present and tag not in columns]
     return means[columns]
 
 
@@ -277,29 +314,94 @@ def corpus_summary(tracks: pd.DataFrame) -> pd.DataFrame:
     return summary.loc[genre_order(summary.index)].reset_index()
 
 
-#: Genres of the corpus that have a tag of their own among the MSD top-50 tags.
+#: Genres that have a tag of their own among the MSD top-50 tags (the real corpus adds electronic and ambient).
 GENRE_TAGS = {"blues": "blues", "country": "country", "hiphop": "Hip-Hop", "jazz": "jazz", "metal": "metal",
-              "pop": "pop", "rock": "rock"}
+              "pop": "pop", "rock": "rock", "electronic": "electronic", "ambient": "ambient"}
+#: The same for the MagnaTagATune tags of the second tagger (classical has a tag there; blues, hip-hop, jazz
+#: and reggae have none).
+MTT_GENRE_TAGS = {"classical": "classical", "country": "country", "metal": "metal", "pop": "pop", "rock": "rock",
+                  "electronic": "electronic", "ambient": "ambient"}
 
 
-def genre_tag_agreement(tracks: pd.DataFrame, embeddings: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """Per genre that has an MSD tag: the share of clips whose most probable genre tag is their own.
+def genre_tags_of(model: str) -> dict[str, str]:
+    """The genre -> tag map of a tagger's vocabulary (MSD or MTT)."""
+    return MTT_GENRE_TAGS if model.startswith("mtt") else GENRE_TAGS
 
-    Only the seven genre tags of :data:`GENRE_TAGS` compete (chance 1/7); classical, disco and reggae
-    have no tag of their own among the 50 and are left out.
+
+def genre_tag_agreement(tracks: pd.DataFrame, embeddings: Mapping[str, np.ndarray], *,
+                        model: str = "msd_vgg") -> pd.DataFrame:
+    """Per genre that has a tag in the model's vocabulary: the share of clips whose most probable genre tag
+    is their own.
+
+    Only the genre tags of the genres present in the corpus compete (chance: 1 / their number; the seven of
+    the synthetic corpus for the MSD tags); genres without a tag of their own are left out. Columns:
+    ``genre``, ``tag``, ``clips``, ``agreement``, ``most_common_tag``, ``competing``.
     """
-    from musicrec.features.tagger import MSD_TAGS
+    from musicrec.features.tagger import TAGS
 
-    columns = [MSD_TAGS.index(tag) for tag in GENRE_TAGS.values()]
-    names = np.array(list(GENRE_TAGS))
+    tags = TAGS[model]
+    mapping = {g: t for g, t in genre_tags_of(model).items() if g in set(tracks["genre"])}
+    if not mapping:
+        return pd.DataFrame(columns=["genre", "tag", "clips", "agreement", "most_common_tag", "competing"])
+    columns = [tags.index(tag) for tag in mapping.values()]
+    names = np.array(list(mapping))
     predicted = names[embeddings["taggram"][:, columns].argmax(axis=1)]
     frame = pd.DataFrame({"genre": tracks["genre"].to_numpy(), "predicted": predicted})
-    frame = frame[frame.genre.isin(GENRE_TAGS)]
+    frame = frame[frame.genre.isin(mapping)]
     table = frame.assign(hit=frame.genre == frame.predicted).groupby("genre").agg(
         clips=("hit", "size"), agreement=("hit", "mean"),
-        most_common_tag=("predicted", lambda s: GENRE_TAGS[s.value_counts().index[0]]))
-    table.insert(0, "tag", [GENRE_TAGS[g] for g in table.index])
+        most_common_tag=("predicted", lambda s: mapping[s.value_counts().index[0]]))
+    table.insert(0, "tag", [mapping[g] for g in table.index])
+    table["competing"] = len(mapping)
     return table.loc[genre_order(table.index)].reset_index()
+
+
+# -- honest genre accuracy on few tracks ---------------------------------------------------------------
+#: What "the same track" and "the same artist" mean in each corpus (columns of its track table).
+GROUPINGS = {"synthetic": {"clip": "track_id", "groove": "groove"},
+             "real": {"clip": "track_id", "track": "track", "artist": "artist"},
+             "gtzan": {"clip": "track_id"}}
+
+
+def clip_groups(dataset: str, table: pd.DataFrame, tracks: pd.DataFrame) -> pd.DataFrame:
+    """One column per grouping of :data:`GROUPINGS` for the tagged clips ``tracks`` (joined on ``track_id``).
+
+    Synthetic clips are all distinct combinations, so a clip is its own track; the nearest thing to an
+    artist is the accompaniment groove it shares with other clips. Real clips share a track (up to three
+    clips of one recording) and an artist.
+    """
+    check_choice("dataset", dataset, DATASETS)
+    columns = GROUPINGS[dataset]
+    joined = tracks[["track_id"]].merge(table.drop_duplicates("track_id"), on="track_id", how="left")
+    missing = [c for c in columns.values() if c not in joined.columns]
+    if missing:
+        raise ParameterError(f"the {dataset} track table lacks the grouping column(s) {missing}")
+    return pd.DataFrame({name: joined[column].astype(str).to_numpy() for name, column in columns.items()})
+
+
+def group_counts(tracks: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
+    """Per label: clips and the number of distinct groups of each grouping (tracks, artists, grooves)."""
+    frame = pd.concat([tracks[["genre"]].reset_index(drop=True), groups.reset_index(drop=True)], axis=1)
+    table = frame.groupby("genre").agg(clips=("genre", "size"),
+                                       **{f"distinct_{g}s": (g, "nunique") for g in groups.columns if g != "clip"})
+    return table.loc[genre_order(table.index)].reset_index()
+
+
+def grouped_knn_study(budget: Mapping, tracks: pd.DataFrame, embeddings: Mapping[str, np.ndarray],
+                      groups: pd.DataFrame) -> pd.DataFrame:
+    """kNN genre accuracy per studied layer x PCA dims x k x grouping, leaving each clip's whole group out.
+
+    Rows: ``layer``, ``tensor``, ``dims``, ``k``, ``grouping``, ``accuracy`` and ``balanced_accuracy`` (the
+    mean over labels of the share of a label's clips classified right; chance 1 / labels).
+    """
+    from musicrec.features.space import grouped_knn_table
+
+    dims = [d if d == "all" else int(d) for d in budget["pca_dims"]]
+    table = grouped_knn_table(studied_layers(budget, embeddings), tracks["genre"].to_numpy(),
+                              {name: groups[name].to_numpy() for name in groups.columns}, dims=dims,
+                              ks=budget["knn_k"])
+    table.insert(1, "tensor", table["layer"].map(dict(budget["layers"])))
+    return table
 
 
 def distance_summary(distances: pd.DataFrame) -> dict:
@@ -319,3 +421,58 @@ def distance_summary(distances: pd.DataFrame) -> dict:
             summary[f"nearest to {genre}"] = ", ".join(row.nsmallest(2).index)
     summary["mean distance"] = float(d[off].mean())
     return summary
+
+
+# -- the known-answer tempo check of the synthetic corpus ----------------------------------------------
+TEMPO_VERSION = 1
+
+
+def tempo_check_run(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, progress: bool = True) -> Run:
+    """librosa's beat tracker on every clip of the synthetic corpus, against the tempo stored in its metadata
+    (cached; ``metrics.csv``: ``track_id``, ``genre``, ``true_bpm``, ``estimated_bpm``, ``ratio``,
+    ``accuracy1``, ``accuracy2``, see :mod:`musicrec.features.rhythm`)."""
+    from musicrec.features.rhythm import TOLERANCE, estimate_tempos, tempo_scores
+
+    table, identity = collection(budget, runs_dir, dataset="synthetic")
+    seconds = float(budget["seconds"])
+    jobs = max(1, int(budget.get("tag_jobs", 1)))
+    config = {"version": TEMPO_VERSION, "collection": identity, "seconds": seconds, "tolerance": TOLERANCE}
+
+    def work(folder: Path) -> None:
+        estimates = estimate_tempos(list(table.path), seconds=seconds, jobs=jobs)
+        scores = tempo_scores(table.tempo.to_numpy(), estimates)
+        write_csv_atomic(pd.concat([table[["track_id", "genre"]].reset_index(drop=True), scores], axis=1),
+                         folder / "metrics.csv")
+
+    return Run(runs_dir, "tempo_check", config, name=f"synthetic-{len(table)}clips").execute(work)
+
+
+def tempo_summary(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per genre and overall: clips, share with Accuracy 1 and with Accuracy 2."""
+    per = scores.groupby("genre").agg(clips=("accuracy1", "size"), accuracy1=("accuracy1", "mean"),
+                                      accuracy2=("accuracy2", "mean"))
+    per = per.loc[genre_order(per.index)]
+    overall = pd.DataFrame({"clips": [len(scores)], "accuracy1": [scores.accuracy1.mean()],
+                            "accuracy2": [scores.accuracy2.mean()]}, index=["all"])
+    return pd.concat([per, overall]).rename_axis("genre").reset_index()
+
+
+def shared_tag_correlation(tracks_a: pd.DataFrame, embeddings_a: Mapping[str, np.ndarray], model_a: str,
+                           tracks_b: pd.DataFrame, embeddings_b: Mapping[str, np.ndarray], model_b: str
+                           ) -> pd.DataFrame:
+    """Spearman correlation over clips between the two taggers' probabilities of the tags both vocabularies
+    have (rock, pop, electronic, metal, ambient, dance, country, guitar): two independently trained models,
+    converted by the same code; a broken conversion would decorrelate them."""
+    from scipy.stats import spearmanr
+
+    from musicrec.features.tagger import TAGS
+
+    common = [t for t in TAGS[model_a] if t in TAGS[model_b]]
+    joined = tracks_a[["track_id"]].reset_index().merge(tracks_b[["track_id"]].reset_index(), on="track_id")
+    a = embeddings_a["taggram"][joined.index_x.to_numpy()]
+    b = embeddings_b["taggram"][joined.index_y.to_numpy()]
+    rows = []
+    for tag in common:
+        rho = spearmanr(a[:, TAGS[model_a].index(tag)], b[:, TAGS[model_b].index(tag)]).statistic
+        rows.append({"tag": tag, "clips": len(joined), "spearman": float(rho)})
+    return pd.DataFrame(rows)

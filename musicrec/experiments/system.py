@@ -11,9 +11,17 @@ It joins two cached studies and adds one of its own:
   playback, target song) (:func:`musicrec.system.evaluation.target_metrics`) and ``traces.npz`` the
   positions and songs of every episode.
 
-The budget (``musicrec/configs/profiles/system.yml``) names the agent experiment and seeds, the corpus
-(the default profile uses 100 clips per genre, GTZAN's size, because a corpus needs at least as many
-songs as the ``5**4 = 625`` cells), the listener and the playback rules.
+Listeners: the *perceptual* listener hears the full layer the grid's PCA was computed from (so it judges
+in the space the system searches: the evaluation is partly circular), the *genre-aware* one adds a point
+for the target's genre, and the *independent* listener judges in a representation the system never
+searches: the 50 tag probabilities of a second tagger trained on other data (``MTT_musicnn``,
+MagnaTagATune).
+
+The budget (``musicrec/configs/profiles/system.yml``) names the agent experiment and seeds, the corpus,
+the listeners and the playback rules. A corpus must have at least as many songs as the grid has cells
+(:func:`check_grid_supports`): the default profile puts the 200 songs of the 20-per-genre synthetic corpus
+and the 265 clips of the real corpus on the 3-D grid (``5**3 = 125`` cells); the full profile keeps the
+thesis's 4-D grid (625 cells) for the synthetic corpus at GTZAN's size (1,000 songs).
 """
 
 from __future__ import annotations
@@ -45,12 +53,12 @@ from musicrec.users.perceptual import PerceptualListener
 
 STUDY = "system"
 #: Bump when the evaluation changes a result.
-VERSION = 1
+VERSION = 2
 #: Names of the reference agents in the tables: the rule baseline of notebook 02, and an oracle that names
 #: the target cell at every step (the grid's ceiling: only the features decide what plays).
 RULE = "rule baseline"
 ORACLE = "oracle (target cell)"
-LISTENERS = ("perceptual", "genre_aware")
+LISTENERS = ("perceptual", "genre_aware", "independent")
 
 
 def load_budget(profile_or_budget: str | Mapping) -> dict[str, Any]:
@@ -86,7 +94,8 @@ def load_corpus(budget: Mapping[str, Any], runs_dir: str | os.PathLike, *, dims:
                 dataset: str = "synthetic", root: str | os.PathLike | None = None) -> tuple[pd.DataFrame, Run]:
     """The corpus features (one row per song) for a ``dims``-D grid, and the feature-space run.
 
-    ``dataset="gtzan"`` with ``root`` reads a real GTZAN copy (as notebooks 08-09 do)."""
+    ``dataset="real"`` reads the real-audio corpus, ``dataset="gtzan"`` with ``root`` a GTZAN copy (as
+    notebooks 08-09 do)."""
     from musicrec.experiments.features import feature_space_run
 
     fbudget = features_budget(budget)
@@ -95,13 +104,51 @@ def load_corpus(budget: Mapping[str, Any], runs_dir: str | os.PathLike, *, dims:
     return pd.read_csv(run.file("features.csv")), run
 
 
+def independent_features(budget: Mapping[str, Any], runs_dir: str | os.PathLike, frame: pd.DataFrame, *,
+                         device: str = "cpu", dataset: str = "synthetic", root: str | os.PathLike | None = None
+                         ) -> tuple[np.ndarray, Run]:
+    """What the independent listener hears: the second tagger's layer (``budget["independent_listener"]``,
+    the MTT tag probabilities by default) of every song of ``frame``, in its order, and the embeddings run."""
+    from musicrec.experiments.features import embeddings_run, load_embeddings
+
+    spec = dict(budget.get("independent_listener") or {})
+    fbudget = features_budget(budget)
+    run = embeddings_run(fbudget, runs_dir, dataset=dataset, root=root, device=device, progress=False,
+                         model=spec.get("model", fbudget["second_model"]))
+    tracks, layers = load_embeddings(run)
+    layer = check_choice("independent_listener.layer", spec.get("layer", "taggram"), layers)
+    index = pd.Series(np.arange(len(tracks)), index=tracks.track_id.to_numpy())
+    missing = sorted(set(frame.track_id) - set(index.index))
+    if missing:
+        raise ParameterError(f"the second tagger did not tag {len(missing)} song(s) of the corpus, e.g. {missing[:3]}")
+    return layers[layer][index.loc[frame.track_id].to_numpy()], run
+
+
+def check_grid_supports(n_songs: int, *, dims: int, levels: int) -> None:
+    """Raise unless the corpus has at least one song per grid cell (else most cells play a neighbour's song)."""
+    cells = int(levels) ** int(dims)
+    if n_songs < cells:
+        raise ParameterError(
+            f"{n_songs} songs cannot fill a {levels}^{dims} = {cells}-cell grid: use an agent of fewer dimensions "
+            f"(a {levels}^{dims - 1} = {levels ** (dims - 1)}-cell grid) or a larger corpus")
+
+
+def dataset_agents(budget: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+    """The ``agents`` block of the budget for ``dataset`` (``dataset_agents`` may name other experiments)."""
+    spec = dict(budget["agents"])
+    override = (budget.get("dataset_agents") or {}).get(dataset)
+    if override:
+        spec["experiments"] = list(override)
+    return spec
+
+
 def agent_runs(budget: Mapping[str, Any], runs_dir: str | os.PathLike, *, device: str = "cpu",
-               progress: bool = True) -> dict[str, dict[int, Run]]:
+               progress: bool = True, dataset: str | None = None) -> dict[str, dict[int, Run]]:
     """The trained grid agents, ``{experiment: {seed: run}}`` (cached runs of notebooks 03-07; trained if
     missing). The first experiment of ``budget["agents"]["experiments"]`` is the main agent."""
     from musicrec.experiments import grid_agents
 
-    spec = budget["agents"]
+    spec = budget["agents"] if dataset is None else dataset_agents(budget, dataset)
     grid_budget = load_profile("grid_agents", spec["profile"])
     names = list(spec["experiments"])
     if not names:
@@ -129,11 +176,13 @@ def agent_env(run: Run) -> dict[str, Any]:
 
 # -- the evaluation -----------------------------------------------------------------------------------
 def build_system(frame: pd.DataFrame, *, layer: str, levels: int, dims: int, listener: Mapping[str, Any],
-                 target: str = "wider", n_features: int | None = None
+                 target: str = "wider", n_features: int | None = None, independent: np.ndarray | None = None
                  ) -> tuple[SongGrid, dict[str, PerceptualListener]]:
-    """The song grid and the listeners (plain and genre-aware) of a features table.
+    """The song grid and the listeners (plain, genre-aware and, given its features, independent) of a
+    features table.
 
     ``n_features``: the width the full features must have (the PCA model's input), checked.
+    ``independent``: ``(songs, d)`` features the system does not search (the second tagger's tags).
     """
     full, pcs = feature_columns(frame, layer)
     if len(pcs) < dims:
@@ -148,6 +197,8 @@ def build_system(frame: pd.DataFrame, *, layer: str, levels: int, dims: int, lis
     if bonus:
         listeners["genre_aware"] = PerceptualListener(values, genres=genres, target=target, metric=metric,
                                                       genre_bonus=bonus, n_features=n_features)
+    if independent is not None:
+        listeners["independent"] = PerceptualListener(independent, genres=genres, target=target, metric=metric)
     return grid, listeners
 
 
@@ -161,7 +212,8 @@ def playbacks(budget: Mapping[str, Any]) -> list[Playback]:
 
 
 def evaluate(frame: pd.DataFrame, agents: Mapping[tuple[str, int], Any], env: Mapping[str, Any],
-             budget: Mapping[str, Any], *, layer: str, n_features: int | None = None
+             budget: Mapping[str, Any], *, layer: str, n_features: int | None = None,
+             independent: np.ndarray | None = None
              ) -> tuple[pd.DataFrame, dict[tuple[str, int, str], SystemTrace], SongGrid]:
     """Every song of ``frame`` as a target, for each agent and playback rule.
 
@@ -178,6 +230,8 @@ def evaluate(frame: pd.DataFrame, agents: Mapping[tuple[str, int], Any], env: Ma
         ``levels`` must match it.
     budget : mapping
         ``levels``, ``listener``, ``playbacks``, ``rerank_k``, ``anchor_rating``.
+    independent : np.ndarray, optional
+        The independent listener's features of every song (see :func:`independent_features`).
 
     Returns
     -------
@@ -189,7 +243,7 @@ def evaluate(frame: pd.DataFrame, agents: Mapping[tuple[str, int], Any], env: Ma
     """
     grid, listeners = build_system(frame, layer=layer, levels=int(budget["levels"]), dims=int(env["dims"]),
                                    listener=budget.get("listener", {}), target=env.get("target", "wider"),
-                                   n_features=n_features)
+                                   n_features=n_features, independent=independent)
     check_compatible(grid, env)
     songs = np.arange(grid.n_songs)
     genres = frame["genre"].to_numpy()
@@ -211,12 +265,14 @@ def evaluate(frame: pd.DataFrame, agents: Mapping[tuple[str, int], Any], env: Ma
     return metrics, traces, grid
 
 
-def run_config(budget: Mapping[str, Any], feature_run: Run, agents: Mapping[str, Mapping[int, Run]]
-               ) -> dict[str, Any]:
+def run_config(budget: Mapping[str, Any], feature_run: Run, agents: Mapping[str, Mapping[int, Run]],
+               independent_run: Run | None = None) -> dict[str, Any]:
     """Everything that changes the evaluation's result."""
     return {
         "version": VERSION,
         "features": f"{feature_run.kind}/{feature_run.path.name}",
+        "independent": f"{independent_run.kind}/{independent_run.path.name}" if independent_run else None,
+        "independent_listener": dict(budget.get("independent_listener") or {}),
         "agents": {name: {int(seed): f"{run.kind}/{run.path.name}" for seed, run in seeds.items()}
                    for name, seeds in agents.items()},
         "references": bool(budget.get("references", True)),
@@ -242,7 +298,7 @@ def _system_run(budget: Mapping[str, Any], runs_dir, *, device: str, progress: b
     from musicrec.utils import setup_torch
 
     setup_torch(device)
-    runs = agent_runs(budget, runs_dir, device=device, progress=progress)
+    runs = agent_runs(budget, runs_dir, device=device, progress=progress, dataset=dataset)
     grids = {(name, seed): agent_env(run) for name, seeds in runs.items() for seed, run in seeds.items()}
     dims_levels = {(env["dims"], env["levels"]) for env in grids.values()}
     if len(dims_levels) > 1:
@@ -250,7 +306,10 @@ def _system_run(budget: Mapping[str, Any], runs_dir, *, device: str, progress: b
     env = next(iter(grids.values()))
     frame, feature_run = load_corpus(budget, runs_dir, dims=int(env["dims"]), device=device, dataset=dataset,
                                      root=root)
-    config = run_config(budget, feature_run, runs)
+    check_grid_supports(len(frame), dims=int(env["dims"]), levels=int(budget["levels"]))
+    independent, independent_run = independent_features(budget, runs_dir, frame, device=device, dataset=dataset,
+                                                        root=root)
+    config = run_config(budget, feature_run, runs, independent_run)
 
     def work(folder: Path) -> None:
         pca = PCAModel.load(feature_run.file("pca.npz"))
@@ -260,11 +319,11 @@ def _system_run(budget: Mapping[str, Any], runs_dir, *, device: str, progress: b
             agents[(RULE, 0)] = (GridRulePolicy(**policy_settings(env)), env)
             agents[(ORACLE, 0)] = (ORACLE, env)
         metrics, traces, _ = evaluate(frame, agents, env, budget, layer=feature_run.config["layer"],
-                                      n_features=len(pca.mean))
+                                      n_features=len(pca.mean), independent=independent)
         save_traces(traces, folder / "traces.npz")
         write_csv_atomic(metrics, folder / "metrics.csv")
 
-    run = Run(runs_dir, "system_eval", config, name=f"{next(iter(runs))}-{len(frame)}songs")
+    run = Run(runs_dir, "system_eval", config, name=f"{dataset}-{next(iter(runs))}-{len(frame)}songs")
     return run.execute(work), feature_run, runs, env, frame
 
 
@@ -355,6 +414,7 @@ class SystemStudy:
     frame: pd.DataFrame
     grid: SongGrid
     metrics: pd.DataFrame
+    dataset: str = "synthetic"
 
     @property
     def layer(self) -> str:
@@ -383,7 +443,7 @@ def system_study(profile_or_budget: str | Mapping, runs_dir: str | os.PathLike =
                                                      dataset=dataset, root=root)
     grid, _ = build_system(frame, layer=feature_run.config["layer"], levels=int(budget["levels"]),
                            dims=int(env["dims"]), listener={})
-    return SystemStudy(budget, run, feature_run, runs, env, frame, grid, run.metrics())
+    return SystemStudy(budget, run, feature_run, runs, env, frame, grid, run.metrics(), dataset)
 
 
 def agent_quality(study: SystemStudy) -> pd.DataFrame:
@@ -419,3 +479,20 @@ def example_target(metrics: pd.DataFrame, *, genre: str | None = None, agent: st
     median = pool[column].median()
     best = pool.assign(gap=(pool[column] - median).abs()).sort_values(["gap", "song"])
     return int(best.song.iloc[0])
+
+
+def reach_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per searcher, under the thesis's playback rule: the share of targets with a rating 4 from the ideal
+    user within the episode, and the mean and median first step of it."""
+    rows = metrics[metrics.playback == "thesis"]
+    table = rows.groupby("agent", sort=False).steps_to_top.agg(
+        share=lambda s: s.notna().mean(), mean="mean", median="median")
+    return table
+
+
+def rating4_share(env: Mapping[str, Any]) -> float:
+    """The share of grid positions the ideal user rates 4, over every target (the grid of ``env``)."""
+    from musicrec.users.grid import grid_geometry
+
+    table = grid_geometry(int(env["dims"]), int(env["levels"]), env.get("target", "wider")).rating_table()
+    return float((np.asarray(table) == 4).mean())

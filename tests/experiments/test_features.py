@@ -47,9 +47,11 @@ def test_study_tables(runs_dir):
     assert knn.accuracy.between(0, 1).all()
     tags = fx.genre_tag_table(tracks, embeddings, top=5, genre_tags=False)
     assert tags.shape == (10, 5) and list(tags.index) == list(fx.GENRES)
-    assert set(fx.GENRE_TAGS.values()) <= set(fx.genre_tag_table(tracks, embeddings, top=5).columns)
+    synthetic_tags = {g: t for g, t in fx.GENRE_TAGS.items() if g in fx.GENRES}
+    columns = set(fx.genre_tag_table(tracks, embeddings, top=5).columns)
+    assert set(synthetic_tags.values()) <= columns and "ambient" not in columns - set(tags.columns)
     agreement = fx.genre_tag_agreement(tracks, embeddings)
-    assert set(agreement.genre) == set(fx.GENRE_TAGS)
+    assert set(agreement.genre) == set(synthetic_tags) and (agreement.competing == 7).all()
     coords, _ = fx.pca_coordinates(embeddings["pool2"], 4)
     reading = fx.distance_summary(fx.genre_distances(coords, tracks.genre))
     assert reading["classical / other pairs"] > 0 and "nearest to metal" in reading
@@ -102,3 +104,36 @@ def test_budget_errors():
         fx.load_budget(3)
     with pytest.raises(ParameterError, match="corpus='cloud'"):
         fx.corpus_root(dict(TINY, corpus="cloud"))
+
+
+REAL = dict(TINY, real_tracks_per_label=2, second_model="mtt_musicnn", pca_dims=[2, "all"], knn_k=[1])
+
+
+def test_real_stand_in_grouped_accuracy_and_second_tagger(runs_dir):
+    table, identity = fx.collection(REAL, runs_dir, dataset="real")
+    assert identity["dataset"] == "real" and set(table.genre) == {"ambient", "classical", "electronic", "metal", "rock"}
+    run = fx.embeddings_run(REAL, runs_dir, dataset="real", progress=False)
+    tracks, embeddings = fx.load_embeddings(run)
+    groups = fx.clip_groups("real", table, tracks)
+    assert list(groups.columns) == ["clip", "track", "artist"] and len(groups) == len(tracks)
+    counts = fx.group_counts(tracks, groups)
+    assert {"distinct_tracks", "distinct_artists"} <= set(counts.columns)
+    knn = fx.grouped_knn_study(REAL, tracks, embeddings, groups)
+    assert set(knn.grouping) == {"clip", "track", "artist"} and knn.balanced_accuracy.between(0, 1).all()
+    second = fx.embeddings_run(REAL, runs_dir, dataset="real", progress=False, model="mtt_musicnn")
+    mtt_tracks, mtt = fx.load_embeddings(second)
+    assert mtt["taggram"].shape[1] == 50
+    agreement = fx.genre_tag_agreement(mtt_tracks, mtt, model="mtt_musicnn")
+    assert set(agreement.genre) == set(table.genre) and (agreement.competing == 5).all()  # classical has an MTT tag
+    correlation = fx.shared_tag_correlation(tracks, embeddings, "msd_vgg", mtt_tracks, mtt, "mtt_musicnn")
+    assert {"rock", "metal", "electronic", "ambient"} <= set(correlation.tag)
+    assert fx.parse_datasets("synthetic, real") == ["synthetic", "real"]
+    with pytest.raises(ParameterError, match="dataset='spotify'"):
+        fx.parse_datasets("real,spotify")
+
+
+def test_tempo_check_on_the_tiny_corpus(runs_dir):
+    scores = fx.tempo_check_run(TINY, runs_dir).metrics()
+    assert len(scores) == 10 and {"accuracy1", "accuracy2", "estimated_bpm"} <= set(scores.columns)
+    summary = fx.tempo_summary(scores)
+    assert summary.genre.iloc[-1] == "all" and (summary.accuracy2 >= summary.accuracy1).all()

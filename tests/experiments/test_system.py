@@ -38,8 +38,14 @@ def test_profiles_name_an_agent_and_a_corpus():
         assert system.features_budget(b)["chosen_layer"] == "pool3"
     smoke = system.features_budget(system.load_budget("smoke"))
     assert smoke["clips_per_genre"] * 10 >= 25 and smoke["corpus"] == "runs"  # 2-D grid: 25 cells
-    default = system.features_budget(system.load_budget("default"))
-    assert default["clips_per_genre"] * 10 >= 5**4
+    from musicrec.experiments.grid_agents import experiment
+
+    for profile in ("default", "full"):
+        b = system.load_budget(profile)
+        dims = experiment(b["agents"]["experiments"][0]).env["dims"]
+        assert system.features_budget(b)["clips_per_genre"] * 10 >= 5**dims  # the synthetic corpus fills the grid
+        real = system.dataset_agents(b, "real")["experiments"][0]
+        assert experiment(real).env["dims"] == 3  # 265 real clips fill 5**3 = 125 cells, not 625
 
 
 def test_evaluate_every_song_for_every_agent_and_playback():
@@ -106,3 +112,19 @@ def test_bad_corpus_and_agents_are_refused():
 def test_load_corpus_passes_the_dataset_on(tmp_path):
     with pytest.raises(ParameterError, match="dataset='gtzan' needs root=PATH"):
         system.load_corpus(system.load_budget("smoke"), tmp_path, dims=2, dataset="gtzan")
+
+
+def test_independent_listener_and_the_grid_check():
+    frame = features_frame()
+    rng = np.random.default_rng(3)
+    independent = rng.normal(size=(len(frame), 4))
+    metrics, traces, _ = system.evaluate(frame, {("rule", 0): GridRulePolicy(**ENV)}, ENV, budget(playbacks=["thesis"]),
+                                         layer="pool3", independent=independent)
+    assert {"mad_independent", "rating_independent", "closer_agreement_independent"} <= set(metrics.columns)
+    assert not np.allclose(metrics.mad, metrics.mad_independent)
+    table = system.genre_table(metrics.assign(agent="trained"))
+    assert "mad_independent" in table.columns
+    with pytest.raises(ParameterError, match=r"100 songs cannot fill a 5\^3 = 125-cell grid"):
+        system.check_grid_supports(100, dims=3, levels=5)
+    system.check_grid_supports(125, dims=3, levels=5)
+    assert 0.10 < system.rating4_share({"dims": 3, "levels": 5, "target": "wider"}) < 0.12

@@ -78,3 +78,30 @@ def test_accuracy_table_skips_too_many_dimensions():
     assert set(table[table.layer == "narrow"].dims) == {"2", "all"}
     assert set(table[table.layer == "wide"].dims) == {"2", "4", "all"}  # 16 > 12 clips
     assert table.accuracy.between(0, 1).all() and isinstance(table, pd.DataFrame)
+
+
+def test_grouped_knn_is_leave_one_group_out():
+    from sklearn.model_selection import LeaveOneGroupOut
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from musicrec.features.space import (balanced_accuracy, grouped_knn_table, knn_group_predictions,
+                                         knn_loo_predictions)
+
+    rng = np.random.default_rng(1)
+    x, y, groups = rng.normal(size=(80, 5)), rng.integers(0, 4, 80), rng.integers(0, 15, 80)
+    expected = np.empty(80, dtype=int)
+    for train, test in LeaveOneGroupOut().split(x, y, groups):
+        expected[test] = KNeighborsClassifier(1).fit(x[train], y[train]).predict(x[test])
+    np.testing.assert_array_equal(knn_group_predictions(x, y, groups, 1), expected)
+    np.testing.assert_array_equal(knn_group_predictions(x, y, np.arange(80), 3), knn_loo_predictions(x, y, 3))
+    # three clips per track that are near copies: plain leave-one-out recognises the track, grouping does not
+    tracks = np.repeat(np.arange(20), 3)
+    labels = rng.integers(0, 2, 20)[tracks]
+    copies = rng.normal(size=(20, 4))[tracks] + 0.01 * rng.normal(size=(60, 4))
+    assert np.mean(knn_loo_predictions(copies, labels, 1) == labels) == 1.0
+    assert np.mean(knn_group_predictions(copies, labels, tracks, 1) == labels) < 0.9
+    assert balanced_accuracy(["a", "a", "a", "b"], ["a", "a", "a", "a"]) == 0.5
+    table = grouped_knn_table({"l": x}, y, {"clip": np.arange(80), "g": groups}, dims=(2, "all"), ks=(1,))
+    assert len(table) == 4 and set(table.grouping) == {"clip", "g"}
+    with pytest.raises(ParameterError, match="groups has 3 entries"):
+        knn_group_predictions(x, y, [1, 2, 3], 1)

