@@ -406,7 +406,7 @@ def library_versions(*packages: str) -> dict[str, str]:
 def _worker_setup() -> None:
     from musicrec.utils import end_with_parent, setup_torch
 
-    end_with_parent()
+    end_with_parent(os.getppid())
     setup_torch("cpu", threads=1)
 
 

@@ -135,17 +135,3 @@ def end_with_parent(parent: int | None = None, *, signum: int | None = None) -> 
         os.kill(os.getpid(), signum)
     return applied
 
-
-def end_with_parent() -> None:
-    """Ask the kernel to end this (worker) process when its parent dies (Linux; elsewhere a no-op).
-
-    The initializer of every worker pool, so that interrupted work leaves no orphans."""
-    import signal
-
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass

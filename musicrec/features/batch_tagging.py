@@ -6,6 +6,7 @@ back in the collection's order, with the clips that could not be read listed (ne
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -79,9 +80,13 @@ def tag_table(table: pd.DataFrame, *, model: str, seconds: float, jobs: int = 1,
             results.append(_tag_share(tasks[0]))
             bar.update(len(records))
         else:
+            import multiprocessing
+
             from musicrec.utils import end_with_parent
 
-            with ProcessPoolExecutor(max_workers=jobs, initializer=end_with_parent) as pool:
+            # spawned, not forked: a fresh interpreter per worker, ended by the kernel if this process dies
+            with ProcessPoolExecutor(max_workers=jobs, initializer=end_with_parent, initargs=(os.getpid(),),
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
                 for result in pool.map(_tag_share, tasks):
                     results.append(result)
                     bar.update(len(result[0]))
