@@ -1077,3 +1077,54 @@ def skip_truth_frame(arrays: SessionArrays) -> pd.DataFrame:
     return pd.DataFrame({"session_id": arrays.session_id[rows],
                          "session_position": arrays.n_first[rows] + cols + 1,
                          "session_length": arrays.length[rows], "skip_2": arrays.second_skips[rows, cols]})
+
+
+def coinciding_scores(summaries: pd.DataFrame, labels: dict, *, column: str = "train_maa",
+                      decimals: int = 6) -> pd.DataFrame:
+    """Pairs of models whose mean ``column`` over seeds agrees to ``decimals`` decimals, with what tells a
+    coincidence of means from one model copying another: their per-seed values and the difference of means.
+
+    Columns ``first, second, mean_first, mean_second, difference, per_seed_first, per_seed_second``.
+    """
+    means = summaries.groupby("model", sort=False)[column].mean()
+    per_seed = summaries.groupby("model", sort=False)[column].apply(lambda v: [round(float(x), decimals) for x in v])
+    rows = []
+    keys = list(means.index)
+    for i, first in enumerate(keys):
+        for second in keys[i + 1:]:
+            if round(float(means[first]), decimals) == round(float(means[second]), decimals):
+                rows.append({"first": labels[first], "second": labels[second], "mean_first": float(means[first]),
+                             "mean_second": float(means[second]),
+                             "difference": abs(float(means[first]) - float(means[second])),
+                             "per_seed_first": per_seed[first], "per_seed_second": per_seed[second]})
+    return pd.DataFrame(rows, columns=["first", "second", "mean_first", "mean_second", "difference",
+                                       "per_seed_first", "per_seed_second"])
+
+
+def sequence_reference_curve_maa(data: SessionData, budget: dict, names: Sequence[str] = ("random", "most_popular")
+                                 ) -> dict[str, float]:
+    """Validation MAA of reference heuristics on the sessions DDPG's curves are measured on (the first
+    ``eval_valid`` validation sessions): label -> MAA."""
+    from musicrec.models import baselines
+    from musicrec.models.training import correctness
+
+    curve_valid = data.valid.subset(slice(0, int(budget["eval_valid"])))
+    scores = {}
+    for name in names:
+        model = baselines.SEQUENCE_BASELINES[name]().fit(data.train, data.n_tokens)
+        correct = correctness("sequence", model.predict(curve_valid), curve_valid)
+        scores[SEQUENCE_BASELINE_LABELS[name]] = mean_average_accuracy(correct, curve_valid.second_mask)
+    return scores
+
+
+def stopped_by_the_budget(study: pd.DataFrame, epochs: int) -> list[str]:
+    """Neural models (keys) of which some seed kept its last epoch after ``epochs`` epochs: early stopping did
+    not end it, the epoch budget did."""
+    models = []
+    for row in study.itertuples():
+        if row.model.startswith("ddpg") or row.model in models:
+            continue
+        metrics = row.run.metrics()
+        if "kept" in metrics and len(metrics) >= int(epochs) and bool(metrics.kept.iloc[-1]):
+            models.append(row.model)
+    return models

@@ -1,0 +1,295 @@
+"""Sentences of notebooks 14-15 built from their tables (a small table in, sentences out).
+
+Every function takes the tables a notebook displays (or a few numbers of them) and returns Markdown; none
+holds a measured number. The tables are those of :mod:`musicrec.experiments.sessions`; the paper's numbers
+are its constants ``PAPER_SKIP``, ``PAPER_SEQUENCE``, ``PAPER_POSITIONS`` and ``PAPER_COUNTS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from musicrec.errors import ParameterError
+
+
+def _pct(value: float, digits: int = 1) -> str:
+    return f"{100 * value:.{digits}f}%"
+
+
+def _pm(mean: float, std: float, digits: int = 1) -> str:
+    return f"{100 * mean:.{digits}f} ± {100 * std:.{digits}f}%"
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = sorted(set(columns) - set(frame.columns))
+    if missing:
+        raise ParameterError(f"{what} lacks the column(s) {missing}")
+
+
+def _bullets(lines: Sequence[str]) -> str:
+    return "\n".join(f"* {line}" for line in lines if line)
+
+
+def maa_stats(summaries: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
+    """Test and validation MAA per model, mean and std over seeds (``ddof=0``), indexed by the model's label.
+
+    ``summaries``: :func:`musicrec.experiments.sessions.run_summaries` (``model, seed, val_maa, test_maa``).
+    """
+    _require(summaries, ["model", "val_maa", "test_maa", "train_maa"], "summaries")
+    grouped = summaries.groupby("model", sort=False)
+    frame = pd.DataFrame({"seeds": grouped.size(), "train_maa": grouped.train_maa.mean(),
+                          "val_maa": grouped.val_maa.mean(), "test_maa": grouped.test_maa.mean(),
+                          "test_maa_std": grouped.test_maa.std(ddof=0)})
+    frame.index = [labels[m] for m in frame.index]
+    return frame
+
+
+# -- notebook 14 -------------------------------------------------------------------------------------
+def skip_sentences(stats: pd.DataFrame, rules: Mapping[str, float], *, labels: Mapping[str, str],
+                   paper: pd.DataFrame, best: str, source: str, size: str,
+                   losses: Mapping[str, float] | None = None, coincidences: pd.DataFrame | None = None) -> str:
+    """The comparison of notebook 14 with the paper's table 1.
+
+    Parameters
+    ----------
+    stats : pd.DataFrame
+        :func:`maa_stats` of the skip runs (index: labels).
+    rules : mapping
+        Label -> test MAA of the rules and references (all-skipped, first-half majority, the oracles, Bayes).
+    labels : mapping
+        Model key -> label (``sessions.SKIP_MODELS``).
+    paper : pd.DataFrame
+        ``sessions.PAPER_SKIP`` (``model, paper_test_maa`` in %, ``paper_test_loss``).
+    best : str
+        The key of the supervised model with the best validation MAA.
+    source, size : str
+        Where the sessions come from and how many there are (for the first sentence).
+    losses : mapping, optional
+        Label -> test cross-entropy.
+    coincidences : pd.DataFrame, optional
+        :func:`musicrec.experiments.sessions.coinciding_scores` (pairs of models whose mean train MAA agree to
+        six decimals, with their per-seed values).
+    """
+    _require(stats, ["test_maa", "test_maa_std", "val_maa"], "stats")
+    paper_maa = paper.set_index("model").paper_test_maa / 100
+    means, stds = stats.test_maa, stats.test_maa_std
+
+    def has(*keys):
+        return all(labels[k] in means.index for k in keys)
+
+    def m(key):
+        return means[labels[key]]
+
+    lines = [f"The paper's table 1 is on the real MSSD; ours on **{source}** sessions ({size}), so only the shape "
+             "of the results compares. Test MAA, mean ± std over seeds."]
+    text = []
+    if has("lstm", "lstm_no_skip"):
+        text.append(f"**SKIP token**: the standard LSTM goes from {_pm(m('lstm_no_skip'), stds[labels['lstm_no_skip']])} "
+                    f"without to {_pm(m('lstm'), stds[labels['lstm']])} with it (paper: "
+                    f"{_pct(paper_maa[labels['lstm_no_skip']])} -> {_pct(paper_maa[labels['lstm']])}); without it the "
+                    f"LSTM sees only which tracks were played (all-skipped baseline: "
+                    f"{_pct(rules['Baseline (predict all skipped)'])}).")
+    others = [k for k in ("lstm", "lstm_word2vec", "bigru", "transformer", "bert") if has(k)]
+    if others:
+        values = means[[labels[k] for k in others]]
+        seed_sd = stds[[labels[k] for k in others]].max()
+        verdict = ("within the largest seed standard deviation" if values.max() - values.min() <= seed_sd
+                   else "more than the largest seed standard deviation")
+        in_paper = [labels[k] for k in others if labels[k] in paper_maa.index]
+        text.append(f"**Architectures with the SKIP token** ({', '.join(labels[k] for k in others)}) span "
+                    f"{_pct(values.min())}-{_pct(values.max())}, a range of {100 * (values.max() - values.min()):.2f} "
+                    f"points, {verdict} ({100 * seed_sd:.2f} points); the paper's rows among them span "
+                    f"{_pct(paper_maa[in_paper].min())}-{_pct(paper_maa[in_paper].max())}.")
+    if has("bert_fused"):
+        fused, label = m("bert_fused"), labels["bert_fused"]
+        versus = f"; our plain BERT encoder {_pct(m('bert'))}" if has("bert") else ""
+        versus += f", our Transformer {_pct(m('transformer'))}" if has("transformer") else ""
+        text.append(f"**BERT-augmented Transformer** (a fixed pretrained BERT read by every Transformer layer): "
+                    f"{_pm(fused, stds[label])} test, {_pct(stats.train_maa[label])} train (paper: "
+                    f"{paper.set_index('model').paper_train_maa[label]:.1f}% train, {_pct(paper_maa[label])} test, "
+                    f"its worst test row){versus}.")
+    best_mean = m(best)
+    lift = best_mean - rules["First-half majority"]
+    text.append(f"**First-half majority** (every second-half track gets the first half's majority) scores "
+                f"{_pct(rules['First-half majority'])}; the best model on validation ({labels[best]}) is "
+                f"{100 * abs(lift):.2f} points {'above' if lift >= 0 else 'below'} it on test.")
+    oracle = rules.get("Oracle (true p > 0.5)", np.nan)
+    bayes = rules.get("Bayes without the listener's identity", np.nan)
+    if np.isfinite(oracle):
+        sentence = (f"**Oracle gap**: the oracle scores {_pct(oracle)}; {labels[best]} {_pct(best_mean)}, "
+                    f"{100 * (oracle - best_mean):.2f} points below it.")
+        if np.isfinite(bayes):
+            sentence += (f" The predictor that knows the simulator and its listener population but not which "
+                         f"listener is playing reaches {_pct(bayes)} ({100 * (oracle - bayes):.2f} points below the "
+                         f"oracle): that part of the gap is the listener's hidden skip propensity, taste and mood, "
+                         f"which no session log shows. The best model is {100 * (bayes - best_mean):.2f} points "
+                         "below that reference.")
+        text.append(sentence)
+    if has("lstm", "lstm_covariates"):
+        text.append(f"**Session covariates** (premium, shuffle, context type; ours, not in the paper): validation "
+                    f"{_pct(stats.val_maa[labels['lstm']])} -> {_pct(stats.val_maa[labels['lstm_covariates']])}, "
+                    f"test {_pct(m('lstm'))} -> {_pct(m('lstm_covariates'))}.")
+    text.append(f"**All-skipped baseline**: {_pct(rules['Baseline (predict all skipped)'])} here vs "
+                f"{_pct(paper_maa['Baseline (predict all skipped)'])} in the paper.")
+    if has("ddpg", "ddpg_noise"):
+        text.append(f"**DDPG**: {_pm(m('ddpg'), stds[labels['ddpg']])} without and "
+                    f"{_pm(m('ddpg_noise'), stds[labels['ddpg_noise']])} with the decaying dimension-mask "
+                    f"exploration (paper: {_pct(paper_maa[labels['ddpg']])} and {_pct(paper_maa[labels['ddpg_noise']])}); "
+                    f"the better one is {100 * (best_mean - max(m('ddpg'), m('ddpg_noise'))):.1f} points below "
+                    f"{labels[best]}.")
+    if coincidences is not None:
+        if len(coincidences):
+            parts = [f"{r.first} and {r.second} (means {r.mean_first:.7f} and {r.mean_second:.7f}; per seed "
+                     f"{r.per_seed_first} and {r.per_seed_second})" for r in coincidences.itertuples()]
+            text.append("**Train MAA equal to six decimals**: " + "; ".join(parts) + ". The per-seed values differ: "
+                        "the agreement is one of the means over seeds, not one model copying another.")
+        else:
+            text.append("**Train MAA equal to six decimals**: no two models' means over seeds agree to six "
+                        "decimals.")
+    if losses is not None and labels[best] in losses:
+        paper_losses = paper.paper_test_loss.dropna()
+        text.append(f"**Losses**: {labels[best]}'s test cross-entropy is {losses[labels[best]]:.3f}, the oracle's "
+                    f"floor {losses.get('Oracle (true p > 0.5)', np.nan):.3f}; the paper's test losses "
+                    f"({paper_losses.min():.3f}-{paper_losses.max():.3f}) are on other data.")
+    return lines[0] + "\n\n" + _bullets(text)
+
+
+# -- notebook 15 -------------------------------------------------------------------------------------
+def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapping[str, str],
+                       heuristic_labels: Sequence[str], ceiling_label: str, paper: pd.DataFrame,
+                       source: str, size: str, by_kind: pd.DataFrame | None = None,
+                       selection: pd.DataFrame | None = None, still_improving: Sequence[str] = ()) -> str:
+    """The comparison of notebook 15 with the paper's table 2 and what limits the neural models.
+
+    Parameters
+    ----------
+    stats : pd.DataFrame
+        :func:`maa_stats` of the sequence runs (index: labels), DDPG included.
+    table : pd.DataFrame
+        :func:`musicrec.experiments.sessions.sequence_table` (heuristics, ceiling, models, beam rows).
+    labels : mapping
+        Model key -> label (``sessions.SEQUENCE_MODELS``).
+    heuristic_labels : sequence of str
+        The heuristics' labels (the ceiling excluded).
+    ceiling_label : str
+    paper : pd.DataFrame
+        ``sessions.PAPER_SEQUENCE``.
+    by_kind : pd.DataFrame, optional
+        :func:`musicrec.experiments.sessions.maa_by_session_kind` (simulated data).
+    selection : pd.DataFrame, optional
+        :func:`musicrec.experiments.sessions.select_learning_rates` (``model, lr, chosen, at_edge``).
+    still_improving : sequence of str
+        Labels of the models whose kept epoch was their last one.
+    """
+    _require(stats, ["test_maa", "test_maa_std", "train_maa"], "stats")
+    _require(table, ["model", "test_maa"], "table")
+    rows = table.set_index("model")
+    paper_rows = paper.set_index("model")
+    neural = [labels[k] for k in labels if not k.startswith("ddpg") and labels[k] in stats.index]
+    text = []
+    ranked = sorted(neural, key=lambda label: -stats.test_maa[label])
+    text.append("**Neural models** (test MAA, mean ± std over seeds): "
+                + " > ".join(f"{label} {_pm(stats.test_maa[label], stats.test_maa_std[label])}" for label in ranked)
+                + "; the paper's: " + " > ".join(
+                    f"{label} {paper_rows.paper_test_maa[label]:.2f}%" for label in sorted(
+                        (label for label in neural if label in paper_rows.index),
+                        key=lambda label: -paper_rows.paper_test_maa[label])) + ".")
+    best_n = ranked[0] if ranked else None
+    present = [label for label in heuristic_labels if label in rows.index]
+    if present and best_n is not None:
+        best_h = max(present, key=lambda label: rows.test_maa[label])
+        gap = stats.test_maa[best_n] - rows.test_maa[best_h]
+        verdict = ("at or above" if gap >= 0 else "below")
+        text.append(f"**Best neural model vs the best heuristic**: {best_n} {_pct(stats.test_maa[best_n])} is "
+                    f"{verdict} {best_h} ({_pct(rows.test_maa[best_h])}), by {100 * abs(gap):.2f} points.")
+        transformer = paper_rows.paper_test_maa.get("Transformer", np.nan)
+        above = [label for label in neural if 100 * stats.test_maa[label] > transformer]
+        text.append(f"**The paper's Transformer figure** ({transformer:g}% test MAA): "
+                    + (f"exceeded by {', '.join(above)}." if above else "no neural model of ours exceeds it here."))
+    if ceiling_label in rows.index:
+        ceiling = rows.test_maa[ceiling_label]
+        text.append(f"**Ceiling**: a predictor that knows each session's kind, playlist, offset and listener "
+                    f"scores {_pct(ceiling)}; the best neural model reaches "
+                    + (f"{100 * stats.test_maa[best_n] / ceiling:.0f}% of it" if best_n else "nothing")
+                    + (f", the best heuristic {100 * rows.test_maa[best_h] / ceiling:.0f}%." if present else "."))
+    if by_kind is not None and len(by_kind):
+        _require(by_kind, ["model", "session_kind", "test_maa"], "by_kind")
+        kinds = by_kind.pivot(index="model", columns="session_kind", values="test_maa")
+        if ceiling_label in kinds.index:
+            parts = []
+            for kind in kinds.columns:
+                column = kinds[kind].drop(index=ceiling_label)
+                leader = column.idxmax()
+                parts.append(f"{kind}: ceiling {_pct(kinds.loc[ceiling_label, kind])}, best {leader} "
+                             f"{_pct(column.max())}")
+            text.append("**By session kind**: " + "; ".join(parts) + ".")
+        if present and best_n is not None and best_n in kinds.index:
+            losing = [kind for kind in kinds.columns if kinds.loc[best_h, kind] > kinds.loc[best_n, kind]]
+            if losing:
+                text.append(f"**Where {best_n} loses to {best_h}**: on "
+                            + ", ".join(f"{kind} sessions ({_pct(kinds.loc[best_n, kind])} vs "
+                                        f"{_pct(kinds.loc[best_h, kind])})" for kind in losing)
+                            + ". A shuffled playlist's or a listener's picks come in no learnable order: the "
+                            "best any predictor can do is name tracks of the right set, which session-kNN does by "
+                            "looking up training sessions that share the first half's tracks, while a next-track "
+                            "model must have seen enough sessions of that playlist or listener to rank its tracks.")
+    if selection is not None and len(selection):
+        chosen = selection[selection.chosen]
+        edges = [labels[m] for m in chosen[chosen.at_edge].model] if "at_edge" in chosen else []
+        text.append("**Learning rates chosen on validation**: "
+                    + ", ".join(f"{labels[r.model]} {r.lr:g}" for r in chosen.itertuples()) + "; "
+                    + (f"still at the edge of the widened grid for {', '.join(edges)}." if edges
+                       else "each lies inside its (widened) grid."))
+    if still_improving:
+        text.append(f"**Kept epoch = last epoch** (the epoch budget ran out before early stopping) for "
+                    f"{', '.join(still_improving)}.")
+    else:
+        text.append("**Convergence**: every neural model stopped early (its validation MAA had not risen for the "
+                    "profile's patience) before its epoch budget ran out.")
+    train_test = [f"{label} {_pct(stats.train_maa[label])} vs {_pct(stats.test_maa[label])}" for label in neural]
+    if train_test and "Transformer" in paper_rows.index:
+        text.append(f"**Train vs test MAA** (paper's Transformer {paper_rows.paper_train_maa['Transformer']}% vs "
+                    f"{paper_rows.paper_test_maa['Transformer']}%): " + "; ".join(train_test) + ".")
+    ddpg = [labels[k] for k in labels if k.startswith("ddpg") and labels[k] in stats.index]
+    if ddpg:
+        text.append("**DDPG** (full-catalog evaluation): " + "; ".join(
+            f"{label} {_pm(stats.test_maa[label], stats.test_maa_std[label], 2)}" for label in ddpg)
+            + (f" (paper: {paper_rows.paper_test_maa[ddpg[0]]}% test, starred)" if ddpg[0] in paper_rows.index
+               else "") + ".")
+    first = (f"The paper's tables 2-4 are on the real MSSD (103K tracks); ours on **{source}** sessions ({size}).")
+    return first + "\n\n" + _bullets(text)
+
+
+def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: Mapping[str, str],
+                          references: Mapping[str, float], *, last: int = 5) -> str:
+    """The paper's figure 4 question (is noise alone unstable, decayed mask noise smoother and higher?).
+
+    ``curves``: model key -> the ``eval.csv`` of every seed (``timesteps, val_maa``); ``references``: label ->
+    validation MAA of a reference policy (random, most popular). Stability is the mean absolute change of the
+    validation MAA between consecutive evaluations; the level is the mean over the ``last`` evaluations; both
+    averaged over seeds.
+    """
+    lines = []
+    for key, frames in curves.items():
+        if not frames:
+            continue
+        for frame in frames:
+            _require(frame, ["timesteps", "val_maa"], f"the curve of {key}")
+        level = np.mean([f.val_maa.iloc[-last:].mean() for f in frames])
+        level_sd = np.std([f.val_maa.iloc[-last:].mean() for f in frames])
+        jitter = np.mean([np.abs(np.diff(f.val_maa.to_numpy())).mean() for f in frames])
+        peak = np.mean([f.val_maa.max() for f in frames])
+        lines.append((key, level, level_sd, jitter, peak, len(frames), len(frames[0])))
+    if not lines:
+        return ""
+    text = [f"**{labels[k]}** ({seeds} seeds, {points} evaluations): last-{last} mean {_pm(level, sd, 2)}, peak "
+            f"{_pct(peak, 2)}, mean step-to-step change {100 * jitter:.2f} points" for k, level, sd, jitter, peak,
+            seeds, points in lines]
+    text.append("References: " + ", ".join(f"{name} {_pct(value, 2)}" for name, value in references.items()) + ".")
+    by_level = max(lines, key=lambda line: line[1])
+    by_jitter = min(lines, key=lambda line: line[3])
+    text.append(f"Highest final level: {labels[by_level[0]]}; smoothest curve: {labels[by_jitter[0]]}.")
+    return _bullets(text)

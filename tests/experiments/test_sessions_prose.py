@@ -1,0 +1,66 @@
+"""The sentences of notebooks 14-15 follow their tables (hand-made tables, no training)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musicrec.errors import ParameterError
+from musicrec.experiments import sessions, sessions_prose
+
+SEQ = {"lstm": "LSTM seq2seq", "transformer": "Transformer", "gru4rec": "GRU4Rec", "ddpg": "DDPG (decaying mask noise)"}
+
+
+def _summaries(values):
+    return pd.DataFrame([{"model": m, "seed": s, "train_maa": v + 0.1, "val_maa": v, "test_maa": v + 0.01 * s}
+                         for m, v in values.items() for s in range(3)])
+
+
+def _table(neural, heuristics):
+    rows = [{"model": k, "test_maa": v} for k, v in heuristics.items()]
+    rows += [{"model": SEQ[k], "test_maa": v} for k, v in neural.items()]
+    return pd.DataFrame(rows)
+
+
+def test_maa_stats_are_mean_and_std_over_seeds():
+    stats = sessions_prose.maa_stats(_summaries({"lstm": 0.2, "gru4rec": 0.4}), SEQ)
+    assert stats.loc["GRU4Rec", "test_maa"] == pytest.approx(0.41)
+    assert stats.loc["GRU4Rec", "test_maa_std"] == pytest.approx(np.std([0.4, 0.41, 0.42]))
+    with pytest.raises(ParameterError, match="test_maa"):
+        sessions_prose.maa_stats(pd.DataFrame({"model": ["lstm"]}), SEQ)
+
+
+@pytest.mark.parametrize("neural_best, verdict", [(0.5, "at or above"), (0.25, "below")])
+def test_the_heuristic_sentence_follows_the_numbers(neural_best, verdict):
+    neural = {"lstm": 0.1, "gru4rec": neural_best, "ddpg": 0.01}
+    stats = sessions_prose.maa_stats(_summaries(neural), SEQ)
+    heuristics = {"Session-kNN": 0.3, sessions.CEILING_LABEL: 0.8}
+    table = _table({k: stats.test_maa[SEQ[k]] for k in neural}, heuristics)
+    by_kind = pd.DataFrame([{"model": m, "session_kind": kind, "test_maa": v}
+                            for m, values in {"GRU4Rec": (0.9, 0.1, 0.05), "Session-kNN": (0.5, 0.2, 0.1),
+                                              sessions.CEILING_LABEL: (0.95, 0.6, 0.4)}.items()
+                            for kind, v in zip(("playlist", "shuffle", "personal"), values)])
+    text = sessions_prose.sequence_sentences(stats, table, labels=SEQ, heuristic_labels=["Session-kNN"],
+                                             ceiling_label=sessions.CEILING_LABEL, paper=sessions.PAPER_SEQUENCE,
+                                             source="simulated", size="tiny", by_kind=by_kind)
+    assert f"GRU4Rec {100 * stats.test_maa['GRU4Rec']:.1f}% is {verdict} Session-kNN" in text
+    losses = text.split("Where GRU4Rec loses to Session-kNN**: on ")[1].split("\n")[0]
+    assert "shuffle sessions (" in losses and "personal sessions (" in losses  # 0.1 < 0.2 and 0.05 < 0.1
+    assert "playlist sessions (" not in losses
+    assert "DDPG (decaying mask noise)" in text and "ceiling 95.0%" in text
+
+
+def test_exploration_sentences_name_the_smoothest_and_the_highest():
+    steps = np.arange(0, 31) * 100
+    smooth = [pd.DataFrame({"timesteps": steps, "val_maa": np.linspace(0, 0.2, 31)}) for _ in range(3)]
+    noisy = [pd.DataFrame({"timesteps": steps, "val_maa": 0.1 + 0.1 * (-1.0) ** np.arange(31)}) for _ in range(3)]
+    text = sessions_prose.exploration_sentences({"ddpg": smooth, "ddpg_no_noise": noisy},
+                                                {"ddpg": "decayed", "ddpg_no_noise": "none"}, {"Random tracks": 0.0})
+    assert "smoothest curve: decayed" in text and "3 seeds, 31 evaluations" in text
+
+
+def test_coinciding_means_are_found_with_their_seeds():
+    summaries = pd.DataFrame({"model": ["lstm_no_skip"] * 2 + ["ddpg"] * 2 + ["lstm"] * 2,
+                              "train_maa": [0.4, 0.6, 0.3, 0.7, 0.2, 0.3]})
+    found = sessions.coinciding_scores(summaries, sessions.SKIP_MODELS)
+    assert len(found) == 1 and found.per_seed_first.iloc[0] == [0.4, 0.6]
+    assert found.difference.iloc[0] == pytest.approx(0.0)
