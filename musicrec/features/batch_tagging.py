@@ -5,9 +5,9 @@ back in the collection's order, with the clips that could not be read listed (ne
 
 A corpus that loudness-normalised its clips can hand the gain it applied (``gain_db``) back: the tagger
 then hears each clip at its source's level. musicnn's log-mel (``log10(10000 x + 1)``) is not level
-invariant and its models learnt from commercial masters at their own level, so a recording attenuated
-by 12 dB to a common RMS level sounds different to it (real death metal: ``metal`` 0.42-0.66 at the
-recording's level, 0.14-0.23 at -23 dBFS).
+invariant and its models learnt from commercial masters at their own level (as GTZAN, which the thesis
+tagged, keeps its recordings), so a loud master attenuated by 12 dB to a common RMS level sounds different
+to it: a death-metal recording loses much of its ``metal`` probability.
 """
 
 from __future__ import annotations
