@@ -154,7 +154,10 @@ def embeddings_run(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dat
                    model: str | None = None) -> Run:
     """Tag every clip with ``model`` (default ``budget["model"]``; cached); see :func:`load_embeddings`.
 
-    ``budget["tag_jobs"]`` worker processes tag the clips (default 1)."""
+    ``budget["tag_jobs"]`` worker processes tag the clips (default 1). The real corpus's clips are tagged at
+    their recording's level (the builder's loudness gain undone, see :mod:`musicrec.features.batch_tagging`):
+    the level of a master is part of the recording the taggers learnt from. The synthetic corpus is tagged
+    as stored (-23 dBFS RMS): fluidsynth's output level is arbitrary, so it has no level of its own."""
     from musicrec.features.batch_tagging import tag_table
 
     table, identity = collection(budget, runs_dir, dataset=dataset, root=root)
@@ -162,10 +165,14 @@ def embeddings_run(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dat
     model = model or budget["model"]
     config = {"version": EMBEDDINGS_VERSION, "model": model, "collection": identity,
               "seconds": seconds, "overlap": None}
+    at_source_level = identity["dataset"] == "real"
+    if at_source_level:
+        config["level"] = "source"
 
     def work(folder: Path) -> None:
         tracks, vectors, skipped = tag_table(table, model=model, seconds=seconds,
-                                             jobs=int(budget.get("tag_jobs", 1)), device=device, progress=progress)
+                                             jobs=int(budget.get("tag_jobs", 1)), device=device, progress=progress,
+                                             gain_db=table.gain_db.to_numpy() if at_source_level else None)
         for path, reason in skipped.itertuples(index=False):
             warnings.warn(f"skipping unreadable audio file {path}: {reason}", stacklevel=3)
         np.savez(folder / "embeddings.npz", **vectors)

@@ -2,6 +2,12 @@
 
 Each worker loads the model once (one torch thread) and tags every ``jobs``-th clip; the results come
 back in the collection's order, with the clips that could not be read listed (never dropped silently).
+
+A corpus that loudness-normalised its clips can hand the gain it applied (``gain_db``) back: the tagger
+then hears each clip at its source's level. musicnn's log-mel (``log10(10000 x + 1)``) is not level
+invariant and its models learnt from commercial masters at their own level (as GTZAN, which the thesis
+tagged, keeps its recordings), so a loud master attenuated by 12 dB to a common RMS level sounds different
+to it: a death-metal recording loses much of its ``metal`` probability.
 """
 
 from __future__ import annotations
@@ -27,10 +33,12 @@ def _tag_share(args) -> tuple[list[int], list[dict], dict[str, list[np.ndarray]]
     tagger = load_tagger(model, device=device)
     clips = GenreCollection(".", sr=SR, duration=seconds)
     share = pd.DataFrame([{**records[index], "position": index} for index in indices],
-                         columns=["track_id", "genre", "path", "position"])
+                         columns=["track_id", "genre", "path", "gain_db", "position"])
     rows, vectors, done = [], {}, []
     # iter_audio skips (and lists) unreadable, non-finite and digitally silent files
     for record, audio in clips.iter_audio(share):
+        if record.gain_db:
+            audio = audio * np.float32(10 ** (-float(record.gain_db) / 20))
         start = time.perf_counter()
         out = tagger.tag(audio, SR)
         for layer in tagger.layers:
@@ -44,7 +52,7 @@ def _tag_share(args) -> tuple[list[int], list[dict], dict[str, list[np.ndarray]]
 
 
 def tag_table(table: pd.DataFrame, *, model: str, seconds: float, jobs: int = 1, device: str = "cpu",
-              progress: bool = True) -> tuple[pd.DataFrame, dict[str, np.ndarray], pd.DataFrame]:
+              progress: bool = True, gain_db=None) -> tuple[pd.DataFrame, dict[str, np.ndarray], pd.DataFrame]:
     """Tag every clip of ``table`` (``track_id``, ``genre``, ``path``) with ``model``.
 
     Parameters
@@ -57,6 +65,9 @@ def tag_table(table: pd.DataFrame, *, model: str, seconds: float, jobs: int = 1,
         Every clip is cropped or zero-padded to this length first.
     jobs : int
         Worker processes (the default profile uses both cores; ``1`` tags in this process).
+    gain_db : sequence of float [shape=(clips,)], optional
+        The gain (dB) the corpus applied to each clip; it is undone before tagging, so the tagger hears the
+        source's level (``None``: every clip as stored).
 
     Returns
     -------
@@ -71,6 +82,11 @@ def tag_table(table: pd.DataFrame, *, model: str, seconds: float, jobs: int = 1,
     from tqdm import tqdm
 
     records = table[["track_id", "genre", "path"]].to_dict("records")
+    gains = np.zeros(len(records)) if gain_db is None else np.asarray(gain_db, dtype=np.float64).reshape(-1)
+    if gains.shape != (len(records),) or not np.isfinite(gains).all():
+        raise ParameterError(f"gain_db must be one finite number per clip ({len(records)}), got shape {gains.shape}")
+    for record, gain in zip(records, gains):
+        record["gain_db"] = float(gain)
     jobs = max(1, min(int(jobs), len(records)))
     shares = [list(range(j, len(records), jobs)) for j in range(jobs)]
     tasks = [(model, records, share, float(seconds), device) for share in shares]

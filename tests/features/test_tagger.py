@@ -224,3 +224,23 @@ def test_every_trained_weight_of_every_checkpoint_finds_a_place(tmp_path):
             assert unused_weights(tf, model) == []
             tf["extra/kernel"] = np.zeros(3, dtype=np.float32)  # a weight the graph has no place for is caught
             assert unused_weights(tf, model) == ["extra/kernel"]
+
+
+def test_tag_table_undoes_a_corpus_gain_so_the_tagger_hears_the_source_level(tmp_path):
+    import pandas as pd
+    import soundfile as sf
+
+    from musicrec.features.batch_tagging import tag_table
+
+    audio, sr = sf.read(SIGNAL, dtype="float32")
+    sf.write(tmp_path / "source.wav", audio, sr, subtype="FLOAT")
+    sf.write(tmp_path / "quieter.wav", audio * np.float32(10 ** (-12 / 20)), sr, subtype="FLOAT")
+    table = pd.DataFrame({"track_id": ["source", "quieter"], "genre": ["x", "x"],
+                          "path": [str(tmp_path / "source.wav"), str(tmp_path / "quieter.wav")]})
+    _, as_stored, _ = tag_table(table, model="msd_vgg", seconds=6.0, progress=False)
+    _, at_source, _ = tag_table(table, model="msd_vgg", seconds=6.0, progress=False, gain_db=[0.0, -12.0])
+    # musicnn's log-mel is not level invariant: 12 dB quieter is heard differently, unless the gain is undone
+    assert np.abs(as_stored["taggram"][0] - as_stored["taggram"][1]).max() > 1e-2
+    np.testing.assert_allclose(at_source["taggram"][1], at_source["taggram"][0], atol=1e-5)
+    with pytest.raises(ParameterError, match="gain_db"):
+        tag_table(table, model="msd_vgg", seconds=6.0, progress=False, gain_db=[0.0])
