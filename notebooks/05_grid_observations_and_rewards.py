@@ -42,9 +42,10 @@ device = "cpu"
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from musicrec.experiments import grid_agents, grid_prose, grid_references
+from musicrec.experiments import grid_agents, grid_references
 from musicrec.hyperparams import load_hyperparams
 from musicrec.plotting import setup_style
+from musicrec.prose import grid as grid_prose
 from musicrec.reporting import FigureWriter
 
 setup_style()

@@ -42,8 +42,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from musicrec.experiments import grid_agents, grid_prose, grid_references
+from musicrec.experiments import grid_agents, grid_references
 from musicrec.plotting import setup_style
+from musicrec.prose import grid as grid_prose
 from musicrec.reporting import FigureWriter
 
 setup_style()

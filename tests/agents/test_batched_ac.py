@@ -83,3 +83,34 @@ def test_keeping_the_rollouts_graph_gives_the_recomputed_update(env):
 def test_fast_tanh_is_tanh():
     x = torch.linspace(-12, 12, 10001)
     torch.testing.assert_close(fast_tanh(x), torch.tanh(x), rtol=0, atol=3e-7)
+
+
+@pytest.mark.parametrize("algorithm", ["a2c", "ppo"])
+def test_same_seed_same_numbers_and_another_seed_other_numbers(algorithm):
+    env = {"dims": 2, "action": "factored", "episode_length": 5}
+    settings = LearnerSettings(algorithm=algorithm, n_steps=5, learning_rate=3e-3, n_minibatches=2, n_epochs=2)
+    first, again, other = (BatchedActorCritic(env, 8, settings, seed=seed).learn(800, progress=False)
+                           for seed in (7, 7, 8))
+    torch.testing.assert_close(first.policy.state_dict(), again.policy.state_dict(), rtol=0, atol=0)
+    assert first.episode_frame().equals(again.episode_frame())
+    assert not first.episode_frame().equals(other.episode_frame())
+
+
+@pytest.mark.parametrize("algorithm", ["a2c", "ppo"])
+def test_both_algorithms_learn_a_small_grid(algorithm):
+    # 3 x 3 grid, 5 steps, Bullseye: a random policy finds the target now and then, a trained one at once
+    env = {"dims": 2, "levels": 3, "episode_length": 5, "target": "top"}
+    ppo = {"n_epochs": 2, "n_minibatches": 2} if algorithm == "ppo" else {}
+    settings = LearnerSettings(algorithm=algorithm, n_steps=5, learning_rate=5e-3, normalize_advantage=True, **ppo)
+    learner = BatchedActorCritic(env, 64, settings, seed=0).learn(60_000 if algorithm == "a2c" else 30_000,
+                                                                progress=False)
+    returns = learner.episode_frame()["return"]
+    early, late = returns.iloc[:500].mean(), returns.iloc[-500:].mean()
+    assert late > early + 5, (early, late)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_the_learner_trains_on_cuda():
+    settings = LearnerSettings(n_steps=5)
+    learner = BatchedActorCritic({"dims": 2}, 16, settings, seed=0, device="cuda").learn(400, progress=False)
+    assert next(learner.policy.parameters()).is_cuda and learner.num_timesteps == 400

@@ -1,7 +1,7 @@
 """Sentences of notebooks 03-07, generated from their result tables (a small table in, markdown out).
 
 Each function reads only the columns it names, so it can be checked on a hand-made table
-(``tests/experiments/test_grid_prose.py``); a notebook calls one of them per comparison and displays the
+(``tests/prose/test_grid.py``); a notebook calls one of them per comparison and displays the
 returned markdown. Numbers are formatted here, once, so the text always states what the tables hold.
 """
 

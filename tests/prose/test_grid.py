@@ -4,7 +4,7 @@ import math
 
 import pandas as pd
 
-from musicrec.experiments import grid_prose
+from musicrec.prose import grid as grid_prose
 
 
 def metrics_row(name, **values):
