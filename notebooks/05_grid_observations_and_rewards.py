@@ -75,14 +75,17 @@ def panel(group, title, figure_name):
     optima = {(t.loc[n, "obs"], t.loc[n, "optimum"]) for n in group}
     for (obs, value), style in zip(sorted(optima), ("--", "-.")):
         axes[1].axhline(value, ls=style, c="k", lw=1, label=f"exact optimum, {obs.capitalize()}Obs {value:.1f}")
-    for name in group:
+    # the thesis's number of each row, in its colour, side by side at the right end (they often overlap)
+    curves = [line for line in axes[1].get_lines() if not line.get_label().startswith("_")][:len(group)]
+    x_end = axes[1].get_xlim()[1]
+    for i, (name, line) in enumerate(zip(group, curves)):
         if name in t.index and t.loc[name, "thesis_mean"] == t.loc[name, "thesis_mean"]:
-            axes[1].plot(axes[1].get_xlim()[1], t.loc[name, "thesis_mean"], "D", ms=5, clip_on=False,
-                         color="crimson")
-    axes[1].plot([], [], "D", color="crimson", label="thesis figs. 22-23 (one marker per row)")
+            axes[1].plot(x_end * (1 + 0.025 * i), t.loc[name, "thesis_mean"], "D", ms=6, clip_on=False, color=line.get_color(),
+                         markeredgecolor="k")
+    axes[1].plot([], [], "D", color="w", markeredgecolor="k", label="thesis figs. 22-23 (in the colour of its row)")
     axes[1].set(title="Deterministic policy, all targets", ylabel="mean return over targets")
     for ax in axes:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.26), ncol=2, fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     out.figure(fig, figure_name)

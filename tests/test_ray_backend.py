@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,12 @@ def test_a_ray_sweep_gives_the_local_backends_bytes_and_names_failed_runs(ray_cl
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
     budget = {**tiny_grid_budget, "seeds": [0, 1], "workers": 2}
     names = ["wider_grid_n5"]
+    started = time.perf_counter()
     on_ray = grid_agents.run_study(names, budget, tmp_path / "ray", backend="ray", progress=False)
+    ray_s = time.perf_counter() - started
     local = grid_agents.run_study(names, budget, tmp_path / "local", backend="local", progress=False)
+    local_s = time.perf_counter() - started - ray_s
+    print(f"smoke sweep of {len(on_ray)} runs: {ray_s:.1f} s on the Ray cluster, {local_s:.1f} s on local processes")
     for first, second in zip(on_ray.run, local.run):
         assert first.finished and first.path.name == second.path.name
         for name in ("metrics.csv", "eval.csv", "checkpoints.csv", "final_returns.csv"):
