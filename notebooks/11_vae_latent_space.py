@@ -44,10 +44,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from musicrec.data.catalog import AUDIO_FEATURES, GENRE_PROFILES, normalise_features
-from musicrec.experiments import latent
+from musicrec.experiments import latent, latent_prose
 from musicrec.plotting import setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
@@ -188,25 +188,17 @@ print(f"notebook wall time: {time.perf_counter() - started:.0f} s")
 
 # %% [markdown]
 # ## Comparison with the documents
-#
-# * **What the documents give.** The README compresses the features to a 4-D latent, the blog post to
-#   5-D, both "normalised to 0-1"; neither reports a reconstruction error, a training curve, β or the
-#   architecture, so there is no number of theirs to set beside ours. Everything below refers to the
-#   printed lines and the table above.
-# * **Posterior collapse.** With the usual Bernoulli (binary cross-entropy) likelihood and β = 1 our VAE
-#   used a single latent dimension (found while building it, not shown); with a Gaussian likelihood and a
-#   learned variance per feature, the β = 1 VAEs still keep only 2 active dimensions whatever d is, and
-#   β = 0.25 (the profile's choice for notebooks 12-13) keeps 2, 4 and 4 of d = 2, 4, 5.
-# * **What the latent spends its capacity on.** The per-feature ratios (1 = not encoded, 0 = exact) show
-#   that at β = 0.25 the 4-D and 5-D latents reproduce `key` and `mode` almost exactly, together with
-#   acousticness, instrumentalness and valence, and leave liveness, tempo and speechiness largely
-#   unencoded (ratios 0.67-0.96). The d = 5 panel of the genre figure shows the same: its two strongest
-#   dimensions are a 12 × 2 grid of stripes, the 12 keys and 2 modes. `key` and `mode` are discrete and,
-#   in normalised units, the two features with the largest variance, so a likelihood over all 11
-#   features pays most for them; in our catalog they carry no genre or taste information. The documents
-#   feed the same 11 features, so their latent has the same incentive; dropping or down-weighting `key`
-#   and `mode` would be the obvious change.
-# * **Neighbours.** The recommender's candidates are the 4 nearest neighbours in the latent. They share
-#   the current track's genre less often than neighbours in the raw 11 features do, and lie farther
-#   from it in the listeners' taste features (the last two columns); the 4-D latent of notebook 12
-#   is therefore a coarser map of taste than the features it was made from.
+# The README compresses the features to a 4-D latent, the blog post to 5-D, both "normalised to 0-1"; neither
+# reports a reconstruction error, a training curve, β or the architecture, so there is no number of theirs to
+# set beside ours. The bullets below are generated from the comparison table and the per-feature errors above
+# (`musicrec/experiments/latent_prose.py`). `key` and `mode` are discrete and, in normalised units, the two
+# features with the largest variance, so a likelihood over all 11 features pays most for them, although in our
+# catalog they carry no genre or taste information; the documents feed the same 11 features, so their latent
+# has the same incentive.
+
+# %%
+ratios = {}
+for d in budget["latent_dims"]:
+    part = recon[recon.model == f"d={d}, β={budget['vae_beta']:g}"].set_index("feature")
+    ratios[f"d={d}"] = (part.mse_validation / part.variance).to_dict()
+display(Markdown(latent_prose.vae_sentences(summary, ratios, beta=budget["vae_beta"])))

@@ -7,30 +7,38 @@
 # ---
 
 # %% [markdown]
-# # 12 · PPO, RecurrentPPO and DDPG recommenders in a VAE latent space
+# # 12 · PPO, RecurrentPPO and DDPG recommenders in a VAE latent space, against a planning ceiling
 #
 # Reproduces the recommender of *"Adaptive Spotify Music Recommendation using Reinforcement Learning"*
 # (README and blog post, [ranaware2025-readme], [ranaware2025-blog]): the state is the current track's VAE latent
 # (4-D, notebook 11), the listener's taste is hidden (a POMDP), a PPO actor-critic picks the next track
 # among the **4 nearest neighbours** of the current one, and the reward is
 # `percentage_listened + λ · liked` with λ = 10 or 100. The documents describe the design but report no
-# result; here it is measured against three baselines on a simulated listener:
+# result; here it is measured on a simulated listener against baselines and a ceiling:
 #
-# * **random neighbour** (uniform among the same candidates), **greedy** (the candidate nearest to the last
-#   liked track), and an **oracle** that knows the listener's taste and takes the candidate with the best
-#   true expected reward (myopic: one step ahead).
-# * Action spaces: (a) `knn`, Discrete(4) over the 4 nearest unplayed neighbours; (b) `continuous`, a point
-#   of the latent cube mapped to the nearest unplayed track (PPO and DDPG; the oracle there may pick any
-#   unplayed track).
-# * Listeners (`musicrec/users/listener.py`): **fixed** hidden taste, and **mood change**: two moods, the
-#   session starts in one and switches to the other after 5-15 recommendations; only the feedback reveals
-#   it. RecurrentPPO (an LSTM) is set beside PPO there.
+# * **The ceiling: a planner** (`musicrec/agents/latent_planner.py`) that is told the listener's hidden state
+#   (taste centres, starting mood, the step of the mood change) and plans the whole session over the true
+#   simulator: a beam search over the walks of the kNN action space, an exact assignment when any track may be
+#   recommended. Every policy is reported as **% of the planner's expected session reward** on the same sessions,
+#   and the notebook checks on every session that no policy exceeds it.
+# * Baselines: **random neighbour**, **greedy** (the candidate nearest to the last liked track) and the
+#   **myopic oracle** (the candidate with the best true expected reward *now*, one step ahead: a baseline,
+#   not a ceiling: a policy that stays where the listener's liked tracks are can beat it).
+# * Agents: PPO with a candidate-scoring network (`musicrec/agents/candidate_policy.py`) that sees the
+#   candidates' latents and the last feedback; **the documents' own design** (state = the current latent only,
+#   a flat MLP over the 4 slots); a flat MLP that also sees the candidates; PPO trained on the README's other
+#   reward (+1 liked or completed, 0 skipped) and with the blog's penalty for an immediate skip (all of them
+#   scored by the expected `listened + λ · liked`); PPO and DDPG with continuous actions (a point of the latent
+#   cube mapped to the nearest unplayed track).
+# * Listeners (`musicrec/users/listener.py`): a **fixed** hidden taste, and a **mood change**: two tastes whose
+#   centres lie 0.6-0.8 apart in the taste features (`min_mood_distance`, `max_mood_distance`), the session
+#   starts in one and switches to the other after 5-10 recommendations; only the feedback reveals it, so a
+#   policy with memory can notice the change, one without sees only the current track and the last feedback.
+#   RecurrentPPO (an LSTM) is set beside PPO there.
 #
-# The policy for the kNN action space scores each candidate with one shared network
-# (`musicrec/agents/candidate_policy.py`); the documents' flat MLP is trained too, as "PPO (flat MLP
-# policy)". Code: `musicrec/envs/latent.py`, `musicrec/experiments/latent.py`; hyperparameters in
-# `musicrec/configs/hyperparams/{ppo,recurrent_ppo,ddpg}.yml` (block `musicrec/LatentRecommender-v0`);
-# budgets in `musicrec/configs/profiles/latent.yml`.
+# Code: `musicrec/envs/latent.py`, `musicrec/agents/latent_planner.py`, `musicrec/agents/latent_policies.py`,
+# `musicrec/experiments/latent.py`; hyperparameters in `musicrec/configs/hyperparams/{ppo,recurrent_ppo,ddpg}.yml`
+# (block `musicrec/LatentRecommender-v0`); budgets in `musicrec/configs/profiles/latent.yml`.
 
 # %% tags=["parameters"]
 profile = "default"      # smoke | default | full: budgets in musicrec/configs/profiles/latent.yml
@@ -51,21 +59,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from IPython.display import display
+from IPython.display import Markdown, display
+from matplotlib.colors import PowerNorm
+from sklearn.decomposition import PCA
 
-from musicrec.experiments import latent
+from musicrec.agents.latent_planner import PlannerPolicy
+from musicrec.agents.latent_policies import evaluate_sessions
+from musicrec.experiments import latent, latent_prose
 from musicrec.hyperparams import load_hyperparams
 from musicrec.plotting import plot_mean_band, setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
+from musicrec.users.listener import make_listener
 
 started = time.perf_counter()
 setup_style()
 budget = load_profile("latent", profile)
 out = FigureWriter(figures_dir, "12")
+lam0 = float(budget["lambdas"][0])
 print("budget:", {k: budget[k] for k in ("n_tracks", "env_latent_dim", "k", "session_length", "lambdas", "seeds",
                                          "timesteps_knn", "timesteps_continuous", "timesteps_ddpg",
-                                         "timesteps_mood", "eval_sessions", "n_jobs")})
+                                         "timesteps_mood", "eval_sessions", "planner_width", "mood_switch",
+                                         "n_jobs")})
 for preset in ("ppo", "recurrent_ppo", "ddpg"):
     print(f"{preset}:", load_hyperparams(preset, latent.ENV_ID))
 
@@ -73,25 +88,18 @@ for preset in ("ppo", "recurrent_ppo", "ddpg"):
 # ## The simulated listener
 # Expected reward (λ = 10) of every track for the fixed listener and for the two moods, drawn on the first
 # two principal components of the 4-D latent (the taste itself lives in the 8 taste features); the star is
-# the taste centre (the fixed taste and mood 1 are the same listener centre). The stripes are the 12 keys
-# and the two columns the 2 modes, which the latent encodes (notebook 11): tracks the listener likes are
-# spread over all of them. Sessions start from a track the listener picks (in proportion to their like
-# probability).
+# the taste centre (the fixed taste and mood 1 are the same centre). The stripes are the 12 keys and the two
+# columns the 2 modes, which the latent encodes (notebook 11): tracks the listener likes are spread over all
+# of them. Sessions start from a track the listener picks (in proportion to their like probability).
 
 # %%
 space = latent.study_space(budget, runs_dir, device=device)
-from musicrec.users.listener import make_listener  # noqa: E402
-
 listeners = {"fixed": make_listener(space.listener_space, latent.listener_spec(budget, "fixed")),
              "mood_change": make_listener(space.listener_space, latent.listener_spec(budget, "mood_change"))}
 panels = [("fixed taste", listeners["fixed"], 0), ("mood 1 of 2", listeners["mood_change"], 0),
           ("mood 2 of 2", listeners["mood_change"], 1)]
-from matplotlib.colors import PowerNorm  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-
 projected = PCA(n_components=2, random_state=0).fit_transform(space.latents)
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), sharex=True, sharey=True)
-lam0 = budget["lambdas"][0]
 for ax, (title, listener, mood) in zip(axes, panels):
     reward = listener.expected_reward(lam0, mood=mood)
     order = np.argsort(reward)
@@ -105,159 +113,170 @@ out.figure(fig, "listener")
 plt.show()
 
 # %% [markdown]
-# ## Training
+# ## Training and evaluation
 # One cached run per (setting, agent, seed) under `runs/latent_agent/`, `n_jobs` at a time; each is then
-# evaluated deterministically on `eval_sessions` sessions that every policy of the setting shares.
+# evaluated deterministically on `eval_sessions` sessions that every policy of the setting shares (the same
+# start tracks, moods and mood changes). The baselines and the planner are evaluated on the same sessions
+# (`runs/latent_baseline/`).
 
 # %%
 plan = latent.study_plan(budget)
 display(plan)
 agents = latent.run_agents(budget, runs_dir, plan=plan, device=device)
 baselines = latent.run_baselines(budget, runs_dir, plan, device=device)
+runs = pd.concat([agents, baselines], ignore_index=True)
+results = latent.evaluation_results(runs)
+table = out.table(latent.agent_table(results), "agent_table")
 print(f"{len(agents)} agent runs, {len(baselines)} baseline evaluations")
 
 # %% [markdown]
-# ## Learning curves
-# Return of the training sessions (stochastic policy, 20 recommendations each), mean ± std over seeds;
-# dashed: the oracle's and the random baseline's evaluation mean.
+# ## Results: % of the planner ceiling
+# Per setting and policy: the realised session reward (mean ± std over seeds of the per-seed means), the
+# expected session reward (the same without the listener's noise: the sum of the recommended tracks' true
+# expected rewards) and its % of the planner's on the same sessions (mean ± std over seeds),
+# `above_ceiling` (share of sessions on which the policy's expected reward beat the planner's), the listened
+# fraction and like rate per recommendation, and, for the mood change, the expected reward per recommendation
+# before and after the change. Rows tagged *[mood change]* use the mood-changing listener.
 
 # %%
-results = latent.evaluation_results(pd.concat([agents, baselines], ignore_index=True))
-curves = latent.learning_curves(agents)
-settings = plan[["listener", "actions", "lam"]].drop_duplicates().to_dict("records")
-fig, axes = plt.subplots(1, len(settings), figsize=(5.2 * len(settings), 4.2), squeeze=False)
-for ax, setting in zip(axes[0], settings):
-    key = (setting["listener"], setting["actions"], setting["lam"])
-    for agent in plan[(plan.listener == key[0]) & (plan.actions == key[1]) & (plan.lam == key[2])].agent:
-        plot_mean_band(ax, curves[(*key, agent)], "timesteps", "return",
-                       label=latent.agent_label(agent, key[1], "fixed"))
-    evaluated = results[(results.listener == key[0]) & (results.actions == key[1]) & (results.lam == key[2])]
-    for baseline, style in (("oracle", "--"), ("random", ":")):
-        ax.axhline(evaluated[evaluated.agent == baseline].reward.mean(), ls=style, color="k", lw=1, label=baseline)
-    ax.set(title=f"{key[0].replace('_', ' ')}, {key[1]}, λ = {key[2]:g}", xlabel="training steps",
-           ylabel="session reward (20 tracks)")
-    ax.legend(fontsize=7)
+shown_columns = ["agent", "action_space", "lambda", "seeds", "mean_reward", "std_reward", "mean_expected",
+                 "pct_of_ceiling", "pct_of_ceiling_std", "above_ceiling", "listened", "like_rate",
+                 "expected_before", "expected_after"]
+display(table[shown_columns].round(3))
+
+# %%
+settings = list(dict.fromkeys(zip(table.listener, table.action_space, table["lambda"])))
+fig, axes = plt.subplots(1, len(settings), figsize=(4.6 * len(settings), 5.2), sharex=True, squeeze=False)
+for ax, (listener, actions, lam) in zip(axes[0], settings):
+    part = table[(table.listener == listener) & (table.action_space == actions) & (table["lambda"] == lam)]
+    labels = [a.replace(" [mood change]", "") for a in part.agent]
+    colours = ["0.55" if a in latent.BASELINES else f"C{i % 10}" for i, a in enumerate(part.agent_id)]
+    ax.barh(labels, part.pct_of_ceiling, xerr=part.pct_of_ceiling_std, color=colours, capsize=3)
+    ax.axvline(100, color="k", lw=1)
+    ax.invert_yaxis()
+    ax.set(title=f"{listener.replace('_', ' ')}, {actions}, λ = {lam:g}", xlabel="% of the planner's expected reward")
+    ax.tick_params(axis="y", labelsize=8)
+fig.suptitle("Expected session reward as % of the planner ceiling (mean ± std over seeds; grey: baselines)", y=1.0)
 fig.tight_layout()
-out.figure(fig, "learning_curves")
-plt.show()
-
-# %% [markdown]
-# ## Results table
-# Mean session reward on the evaluation sessions (mean ± std over seeds of the per-seed means), mean
-# fraction listened and like rate per recommendation, and % of the oracle of the same action space,
-# λ and listener. Rows tagged *[mood change]* use the mood-changing listener.
-
-# %%
-table = out.table(latent.agent_table(results), "agent_table")
-display(table.round(3))
-
-# %%
-shown = table.assign(setting=[f"{a}, λ={l:g}" + (" [mood]" if "mood" in g else "")
-                              for a, l, g in zip(table.action_space, table["lambda"], table.agent)],
-                     name=[g.replace(" [mood change]", "") for g in table.agent])
-fig, ax = plt.subplots(figsize=(12, 4.5))
-sns.barplot(data=shown, x="setting", y="pct_of_oracle", hue="name", ax=ax)
-ax.axhline(100, color="k", lw=1)
-ax.axhline(90, color="k", lw=1, ls=":")
-ax.set(title="Mean session reward as % of the same setting's oracle", xlabel="action space, λ (listener)",
-       ylabel="% of the oracle's reward")
-ax.legend(title="policy", fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
 out.figure(fig, "agent_rewards")
 plt.show()
 
 # %% [markdown]
-# ## The mood change, step by step
-# Mean reward at each position of the evaluation sessions with the mood-changing listener (all seeds).
-# The mood changes after 5 to 15 recommendations.
+# ## How good a ceiling is the planner?
+# Its expected session reward beside the myopic oracle's in every setting, the share of sessions on which any
+# policy beat it (above), and a wider beam on the first sessions of the first seed: the beam search is not
+# proven optimal, so this shows how much a search twice as wide still finds.
 
 # %%
-mood_runs = pd.concat([agents, baselines], ignore_index=True)
-mood_runs = mood_runs[mood_runs.listener == "mood_change"]
-steps = pd.concat([pd.read_csv(item.run.file("eval_steps.csv")).assign(
-    policy=latent.agent_label(item.agent, item.actions, "fixed"), seed=item.seed) for item in mood_runs.itertuples()])
-fig, ax = plt.subplots(figsize=(8, 4))
-sns.lineplot(data=steps, x="step", y="reward", hue="policy", errorbar="sd", ax=ax)
-ax.axvspan(budget["mood_switch"][0] + 0.5, budget["mood_switch"][1] + 0.5, color="grey", alpha=0.15,
-           label="mood change window")
-ax.set(title="Reward per position in the session, mood-changing listener", xlabel="recommendation in session",
-       ylabel=f"mean reward (λ = {lam0:g})")
-ax.legend(fontsize=8)
-out.figure(fig, "mood_change_steps")
-plt.show()
+wide_width = 2 * int(budget["planner_width"])
+check_sessions = latent.session_seeds(budget, int(budget["seeds"][0]))[:50]
+check_kwargs = latent.env_kwargs(budget, actions="knn", lam=lam0, listener="fixed")
+narrow, _ = evaluate_sessions(space, check_kwargs, PlannerPolicy(width=int(budget["planner_width"])), check_sessions)
+wide, _ = evaluate_sessions(space, check_kwargs, PlannerPolicy(width=wide_width), check_sessions)
+wider = {"width": wide_width, "gain_pct": 100 * (wide.expected.sum() / narrow.expected.sum() - 1)}
+ceiling_check = out.table(table[table.agent_id.isin(["planner", "oracle"])][
+    ["agent", "action_space", "lambda", "mean_expected", "std_expected"]], "ceiling_check")
+display(ceiling_check.round(3))
+print(f"beam width {budget['planner_width']} vs {wide_width} on {len(check_sessions)} sessions: expected reward "
+      f"{narrow.expected.mean():.3f} vs {wide.expected.mean():.3f} per session; most above the ceiling: "
+      f"{table.above_ceiling.max():.3f} of a policy's sessions")
+display(Markdown(latent_prose.ceiling_sentences(table, width=int(budget["planner_width"]), wider=wider)))
 
 # %% [markdown]
-# ## The numbers the issue asks for
+# ## Learning curves
+# Return of the training sessions (stochastic policy, 20 recommendations each), mean ± std over seeds; dashed
+# and dotted: the planner's and the myopic oracle's evaluation mean on the same reward. The agents trained on
+# the documents' other rewards have their own panel: their return is on their own reward's scale.
 
 # %%
-t = table.set_index(["agent", "action_space", "lambda"])
-for lam in budget["lambdas"]:
-    ppo, rnd = t.loc[("PPO", "knn", lam)], t.loc[("random neighbour", "knn", lam)]
-    print(f"λ={lam:g}, kNN: PPO {ppo.mean_reward:.2f} ± {ppo.std_reward:.2f} = {ppo.pct_of_oracle:.1f}% of the "
-          f"oracle; random neighbour {rnd.mean_reward:.2f} ({rnd.pct_of_oracle:.1f}%); "
-          f"PPO beats random: {ppo.mean_reward > rnd.mean_reward}; reaches 90% of the oracle: {ppo.pct_of_oracle >= 90}")
-    print(f"        like rate PPO {ppo.like_rate:.3f} vs oracle {t.loc[('oracle', 'knn', lam)].like_rate:.3f}; "
-          f"listened PPO {ppo.listened:.3f}")
-mlp = t.loc[("PPO (flat MLP policy)", "knn", lam0)]
-print(f"flat MLP policy, kNN, λ={lam0:g}: {mlp.mean_reward:.2f} ({mlp.pct_of_oracle:.1f}% of the oracle)")
-for name in ("PPO", "DDPG", "random point", "greedy (nearest to last liked)"):
-    row = t.loc[(name, "continuous", lam0)]
-    print(f"continuous, {name}: {row.mean_reward:.2f} ({row.pct_of_oracle:.1f}% of the any-track oracle)")
-for name in ("PPO [mood change]", "RecurrentPPO [mood change]", "random neighbour [mood change]",
-             "greedy (nearest to last liked) [mood change]"):
-    row = t.loc[(name, "knn", lam0)]
-    print(f"mood change, {name}: {row.mean_reward:.2f} ± {row.std_reward:.2f} ({row.pct_of_oracle:.1f}%)")
-print(f"notebook wall time: {time.perf_counter() - started:.0f} s")
+curves = latent.learning_curves(agents)
+other_rewards = {"ppo_liked_or_completed", "ppo_skip_penalty"}
+groups = [(key, [a for a in plan[(plan.listener == key[0]) & (plan.actions == key[1]) & (plan.lam == key[2])].agent
+                 if a not in other_rewards]) for key in dict.fromkeys(zip(plan.listener, plan.actions, plan.lam))]
+groups.append(((("fixed", "knn", lam0)), sorted(other_rewards & set(plan.agent))))
+fig, axes = plt.subplots(1, len(groups), figsize=(4.8 * len(groups), 4.4), squeeze=False)
+for i, (ax, (key, names)) in enumerate(zip(axes[0], groups)):
+    for j, agent in enumerate(names):
+        plot_mean_band(ax, curves[(*key, agent)], "timesteps", "return",
+                       label=latent.agent_label(agent, key[1], "fixed"), color=f"C{j}")
+    own = i == len(groups) - 1
+    if not own:
+        evaluated = results[(results.listener == key[0]) & (results.actions == key[1]) & (results.lam == key[2])]
+        for baseline, style in (("planner", "--"), ("oracle", ":")):
+            ax.axhline(evaluated[evaluated.agent == baseline].reward.mean(), ls=style, color="k", lw=1,
+                       label=latent.BASELINE_LABELS[baseline])
+    ax.set(title=("other rewards (own scale), " if own else "") + f"{key[0].replace('_', ' ')}, {key[1]}, λ = {key[2]:g}",
+           xlabel="training steps", ylabel="training return per session")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1)
+fig.tight_layout()
+out.figure(fig, "learning_curves")
+plt.show()
+flat = {agent: latent_prose.curve_flattened(curves[key]) for key in curves for agent in [key[3]]
+        if key[:3] == ("fixed", "continuous", lam0)}
+flat_lines = [latent_prose.flattening_sentence(latent.AGENTS[agent].label + " (continuous)", value,
+                                               steps=int(plan[(plan.agent == agent) & (plan.actions == "continuous")]
+                                                         .timesteps.iloc[0]))
+              for agent, value in flat.items()]
+display(Markdown("\n".join(f"* {line}" for line in flat_lines)))
+
+# %% [markdown]
+# ## The documents' designs and rewards
+# The documents' policy sees only the current track's latent and outputs probabilities over the 4 slots
+# (nearest first); the slot numbers then say little about which candidate is good. The README also defines the
+# reward as +1 when the track was liked or played to the end, 0 when skipped, and the blog adds a negative
+# reward for a skip "especially if they skip it immediately"; we train PPO on both (completed: 90% listened;
+# immediate skip: under 10%, penalty 1) and score it, like every policy, by the expected `listened + λ · liked`.
+
+# %%
+documents = table[table.agent_id.isin(["ppo", "ppo_mlp", "ppo_documents", "ppo_liked_or_completed",
+                                        "ppo_skip_penalty", "random", "oracle"])
+                   & (table.listener == "fixed") & (table.action_space == "knn") & (table["lambda"] == lam0)]
+display(out.table(documents[["agent", "seeds", "mean_expected", "std_expected", "pct_of_ceiling", "pct_of_ceiling_std",
+                             "listened", "like_rate"]], "documents_designs").round(3))
+display(Markdown(latent_prose.agent_sentences(table, lambdas=budget["lambdas"]) + "\n"
+                 + latent_prose.reward_sentences(table, lam=lam0)))
+
+# %% [markdown]
+# ## The mood change, aligned on each session's switch
+# Expected reward per recommendation around the mood change (offset 0: the first recommendation in the new
+# mood), mean over sessions, then mean ± std over seeds. The planner knows when the mood changes and walks
+# towards the second mood's tracks before it comes; a policy without the hidden state must notice the change
+# from the feedback.
+
+# %%
+mood_runs = runs[runs.listener == "mood_change"]
+aligned = latent.steps_around_the_change(mood_runs)
+fig, ax = plt.subplots(figsize=(9, 4.4))
+for i, agent in enumerate(["ppo", "recurrent_ppo", "planner", "oracle", "random"]):
+    part = aligned[aligned.agent == agent]
+    if not len(part):
+        continue
+    stats = part.groupby("offset").expected.agg(["mean", "std"]).reset_index()
+    label = latent.agent_label(agent, "knn", "fixed")
+    ax.plot(stats.offset, stats["mean"], marker="o", ms=3, label=label, color=f"C{i}",
+            ls="--" if agent in latent.BASELINES else "-")
+    ax.fill_between(stats.offset, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.15,
+                    color=f"C{i}", linewidth=0)
+ax.axvline(-0.5, color="k", lw=1, ls=":")
+ax.set(title="Mood-changing listener: expected reward around the change", xlabel="recommendations after the change",
+       ylabel=f"expected reward per recommendation (λ = {lam0:g})")
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+out.figure(fig, "mood_change_steps")
+plt.show()
+mood_table = table[table.listener == "mood_change"][["agent", "seeds", "expected_before", "expected_before_std",
+                                                     "expected_after", "expected_after_std", "pct_of_ceiling",
+                                                     "pct_of_ceiling_std"]]
+display(out.table(mood_table, "mood_change").round(3))
+display(Markdown(latent_prose.mood_sentences(table, lam=lam0)))
 
 # %% [markdown]
 # ## Comparison with the documents
-#
 # The documents (README, blog post) give the design but **no results**: no reward curve, no baseline, no
-# listener model. What we can set beside them is the design and what it does on our simulated listener.
-# The next cell writes the comparison from the agent table above, so it follows the runs.
+# listener model, so no number of theirs can be set beside ours. The bullets above and below are generated
+# from the agent table (`musicrec/experiments/latent_prose.py`); the listener, the catalog and therefore every
+# number here are simulated (stated assumptions at the top of `musicrec/users/listener.py` and
+# `musicrec/data/catalog.py`).
 
 # %%
-from IPython.display import Markdown
-
-
-def share(agent, actions="knn", lam=None, column="pct_of_oracle"):
-    """One cell of the agent table (NaN when the profile did not run that row)."""
-    rows = table[(table.agent == agent) & (table.action_space == actions)
-                 & (table["lambda"] == (budget["lambdas"][0] if lam is None else lam))]
-    return float(rows[column].iloc[0]) if len(rows) else float("nan")
-
-
-lams = budget["lambdas"]
-per_lam = lambda agent, column="pct_of_oracle": ", ".join(  # noqa: E731
-    (f"{share(agent, lam=lam, column=column):.1f}%" if column == "pct_of_oracle"
-     else f"{share(agent, lam=lam, column=column):.3f}") + f" (λ = {lam:g})"
-    for lam in lams)
-ppo_best = max(share("PPO", lam=lam) for lam in lams)
-verdict = ("met" if all(share("PPO", lam=lam) >= 90 and share("PPO", lam=lam) > share("random neighbour", lam=lam)
-                        for lam in lams) else "**not** met")
-text = f"""
-* **The kNN candidate design works when the policy can see the candidates.** The documents' policy network
-  takes only the current track's latent and outputs probabilities over the candidates; the slot numbers
-  (nearest first) then say almost nothing about which candidate is good. Our observation adds the candidates'
-  latents and the last feedback, and the candidate-scoring network learns one "how good is this track"
-  function for all slots. With it, PPO reaches {per_lam("PPO")} of the oracle of the same candidates; the random
-  neighbour {per_lam("random neighbour")}, greedy {per_lam("greedy (nearest to last liked)")}: the issue's target
-  (beat random, ≥ 90% of the oracle) is {verdict}.{" PPO can exceed the oracle because the oracle is myopic (best expected reward one step ahead), while PPO learns to stay where many liked tracks are." if ppo_best > 100 else ""}
-  A flat MLP over the same observation and budget reaches {share("PPO (flat MLP policy)"):.1f}%.
-* **λ.** PPO's like rate under each λ: {per_lam("PPO", "like_rate")}. In our listener, listening and liking
-  both grow with the same affinity, so λ rescales the reward more than it changes which track is best; it
-  would matter for a listener who listens to tracks they do not like.
-* **Continuous actions.** A point of the latent mapped to the nearest unplayed track lets a policy jump
-  anywhere: PPO {share("PPO", "continuous"):.1f}% and DDPG {share("DDPG", "continuous"):.1f}% of the oracle
-  that may pick *any* unplayed track (session reward {share("PPO", "continuous", column="mean_reward"):.1f} and
-  {share("DDPG", "continuous", column="mean_reward"):.1f} against {share("PPO", column="mean_reward"):.1f} for PPO on
-  the kNN candidates). The latent is a coarse map of taste (notebook 11), so a point in it does not pin down
-  the tracks the listener likes.
-* **POMDP (mood change).** PPO {share("PPO [mood change]"):.1f}% and RecurrentPPO
-  {share("RecurrentPPO [mood change]"):.1f}% of the oracle. The step-by-step figure shows why there is little
-  to remember: after the switch every policy, the oracle included, loses reward; the kNN walk moves only to
-  neighbours and the new mood's liked tracks lie far from the current one in the latent, so knowing that the
-  mood changed does not give a way to get there within the session.
-* The listener, the catalog and therefore every number here are simulated (stated assumptions at the top of
-  `musicrec/users/listener.py` and `musicrec/data/catalog.py`).
-"""
-display(Markdown(text))
+display(Markdown(latent_prose.agent_sentences(table, lambdas=budget["lambdas"])))
+print(f"notebook wall time: {time.perf_counter() - started:.0f} s")

@@ -47,9 +47,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from musicrec.experiments import latent
+from musicrec.experiments import latent, latent_prose
 from musicrec.experiments import propagation as prop
 from musicrec.offline.propagation import estimate_errors, kmeans, observed_tracks
 from musicrec.plotting import setup_style
@@ -160,7 +160,8 @@ plt.show()
 # ## Offline-to-online gap
 # PPO (notebook 12's agent and budget) trained on the propagated simulator (sessions start where the logged
 # sessions started), evaluated on the **true** listener with notebook 12's evaluation sessions, beside PPO
-# trained on the true listener (notebook 12's runs, reused), the random-neighbour baseline and the oracle.
+# trained on the true listener (notebook 12's runs, reused), the random-neighbour baseline, the myopic oracle (a baseline) and the planner
+# (the ceiling of notebook 12); `pct_of_ceiling` is the expected session reward as % of the planner's.
 # `simulator_predicted` is what the propagated simulator itself promises for its PPO agent.
 
 # %%
@@ -214,36 +215,20 @@ rule_top = no_decay.top_overlap
 knn_top = knn_ref.set_index("n_clusters").top_overlap
 print("top-5% overlap without decay vs kNN reference per cluster count:",
       {int(c): (round(float(rule_top[c]), 3), round(float(knn_top[c]), 3)) for c in rule_top.index})
-print(f"offline-to-online gap: PPO trained online {online.mean_reward:.2f} ({online.pct_of_oracle:.1f}% of the "
-      f"oracle) vs trained on propagated rewards {off.mean_reward:.2f} ({off.pct_of_oracle:.1f}%): "
+print(f"offline-to-online gap: PPO trained online {online.mean_reward:.2f} ({online.pct_of_ceiling:.1f}% of the "
+      f"planner ceiling) vs trained on propagated rewards {off.mean_reward:.2f} ({off.pct_of_ceiling:.1f}%): "
       f"gap {online.mean_reward - off.mean_reward:.2f} per session; the simulator predicted "
       f"{off.simulator_predicted:.2f}")
 print(f"notebook wall time: {time.perf_counter() - started:.0f} s")
 
 # %% [markdown]
 # ## Comparison with the documents
-#
-# * **What the documents give.** The rule and one worked record (listened 0.64, liked 0.9), but no measure
-#   of how good the estimates are, no decay function and no cluster count, so there is no number of theirs
-#   to compare with. Every number below is printed above.
-# * **The truth is heavy-tailed.** Half of the catalog has an expected reward of about 0.02 (skipped at
-#   once, never liked); only the top few percent matter. RMSE is dominated by those few tracks, and the
-#   Spearman coefficient over all tracks by the order of the thousands of near-zero ones; the top-5%
-#   overlap asks what a recommender needs: are the best tracks found?
-# * **How good is the propagation?** By RMSE, the rule with a decay does slightly better than one global
-#   mean from 25 clusters on, and as well as or better than the kNN reference with the same observed tracks
-#   from 50 clusters on; with 10 clusters it is worse than the global mean (table). Its Spearman
-#   coefficient over all tracks is below the kNN reference for every cluster count and turns negative from
-#   50 clusters on, but that coefficient is decided by the thousands of near-zero tracks. On what a
-#   recommender needs, the top-5% overlap, the rule without decay matches or beats the kNN reference from
-#   25 clusters on and finds about half of the best tracks with 100 or 200 clusters (printed pairs).
-# * **Does the decay help?** It lowers the RMSE in every cell of the grid, because it shrinks estimates
-#   towards the near-zero typical track; but it raises the Spearman coefficient in only one cell and
-#   no decay gives the highest top-5% overlap at every cluster count (printed). The decay encodes the
-#   assumption that a cluster's observed reward belongs to its centre, which the listener's taste has no
-#   reason to respect.
-# * **Offline-to-online gap.** The documents train offline on such estimates and deploy online. PPO
-#   trained on the propagated simulator, scored on the true listener, keeps only part of what PPO trained
-#   on the listener reaches (the printed gap), though it still beats the random neighbour; and the
-#   propagated simulator predicts a reward for its own policy far below what that policy earns on the
-#   true listener, so offline numbers of this kind should not be read as online performance.
+# The documents give the rule and one worked record (listened 0.64, liked 0.9), but no measure of how good the
+# estimates are, no decay function and no cluster count, so there is no number of theirs to compare with. The
+# truth is heavy-tailed: half of the catalog has an expected reward near zero and only the top few percent
+# matter, so RMSE is dominated by those few tracks, the Spearman coefficient over all tracks by the order of the
+# near-zero ones, and the top-5% overlap asks what a recommender needs: are the best tracks found? The bullets
+# below are generated from the error grid and the gap table (`musicrec/experiments/latent_prose.py`).
+
+# %%
+display(Markdown(latent_prose.propagation_sentences(errors_table, gap)))

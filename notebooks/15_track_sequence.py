@@ -9,25 +9,31 @@
 # %% [markdown]
 # # 15 · Track-sequence recommendation in listening sessions
 #
-# Reproduces tables 2-4 and figure 5 of the course paper *"Sequential Sessions Based Music Recommendations
+# Reproduces tables 2-4 and figures 4-5 of the course paper *"Sequential Sessions Based Music Recommendations
 # Using Deep Learning"* [khan-cui-sessions]: from the tracks of a session's first half, predict the
 # tracks of its second half, scored by the same Mean Average Accuracy as notebook 14 (a prediction is right
-# when it is the track played at that position). Models: an LSTM and a Transformer encoder-decoder trained
-# with teacher forcing and decoded greedily (the Transformer also by beam search, the paper's future work),
-# a BERT-style encoder pretrained by masked-track prediction and fine-tuned to fill the masked second half,
-# and the paper's DDPG actor-critic (negative sampling, dimension-mask exploration). Baselines: the most
-# popular tracks, item co-occurrence, session-kNN, and "continue the most common playlist".
+# when it is the track played at that position). The paper's models: an LSTM and a Transformer encoder-decoder
+# trained with teacher forcing and decoded greedily (the Transformer also by beam search, the paper's future
+# work), a BERT-style encoder pretrained by masked-track prediction and fine-tuned to fill the masked second
+# half, the **BERT-augmented Transformer** (that BERT kept fixed and read by every layer of a Transformer
+# encoder-decoder, `musicrec/models/bert_fused.py`), and the DDPG actor-critic (negative sampling,
+# dimension-mask exploration; decaying, constant or no mask noise for figure 4). Beside them, the sequential
+# recommenders the field uses as baselines, **GRU4Rec** and **SASRec** (`musicrec/models/next_track.py`),
+# trained on the next track at every position of a session. Heuristics: random tracks, the most popular
+# tracks, item co-occurrence, session-kNN, and "continue the most common playlist".
 #
 # Every choice (learning rates, epochs) is made on **validation sessions held out of the training sessions**;
-# the test sessions are scored only for the chosen settings.
+# every neural model stops early on them; the test sessions are scored only for the chosen settings.
 #
 # **The paper's numbers are on the real MSSD (103K tracks); ours, by default, on simulated sessions**
-# (notebook 14's data: 2,000 tracks, shared ordered playlists, personal picks). The simulator records what
-# kind each session is (an ordered playlist, a shuffled playlist, personal picks), which shows *what* the
-# models learn. Set `mssd_log` and `mssd_tracks` to run on the real files.
+# (notebook 14's data: shared ordered playlists, shuffled playlists, personal picks). The simulator knows each
+# session's kind, its playlist and where in it the session starts, and the listener's library: a predictor
+# told these is the **ceiling** of the task (table 2 and per kind of session). Set `mssd_log` and
+# `mssd_tracks` to run on the real files (no ceiling there).
 #
-# Code: `musicrec/models/sequence.py`, `musicrec/models/bert.py`, `musicrec/models/baselines.py`,
-# `musicrec/envs/sessions.py`, `musicrec/agents/session_ddpg.py`, `musicrec/experiments/sessions.py`; budgets in
+# Code: `musicrec/models/sequence.py`, `musicrec/models/bert.py`, `musicrec/models/bert_fused.py`,
+# `musicrec/models/next_track.py`, `musicrec/models/baselines.py`, `musicrec/envs/sessions.py`,
+# `musicrec/agents/session_ddpg.py`, `musicrec/experiments/sessions.py`; budgets in
 # `musicrec/configs/profiles/sessions.yml`.
 
 # %% tags=["parameters"]
@@ -54,7 +60,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from musicrec.experiments import sessions
+from musicrec.experiments import sessions, sessions_prose
 from musicrec.plotting import plot_mean_band, setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
@@ -71,10 +77,11 @@ print("data:", data.summary)
 
 # %% [markdown]
 # ## Learning rates, chosen on the validation sessions
-# A fifth of the training sessions is held out as the validation set (`validation_fraction` in the profile);
-# every choice is made there, and the test sessions are scored only for the chosen settings. Each candidate
-# learning rate of the profile is trained with the first seed; the one with the best validation MAA after the
-# last epoch is used for every seed (its first-seed run is the same cached run).
+# A fifth of the training sessions is held out as the validation set (`validation_fraction` in the profile).
+# Each candidate learning rate is trained with the first seed, with early stopping on the validation MAA (the
+# weights of the best epoch are kept; `sequence_patience` epochs without improvement end a run); the best is used
+# for every seed. When the best value is at an edge of the grid, the grid is widened by `lr_widen` (one more value
+# beyond that edge); `at_edge` marks a choice still at an edge after the widening.
 
 # %%
 selection = out.table(sessions.select_learning_rates("sequence", data, budget, runs_dir), "sequence_lr_selection")
@@ -93,7 +100,9 @@ print(f"{len(study)} model runs, {len(heuristics)} heuristic runs")
 # %% [markdown]
 # ## Table 2: track-sequence prediction
 # Mean over seeds; MAA and accuracy as fractions; loss is the cross-entropy over the catalog per predicted
-# track (teacher forcing for the encoder-decoders). Train scores on the first `eval_train` training sessions.
+# track (teacher forcing for the encoder-decoders, the next-track softmax for GRU4Rec and SASRec). Train scores
+# on the first `eval_train` training sessions, at the kept epoch. The ceiling (simulated data) is scored on the
+# test sessions only.
 
 # %%
 table = out.table(sessions.sequence_table(study, heuristics), "track_sequence")
@@ -155,33 +164,63 @@ plt.show()
 
 # %% [markdown]
 # ## Learning curves (the paper's figure 5)
-# Per-epoch MAA on the training probe (dashed) and on the first `eval_valid` validation sessions (solid),
-# mean ± std over seeds; the DDPG's curve is over environment steps (right panel).
+# Left, the paper's figure 5: MAA per epoch on the training probe (solid) and on the first `eval_valid`
+# validation sessions (dashed; the paper draws test curves, we keep the test sessions for the final score), mean
+# ± std over seeds. Right: the validation curves of every neural model beside session-kNN's and the ceiling's test
+# MAA. A curve ends where early stopping ended the run of its longest seed.
 
 # %%
 curves = sessions.learning_curves(study)
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
-for i, model in enumerate(m for m in sessions.SEQUENCE_MODELS if m in curves and m != "ddpg"):
-    plot_mean_band(axes[0], curves[model], "epoch", "val_maa",
-                   label=f"{sessions.SEQUENCE_MODELS[model]} validation", color=f"C{i}")
-    line = plot_mean_band(axes[0], curves[model], "epoch", "train_maa",
-                          label=f"{sessions.SEQUENCE_MODELS[model]} train", color=f"C{i}")
+neural_keys = [m for m in sessions.SEQUENCE_MODELS if m in curves and not m.startswith("ddpg")]
+fig, axes = plt.subplots(1, 2, figsize=(14, 4.6))
+for i, model in enumerate(m for m in ("transformer", "bert_fused") if m in curves):
+    label = sessions.SEQUENCE_MODELS[model]
+    plot_mean_band(axes[0], curves[model], "epoch", "train_maa", label=f"{label}, train", color=f"C{i}")
+    line = plot_mean_band(axes[0], curves[model], "epoch", "val_maa", label=f"{label}, validation", color=f"C{i}")
     line.set_linestyle("--")
-axes[0].set(title="Encoder-decoders and BERT", xlabel="epoch", ylabel="MAA (fraction)")
-axes[0].legend(fontsize=7)
-if "ddpg" in curves:
-    plot_mean_band(axes[1], curves["ddpg"], "timesteps", "val_maa", label="DDPG validation", color="C3")
-    plot_mean_band(axes[1], curves["ddpg"], "timesteps", "train_maa", label="DDPG train", color="C4")
-axes[1].set(title="DDPG (full-catalog evaluation)", xlabel="environment steps", ylabel="MAA (fraction)")
-axes[1].legend(fontsize=7)
+axes[0].set(title="Figure 5: standard vs BERT-augmented Transformer", xlabel="epoch", ylabel="MAA (fraction)")
+axes[0].legend(fontsize=8, loc="upper left")
+for i, model in enumerate(neural_keys):
+    plot_mean_band(axes[1], curves[model], "epoch", "val_maa", label=sessions.SEQUENCE_MODELS[model], color=f"C{i}")
+rows_now = table.set_index("model").test_maa
+for label, style in (("Session-kNN", ":"), (sessions.CEILING_LABEL, "--")):
+    if label in rows_now.index:
+        axes[1].axhline(rows_now[label], color="k", ls=style, lw=1, label=f"{label} (test)")
+axes[1].set(title="Validation MAA of every neural model", xlabel="epoch", ylabel="MAA (fraction)")
+axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
 fig.tight_layout()
 out.figure(fig, "learning_curves")
 plt.show()
 
 # %% [markdown]
+# ## DDPG exploration (the paper's figure 4)
+# Validation MAA during training (first `eval_valid` validation sessions, full-catalog evaluation every
+# `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the decaying dimension mask (the paper's), a
+# constant mask and no exploration noise; the random and most-popular heuristics on the same sessions. The
+# paper's question: is noise alone unstable, and is the decayed mask noise smoother and higher?
+
+# %%
+ddpg_keys = [m for m in ("ddpg", "ddpg_constant_noise", "ddpg_no_noise") if m in curves]
+references = sessions.sequence_reference_curve_maa(data, budget)
+fig, ax = plt.subplots(figsize=(9, 4.4))
+for i, model in enumerate(ddpg_keys):
+    plot_mean_band(ax, curves[model], "timesteps", "val_maa", label=sessions.SEQUENCE_MODELS[model], color=f"C{i}")
+for (label, value), style in zip(references.items(), (":", "-.")):
+    ax.axhline(value, color="0.3", ls=style, lw=1, label=label)
+ax.set(title="DDPG on track sequences: validation MAA during training", xlabel="environment steps",
+       ylabel="validation MAA (fraction)")
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+fig.tight_layout()
+out.figure(fig, "ddpg_exploration")
+plt.show()
+display(Markdown(sessions_prose.exploration_sentences({m: curves[m] for m in ddpg_keys}, sessions.SEQUENCE_MODELS,
+                                                      references)))
+
+# %% [markdown]
 # ## What the models learn: MAA by kind of session
 # The simulator knows whether a test session played an ordered playlist, a shuffled playlist or personal
-# picks; the paper guessed that its Transformer learnt "track playlists".
+# picks; the paper guessed that its Transformer learnt "track playlists". The ceiling's row is what a predictor
+# told the session's kind, playlist, offset and listener can reach on each kind.
 
 # %%
 if data.test_kind is not None:
@@ -200,115 +239,32 @@ else:
 # ## The numbers
 
 # %%
-best = table.set_index("model").test_maa.idxmax()
-print(f"best test MAA: {best} {table.set_index('model').test_maa.max():.4f}")
-for label in ("Transformer", "LSTM seq2seq", "BERT encoder (fine-tuned)", "DDPG (mask noise)"):
-    if label in set(table.model):
-        row = table.set_index("model").loc[label]
-        print(f"{label}: train MAA {row.train_maa:.4f}, test MAA {row.test_maa:.4f}")
+stats = out.table(sessions_prose.maa_stats(sessions.run_summaries(study), sessions.SEQUENCE_MODELS)
+                  .rename_axis("model").reset_index(), "test_maa_mean_std")
+display(stats.round(4))
+rows = table.set_index("model")
+for label in [*sessions.SEQUENCE_BASELINE_LABELS.values()]:
+    if label in rows.index:
+        print(f"{label}: test MAA {rows.test_maa[label]:.4f}")
 if data.test_kind is not None:
-    playlist = by_kind[(by_kind.session_kind == "playlist")].set_index("model").test_maa
-    personal = by_kind[(by_kind.session_kind == "personal")].set_index("model").test_maa
-    print(f"Transformer test MAA on ordered-playlist sessions {playlist.get('Transformer', np.nan):.4f}, "
-          f"on personal picks {personal.get('Transformer', np.nan):.4f}")
-print(f"share of ordered-playlist sessions in the test set: {np.mean(data.test_kind == 'playlist'):.3f}"
-      if data.test_kind is not None else "")
+    print(f"share of test sessions per kind: {pd.Series(data.test_kind).value_counts(normalize=True).round(3).to_dict()}")
+stopped = sessions.stopped_by_the_budget(study, budget["training"]["sequence_epochs"])
+print("stopped by the epoch budget, not by early stopping:", [sessions.SEQUENCE_MODELS[m] for m in stopped] or "none")
 print(f"notebook wall time: {time.perf_counter() - started:.0f} s (cached runs are reused)")
 
 # %% [markdown]
 # ## Comparison with the paper
-# The text below is generated from the results above; the paper's numbers are constants
+# The text below is generated from the results above (`musicrec/experiments/sessions_prose.py`); the paper's numbers are constants
 # (`sessions.PAPER_SEQUENCE`, `PAPER_POSITIONS`, `PAPER_COUNTS`: its tables 2-4) and were measured on the real
 # MSSD with 103K tracks, ours on the sessions this notebook ran on.
 
 # %%
-rows = table.set_index("model")
-paper = sessions.PAPER_SEQUENCE.set_index("model")
-paper_positions = sessions.PAPER_POSITIONS.set_index("model")
-paper_counts = sessions.PAPER_COUNTS.set_index("model")
-neural = [label for key, label in sessions.SEQUENCE_MODELS.items() if label in rows.index and key != "ddpg"]
-heuristic_labels = [label for label in sessions.SEQUENCE_BASELINE_LABELS.values() if label in rows.index]
-
-
-def pct(x, digits=1):
-    return f"{100 * x:.{digits}f}%"
-
-
-def ranking(values):
-    return " > ".join(f"{name} ({value})" for name, value in values)
-
-
 size = (f"{data.summary['train_sessions']:,} training, {data.summary['validation_sessions']:,} validation and "
         f"{data.summary['test_sessions']:,} test sessions over {data.summary['vocabulary']:,} tracks, "
-        f"{len(budget['seeds'])} seed(s), {budget['training']['sequence_epochs']} epochs")
-text = [f"The paper's tables 2-4 are on the real MSSD (103K tracks); ours on **{data.source}** sessions ({size}). "
-        "Test MAA, mean over seeds:", ""]
-ours_rank = sorted(((label, pct(rows.test_maa[label])) for label in neural), key=lambda x: -float(x[1][:-1]))
-paper_rank = sorted(((label, f"{paper.paper_test_maa[label]:.2f}%") for label in neural if label in paper.index),
-                    key=lambda x: -float(x[1][:-1]))
-text.append(f"* **Neural models**, ours: {ranking(ours_rank)}; the paper's: {ranking(paper_rank)}.")
-chosen = selection[selection.chosen].set_index("model").lr
-if len(chosen):
-    text.append("* **Learning rates chosen on validation**: "
-                + ", ".join(f"{sessions.SEQUENCE_MODELS[m]} {lr:g}" for m, lr in chosen.items()) + ".")
-still = []
-for key in (k for k in sessions.SEQUENCE_MODELS if k in curves and k != "ddpg"):
-    mean_curve = pd.concat(curves[key]).groupby("epoch").val_maa.mean()
-    if len(mean_curve) > 1 and mean_curve.iloc[-1] > mean_curve.iloc[-2]:
-        still.append(sessions.SEQUENCE_MODELS[key])
-if still:
-    text.append(f"* **Still improving** at the last epoch (validation MAA rose in it): {', '.join(still)}; the default "
-                "budget stops them early to keep the notebook short.")
-if heuristic_labels:
-    best_h = rows.test_maa[heuristic_labels].idxmax()
-    best_n = rows.test_maa[neural].idxmax()
-    relation = "above" if rows.test_maa[best_h] > rows.test_maa[best_n] else "below"
-    text.append(f"* **Heuristics**: the best, {best_h}, scores {pct(rows.test_maa[best_h])}, {relation} the best "
-                f"neural model ({best_n}, {pct(rows.test_maa[best_n])}); the paper had no such baseline (only "
-                f"random guessing, {paper.paper_test_maa['Random guessing']:g}%).")
-if data.test_kind is not None:
-    kind_table = by_kind.pivot(index="model", columns="session_kind", values="test_maa")
-    share = np.mean(data.test_kind == "playlist")
-    parts = [f"{label} {pct(kind_table.loc[label, 'playlist'])} on ordered playlists vs "
-             f"{pct(kind_table.loc[label, ['shuffle', 'personal']].max())} at most on the other kinds"
-             for label in [*neural, *heuristic_labels] if label in kind_table.index]
-    text.append(f"* **MAA by session kind** (the paper guessed its Transformer learnt playlists; {pct(share)} of our "
-                f"test sessions replay a shared playlist in order): " + "; ".join(parts) + ".")
-count_rows = counts.set_index("model")
-for label, paper_label in (("Transformer", "Transformer"), ("LSTM seq2seq", None)):
-    if label in count_rows.index:
-        note = (f" (paper's Transformer: {paper_counts.loc['Transformer', '0']}% and "
-                f"{paper_counts.loc['Transformer', '10']}%)" if paper_label else "")
-        text.append(f"* **Table 4, {label}**: {pct(count_rows.loc[label, '0'])} of the test sessions get nothing "
-                    f"right, "
-                    f"{pct(count_rows.loc[label, '10'])} all ten{note}; only 20-track sessions can reach ten.")
-position_rows = positions.set_index("model")
-position_text = [f"{label} {pct(position_rows.loc[label, 'T=1'])} -> {pct(position_rows.loc[label, 'T=9'])}"
-                 for label in [*neural, *heuristic_labels] if label in position_rows.index]
-text.append(f"* **Accuracy at T=1 -> T=9** (table 3): " + "; ".join(position_text)
-            + f" (paper's Transformer {paper_positions.loc['Transformer', 'T=1']}% -> "
-            f"{paper_positions.loc['Transformer', 'T=9']}%).")
-beams = [label for label in rows.index if "beam search" in label]
-for label in beams:
-    greedy = label.split(" + beam")[0]
-    width = label.split("(")[-1].rstrip(")")
-    text.append(f"* **Beam search** ({width}, the paper's future work): {pct(rows.test_maa[label])} "
-                f"vs {pct(rows.test_maa[greedy])} greedy for the {greedy}; beam search maximises the joint likelihood "
-                "of the ten tracks, not MAA.")
-text.append("* **Train vs test MAA** (overfitting; paper's Transformer "
-            f"{paper.paper_train_maa['Transformer']}% vs {paper.paper_test_maa['Transformer']}%): "
-            + "; ".join(f"{label} {pct(rows.train_maa[label])} vs {pct(rows.test_maa[label])}"
-                        for label in [*neural, *heuristic_labels] if np.isfinite(rows.train_maa[label])) + ".")
-ddpg_label = sessions.SEQUENCE_MODELS["ddpg"]
-if ddpg_label in rows.index:
-    text.append(f"* **DDPG**: {pct(rows.test_maa[ddpg_label], 2)} test and {pct(rows.train_maa[ddpg_label], 2)} train "
-                f"(full-catalog evaluation), against the paper's {paper.paper_test_maa[ddpg_label]}% test and "
-                f"{paper.paper_train_maa[ddpg_label]}% train (both starred in the paper, likely measured differently).")
-uniform = np.log(data.summary["vocabulary"])
-losses = rows.test_loss[neural].dropna()
-if len(losses):
-    text.append(f"* **Losses** (cross-entropy over the catalog): ours {losses.min():.2f}-{losses.max():.2f} on test "
-                f"(uniform guessing over {data.summary['vocabulary']:,} tracks: {uniform:.2f}); the paper's "
-                f"{paper.paper_test_loss.min():.2f}-{paper.paper_test_loss.max():.2f} over 103K tracks (uniform "
-                f"{np.log(103_000):.2f}).")
-display(Markdown("\n".join(text)))
+        f"{len(budget['seeds'])} seed(s), at most {budget['training']['sequence_epochs']} epochs")
+display(Markdown(sessions_prose.sequence_sentences(
+    stats.set_index("model"), table, labels=sessions.SEQUENCE_MODELS,
+    heuristic_labels=[label for key, label in sessions.SEQUENCE_BASELINE_LABELS.items() if key != "ceiling"],
+    ceiling_label=sessions.CEILING_LABEL, paper=sessions.PAPER_SEQUENCE, source=data.source, size=size,
+    by_kind=by_kind if data.test_kind is not None else None, selection=selection,
+    still_improving=[sessions.SEQUENCE_MODELS[m] for m in stopped])))
