@@ -11,7 +11,7 @@
 #
 # Reproduces the thesis's section 6 ([rynegardh2019], figure 32, table 1): the songs are placed on the feature
 # grid by their tagger features (layer 3 of `MSD_vgg`, PCA to as many dimensions as the grid has features), a
-# trained grid agent (notebook 07: recurrent A2C, WiderTopTarget, Bullseye, GridObs, n = 20) starts at the
+# trained grid agent (notebook 07: WiderTopTarget, Bullseye, GridObs, n = 20) starts at the
 # centre and searches for a target song for 21 steps, and each visited position plays a song. The thesis's
 # person listened to 10 songs per genre (4 hours) and rated each played song against the target; table 1 gives
 # the mean absolute difference (MAD) between their ratings and the *ideal user's* (the grid environment's own
@@ -21,8 +21,8 @@
 # corpus needs at least as many songs as the grid has cells, so the default profile uses the thesis's 5 levels
 # per feature on a **3-D grid** (125 cells) for both: the 200 synthetic songs and the 265 real clips would leave
 # most of the 4-D grid's 625 cells empty (the full profile runs the 4-D grid on the 1,000-song synthetic corpus).
-# The main agent has factored actions (one level per feature per step); the thesis's flat actions are evaluated
-# beside it. Three simulated listeners stand in for the person:
+# The main agent has factored actions (one level per feature per step, recurrent PPO); the thesis's flat actions
+# (recurrent A2C) are evaluated beside it. Three simulated listeners stand in for the person:
 #
 # * **perceptual**: rates each played song 0-4 by its distance to the target in the full 128-D layer-3 space (the
 #   layer the grid's PCA is computed from), binned at the grid user's percentiles; it hears the very space the

@@ -52,8 +52,8 @@ from musicrec.system.song_grid import SongGrid
 from musicrec.users.perceptual import PerceptualListener
 
 STUDY = "system"
-#: Bump when the evaluation changes a result.
-VERSION = 2
+#: Bump when the evaluation changes a result (3: agent labels name the algorithm once).
+VERSION = 3
 #: Names of the reference agents in the tables: the rule baseline of notebook 02, and an oracle that names
 #: the target cell at every step (the grid's ceiling: only the features decide what plays).
 RULE = "rule baseline"
@@ -166,7 +166,9 @@ def agent_label(name: str) -> str:
 
     exp = experiment(name)
     algorithm = f"recurrent {exp.algorithm}" if exp.recurrent else exp.algorithm
-    return f"{algorithm}, {exp.label}"
+    # some labels already name their algorithm ("3D, factored actions, recurrent PPO")
+    label = exp.label.removesuffix(f", {algorithm}")
+    return f"{algorithm}, {label}"
 
 
 def agent_env(run: Run) -> dict[str, Any]:
