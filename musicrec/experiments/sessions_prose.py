@@ -229,13 +229,23 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
         if present and best_n is not None and best_n in kinds.index:
             losing = [kind for kind in kinds.columns if kinds.loc[best_h, kind] > kinds.loc[best_n, kind]]
             if losing:
-                text.append(f"**Where {best_n} loses to {best_h}**: on "
-                            + ", ".join(f"{kind} sessions ({_pct(kinds.loc[best_n, kind])} vs "
-                                        f"{_pct(kinds.loc[best_h, kind])})" for kind in losing)
-                            + ". A shuffled playlist's or a listener's picks come in no learnable order: the "
-                            "best any predictor can do is name tracks of the right set, which session-kNN does by "
-                            "looking up training sessions that share the first half's tracks, while a next-track "
-                            "model must have seen enough sessions of that playlist or listener to rank its tracks.")
+                sentence = (f"**Where {best_n} loses to {best_h}**: on "
+                            + ", ".join(f"{kind} sessions ({_pct(kinds.loc[best_n, kind], 2)} vs "
+                                        f"{_pct(kinds.loc[best_h, kind], 2)})" for kind in losing) + ".")
+                if "playlist" in losing:
+                    train = rows.train_maa.get(best_h, np.nan) if "train_maa" in rows else np.nan
+                    sentence += (f" On in-order playlists {best_h} looks up training sessions that played the same "
+                                 "playlist and copies what followed the first half's tracks there"
+                                 + (f" (its train MAA, {_pct(train)}, shows how much of the training data it "
+                                    "holds)" if np.isfinite(train) else "")
+                                 + f"; {best_n} must carry each playlist's order in its weights.")
+                unordered = [kind for kind in losing if kind != "playlist"]
+                if unordered and ceiling_label in kinds.index:
+                    sentence += (" On " + " and ".join(f"{kind} sessions" for kind in unordered)
+                                 + " the order is random: even the ceiling scores at most "
+                                 + _pct(kinds.loc[ceiling_label, unordered].max(), 2)
+                                 + ", so the differences there are hundredths of a point.")
+                text.append(sentence)
     if selection is not None and len(selection):
         chosen = selection[selection.chosen]
         edges = [labels[m] for m in chosen[chosen.at_edge].model] if "at_edge" in chosen else []
@@ -292,4 +302,11 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
     by_level = max(lines, key=lambda line: line[1])
     by_jitter = min(lines, key=lambda line: line[3])
     text.append(f"Highest final level: {labels[by_level[0]]}; smoothest curve: {labels[by_jitter[0]]}.")
+    if references:
+        top_name, top_value = max(references.items(), key=lambda item: item[1])
+        if by_level[1] < top_value:
+            text.append(f"Every variant ends below {top_name} ({_pct(top_value, 2)}): none of the three learns a "
+                        "useful track sequence here, so the figure cannot tell which exploration helps.")
+        else:
+            text.append(f"{labels[by_level[0]]} ends above {top_name} ({_pct(top_value, 2)}).")
     return _bullets(text)

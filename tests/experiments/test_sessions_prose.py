@@ -56,6 +56,9 @@ def test_exploration_sentences_name_the_smoothest_and_the_highest():
     text = sessions_prose.exploration_sentences({"ddpg": smooth, "ddpg_no_noise": noisy},
                                                 {"ddpg": "decayed", "ddpg_no_noise": "none"}, {"Random tracks": 0.0})
     assert "smoothest curve: decayed" in text and "3 seeds, 31 evaluations" in text
+    assert "ends above Random tracks" in text
+    low = sessions_prose.exploration_sentences({"ddpg": noisy}, {"ddpg": "none"}, {"Most popular": 0.5})
+    assert "Every variant ends below Most popular" in low
 
 
 def test_coinciding_means_are_found_with_their_seeds():
