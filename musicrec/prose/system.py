@@ -46,9 +46,11 @@ def table1_sentences(per_genre: pd.DataFrame, *, corpus: str) -> str:
                                                         for g in shared)
         lines.append(text + ".")
     if shared:
-        lines.append(f"* The thesis's person: {min(thesis):.2f}-{max(thesis):.2f} over its ten genres (mean "
-                     f"{np.mean(list(THESIS_TABLE1.values())):.2f}), largest for classical (2.12: \"if a song was not "
-                     "classical music when the target was, the rating was almost always 0\"), smallest for hip-hop (0.80).")
+        table1 = pd.Series(THESIS_TABLE1)
+        lines.append(f"* The thesis's person: {table1.min():.2f}-{table1.max():.2f} over its {len(table1)} genres (mean "
+                     f"{table1.mean():.2f}), largest for {table1.idxmax()} ({table1.max():.2f}: \"if a song was not "
+                     f"classical music when the target was, the rating was almost always 0\"), smallest for "
+                     f"{table1.idxmin()} ({table1.min():.2f}).")
     return "\n".join(lines)
 
 

@@ -27,6 +27,8 @@ def test_table1_sentences_correlate_only_shared_genres():
     real = per_genre(["classical", "metal", "rock", "ambient", "electronic"])
     text = prose.table1_sentences(real, corpus="real")
     assert "shared with table 1: classical" in text and "(thesis 2.12)" in text and "correlation" not in text
+    # the thesis's own range is over all its ten genres, not the three it shares with the real corpus
+    assert "The thesis's person: 0.80-2.12 over its 10 genres" in text and "smallest for hiphop (0.80)" in text
 
 
 def test_system_comparison_and_listeners():
