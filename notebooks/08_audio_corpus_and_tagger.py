@@ -238,6 +238,8 @@ for r, (name, table) in enumerate(collections.items()):
         genre = genre_lists[name][c]
         clip = table[table.genre == genre].iloc[0]
         audio, _ = librosa.load(clip.path, sr=tg.SR, duration=4.0)
+        if name == "real":  # the tagger hears a real clip at its recording's level
+            audio = audio * np.float32(10 ** (-clip.gain_db / 20))
         patch = tg.logmel(audio)[: tg.PATCH_FRAMES]
         img = ax.imshow(patch.T, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=4,
                         extent=[0, tg.PATCH_FRAMES * tg.HOP / tg.SR, 0, tg.N_MELS])

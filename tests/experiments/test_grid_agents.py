@@ -193,8 +193,10 @@ def test_noise_table_compares_the_agent_with_the_bayes_filter(tmp_path):
     assert table.noise.tolist() == [0.0, 0.2]
     assert (table.bayes_mean <= table.optimum_deterministic + 1e-9).all()
     assert table.bayes_mean.iloc[0] > 190  # the Bayes filter is near-optimal for the deterministic user
-    assert set(table.verdict) <= {"agent beats Bayes filter", "Bayes filter beats agent",
-                                  "undecided (the agent's 95% interval covers the Bayes mean)"}
+    one_seed = len(budget["seeds"]) == 1  # no interval: the verdict only says which mean is higher
+    assert set(table.verdict) <= ({"agent higher (one seed)", "Bayes filter higher (one seed)"} if one_seed else
+                                  {"agent beats Bayes filter", "Bayes filter beats agent",
+                                   "undecided (the agent's 95% interval covers the Bayes mean)"})
 
 
 def test_confidence_interval_known_answer():
