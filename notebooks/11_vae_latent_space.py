@@ -47,7 +47,8 @@ import seaborn as sns
 from IPython.display import Markdown, display
 
 from musicrec.data.catalog import AUDIO_FEATURES, GENRE_PROFILES, normalise_features
-from musicrec.experiments import latent, latent_prose
+from musicrec.experiments import latent
+from musicrec.prose import latent as latent_prose
 from musicrec.plotting import setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
@@ -191,7 +192,7 @@ print(f"notebook wall time: {time.perf_counter() - started:.0f} s")
 # The README compresses the features to a 4-D latent, the blog post to 5-D, both "normalised to 0-1"; neither
 # reports a reconstruction error, a training curve, β or the architecture, so there is no number of theirs to
 # set beside ours. The bullets below are generated from the comparison table and the per-feature errors above
-# (`musicrec/experiments/latent_prose.py`). `key` and `mode` are discrete and, in normalised units, the two
+# (`musicrec/prose/latent.py`). `key` and `mode` are discrete and, in normalised units, the two
 # features with the largest variance, so a likelihood over all 11 features pays most for them, although in our
 # catalog they carry no genre or taste information; the documents feed the same 11 features, so their latent
 # has the same incentive.

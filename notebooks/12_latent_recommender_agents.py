@@ -65,7 +65,8 @@ from sklearn.decomposition import PCA
 
 from musicrec.agents.latent_planner import PlannerPolicy
 from musicrec.agents.latent_policies import evaluate_sessions
-from musicrec.experiments import latent, latent_prose
+from musicrec.experiments import latent
+from musicrec.prose import latent as latent_prose
 from musicrec.hyperparams import load_hyperparams
 from musicrec.plotting import plot_mean_band, setup_style
 from musicrec.profiles import load_profile
@@ -273,7 +274,7 @@ display(Markdown(latent_prose.mood_sentences(table, lam=lam0)))
 # ## Comparison with the documents
 # The documents (README, blog post) give the design but **no results**: no reward curve, no baseline, no
 # listener model, so no number of theirs can be set beside ours. The bullets above and below are generated
-# from the agent table (`musicrec/experiments/latent_prose.py`); the listener, the catalog and therefore every
+# from the agent table (`musicrec/prose/latent.py`); the listener, the catalog and therefore every
 # number here are simulated (stated assumptions at the top of `musicrec/users/listener.py` and
 # `musicrec/data/catalog.py`).
 

@@ -49,7 +49,8 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from musicrec.experiments import latent, latent_prose
+from musicrec.experiments import latent
+from musicrec.prose import latent as latent_prose
 from musicrec.experiments import propagation as prop
 from musicrec.offline.propagation import estimate_errors, kmeans, observed_tracks
 from musicrec.plotting import setup_style
@@ -228,7 +229,7 @@ print(f"notebook wall time: {time.perf_counter() - started:.0f} s")
 # truth is heavy-tailed: half of the catalog has an expected reward near zero and only the top few percent
 # matter, so RMSE is dominated by those few tracks, the Spearman coefficient over all tracks by the order of the
 # near-zero ones, and the top-5% overlap asks what a recommender needs: are the best tracks found? The bullets
-# below are generated from the error grid and the gap table (`musicrec/experiments/latent_prose.py`).
+# below are generated from the error grid and the gap table (`musicrec/prose/latent.py`).
 
 # %%
 display(Markdown(latent_prose.propagation_sentences(errors_table, gap)))

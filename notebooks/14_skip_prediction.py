@@ -67,7 +67,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from musicrec.cli import main as musicrec_cli
-from musicrec.experiments import sessions, sessions_prose
+from musicrec.experiments import sessions
+from musicrec.prose import sessions as sessions_prose
 from musicrec.plotting import plot_mean_band, setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
@@ -311,7 +312,7 @@ print(f"notebook wall time: {time.perf_counter() - started:.0f} s (cached runs a
 
 # %% [markdown]
 # ## Comparison with the paper
-# The text below is generated from the results above (`musicrec/experiments/sessions_prose.py`); the paper's numbers are constants
+# The text below is generated from the results above (`musicrec/prose/sessions.py`); the paper's numbers are constants
 # (`sessions.PAPER_SKIP`, its table 1) and were measured on the real MSSD, ours on the sessions this notebook
 # ran on.
 

@@ -60,7 +60,8 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from musicrec.experiments import sessions, sessions_prose
+from musicrec.experiments import sessions
+from musicrec.prose import sessions as sessions_prose
 from musicrec.plotting import plot_mean_band, setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
@@ -254,7 +255,7 @@ print(f"notebook wall time: {time.perf_counter() - started:.0f} s (cached runs a
 
 # %% [markdown]
 # ## Comparison with the paper
-# The text below is generated from the results above (`musicrec/experiments/sessions_prose.py`); the paper's numbers are constants
+# The text below is generated from the results above (`musicrec/prose/sessions.py`); the paper's numbers are constants
 # (`sessions.PAPER_SEQUENCE`, `PAPER_POSITIONS`, `PAPER_COUNTS`: its tables 2-4) and were measured on the real
 # MSSD with 103K tracks, ours on the sessions this notebook ran on.
 

@@ -49,7 +49,7 @@ from musicrec.metrics import (
     first_prediction_accuracy,
     mean_average_accuracy,
 )
-from musicrec.runs import Run, write_csv_atomic
+from musicrec.runs import Run, file_digest, write_csv_atomic
 from musicrec.utils import project_path
 
 VERSION = 3
@@ -135,50 +135,8 @@ PAPER_COUNTS = pd.DataFrame([
 
 
 # -- data -------------------------------------------------------------------------------------------
-#: Where :func:`file_digest` keeps the digests of the real MSSD files it has read (inside ``runs_dir``).
+#: Where :func:`musicrec.runs.file_digest` keeps the digests of the real MSSD files it has read (in ``runs_dir``).
 DIGEST_CACHE = "sessions_file_digests.json"
-
-
-def file_digest(path: str | os.PathLike, *, cache: str | os.PathLike | None = None,
-                chunk_size: int = 1 << 20) -> str:
-    """SHA-256 of a file's content, read in chunks of ``chunk_size`` bytes.
-
-    A file of a few GB is hashed once: with ``cache`` (a JSON file), the digest is stored under the file's
-    resolved path with its size and modification time, and reused while both are unchanged (a shortcut to
-    the hash, never a replacement for it: an edited file gets a new mtime and is hashed again).
-    """
-    import hashlib
-    import json
-
-    path = Path(path)
-    stat = path.stat()
-    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    entries: dict = {}
-    if cache is not None and Path(cache).is_file():
-        try:
-            entries = json.loads(Path(cache).read_text())
-        except ValueError:  # a damaged cache is rebuilt, it only holds shortcuts
-            entries = {}
-        entry = entries.get(str(path.resolve()))
-        if entry and {k: entry.get(k) for k in stamp} == stamp:
-            return str(entry["sha256"])
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(block)
-    value = digest.hexdigest()
-    if cache is not None:
-        from musicrec.runs import write_text_atomic
-
-        entries[str(path.resolve())] = {**stamp, "sha256": value}
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(Path(cache), json.dumps(entries, indent=1, sort_keys=True))
-    return value
-
-
-#: Columns that measure time: kept out of ``metrics.csv`` (in ``timings.csv``), so that two runs with the
-#: same seed write byte-identical metrics.
-TIMING_COLUMNS = ("time_s",)
 
 
 def write_metrics(frame: pd.DataFrame, folder: Path, *, key: str | None = None) -> None:

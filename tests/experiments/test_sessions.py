@@ -187,17 +187,3 @@ def test_real_files_are_keyed_by_their_content(budget, tmp_path):
     assert log.stat().st_size == size
     again = sessions.load_data(budget, tmp_path / "runs", mssd_log=log, mssd_tracks=tmp_path / "tf_mini.csv").key
     assert again["log_sha256"] != key["log_sha256"] and again["tracks_sha256"] == key["tracks_sha256"]
-
-
-def test_file_digest_is_the_sha256_and_its_cache_a_shortcut(tmp_path):
-    import hashlib
-    import os
-
-    path, cache = tmp_path / "file.bin", tmp_path / "digests.json"
-    path.write_bytes(b"a" * 3000)
-    assert sessions.file_digest(path, cache=cache, chunk_size=64) == hashlib.sha256(b"a" * 3000).hexdigest()
-    assert cache.is_file()
-    path.write_bytes(b"b" * 3000)  # same size; a new mtime
-    stat = path.stat()
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
-    assert sessions.file_digest(path, cache=cache) == hashlib.sha256(b"b" * 3000).hexdigest()

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from musicrec.errors import ParameterError
-from musicrec.experiments import sessions, sessions_prose
+from musicrec.experiments import sessions
+from musicrec.prose import sessions as sessions_prose
 
 SEQ = {"lstm": "LSTM seq2seq", "transformer": "Transformer", "gru4rec": "GRU4Rec", "ddpg": "DDPG (decaying mask noise)"}
 

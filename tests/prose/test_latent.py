@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from musicrec.errors import ParameterError
-from musicrec.experiments import latent_prose
+from musicrec.prose import latent as latent_prose
 
 
 def agent_table(**changes):
