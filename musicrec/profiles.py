@@ -67,6 +67,15 @@ def load_profile(study: str, profile: str) -> dict[str, Any]:
     return budget
 
 
+def profile_or_mapping(study: str, profile_or_budget: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A study's budget given as a profile name (read with :func:`load_profile`) or as a mapping (copied)."""
+    if isinstance(profile_or_budget, str):
+        return load_profile(study, profile_or_budget)
+    if not isinstance(profile_or_budget, Mapping):
+        raise ParameterError(f"profile_or_budget={profile_or_budget!r} must be a profile name or a mapping")
+    return dict(profile_or_budget)
+
+
 def _coerce(value: Any, kind: Any, name: str) -> Any:
     """``value`` converted to the annotated type ``kind``; TypeError/ValueError naming ``name`` if it is not one."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)

@@ -23,6 +23,7 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from musicrec.data.corpus import GENRES, build_corpus, corpus_config, load_metad
 from musicrec.data.gtzan import DATASETS, dataset_table
 from musicrec.errors import ParameterError, check_choice
 from musicrec.features.space import PCAModel, centroid_distances, fit_pca, knn_accuracy_table
-from musicrec.profiles import load_profile
+from musicrec.profiles import profile_or_mapping
 from musicrec.runs import DIGEST_CACHE_FILE, Run, files_digest, write_csv_atomic, write_metrics
 from musicrec.utils import project_path
 
@@ -43,13 +44,18 @@ FEATURE_SPACE_VERSION = 1
 CORPUS_DIR = "data/corpus"
 
 
+def budget_with_overrides(spec: Mapping[str, Any]) -> dict:
+    """The budget of the profile ``spec["profile"]`` with the other keys of ``spec`` overriding it (how the
+    system and real-catalog studies name the features they read)."""
+    spec = dict(spec)
+    out = load_budget(spec.pop("profile"))
+    out.update(spec)
+    return out
+
+
 def load_budget(profile_or_budget: str | Mapping) -> dict:
     """The budget of notebooks 08-09: a profile name (``smoke``/``default``/``full``) or a budget dict."""
-    if isinstance(profile_or_budget, str):
-        return load_profile(STUDY, profile_or_budget)
-    if not isinstance(profile_or_budget, Mapping):
-        raise ParameterError(f"profile_or_budget={profile_or_budget!r} must be a profile name or a mapping")
-    return dict(profile_or_budget)
+    return profile_or_mapping(STUDY, profile_or_budget)
 
 
 def default_corpus_dir(clips_per_genre: int, seconds: float = 30.0) -> Path:

@@ -29,8 +29,7 @@ import numpy as np
 import pandas as pd
 
 from musicrec.data.catalog import AUDIO_FEATURES, CATALOG_COLUMNS, GENRE_PROFILES, normalise_features
-from musicrec.errors import ParameterError
-from musicrec.profiles import load_profile
+from musicrec.profiles import load_profile, profile_or_mapping
 from musicrec.runs import Run, write_csv_atomic
 
 STUDY = "real_catalog"
@@ -43,21 +42,14 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 def load_budget(profile_or_budget: str | Mapping) -> dict[str, Any]:
     """The budget of notebook 16: a profile name or a budget dict."""
-    if isinstance(profile_or_budget, str):
-        return load_profile(STUDY, profile_or_budget)
-    if not isinstance(profile_or_budget, Mapping):
-        raise ParameterError(f"profile_or_budget={profile_or_budget!r} must be a profile name or a mapping")
-    return dict(profile_or_budget)
+    return profile_or_mapping(STUDY, profile_or_budget)
 
 
 def features_budget(budget: Mapping[str, Any]) -> dict[str, Any]:
     """The features study's budget of the real corpus (its profile with overrides)."""
     from musicrec.experiments import features
 
-    spec = dict(budget["features"])
-    out = features.load_budget(spec.pop("profile"))
-    out.update(spec)
-    return out
+    return features.budget_with_overrides(budget["features"])
 
 
 def track_id(track: str) -> str:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from musicrec.errors import ParameterError, check_choice
-from musicrec.profiles import load_profile
+from musicrec.profiles import load_profile, profile_or_mapping
 from musicrec.runs import Run, write_csv_atomic
 from musicrec.system.evaluation import (
     SystemTrace,
@@ -63,11 +63,7 @@ LISTENERS = ("perceptual", "genre_aware", "independent")
 
 def load_budget(profile_or_budget: str | Mapping) -> dict[str, Any]:
     """The budget of notebook 10: a profile name or a budget dict."""
-    if isinstance(profile_or_budget, str):
-        return load_profile(STUDY, profile_or_budget)
-    if not isinstance(profile_or_budget, Mapping):
-        raise ParameterError(f"profile_or_budget={profile_or_budget!r} must be a profile name or a mapping")
-    return dict(profile_or_budget)
+    return profile_or_mapping(STUDY, profile_or_budget)
 
 
 # -- inputs: corpus features and agents --------------------------------------------------------------
@@ -75,10 +71,7 @@ def features_budget(budget: Mapping[str, Any]) -> dict[str, Any]:
     """The features study's budget for this corpus (its profile, with ``clips_per_genre`` overridden)."""
     from musicrec.experiments import features
 
-    spec = dict(budget["features"])
-    out = features.load_budget(spec.pop("profile"))
-    out.update(spec)
-    return out
+    return features.budget_with_overrides(budget["features"])
 
 
 def feature_columns(frame: pd.DataFrame, layer: str) -> tuple[list[str], list[str]]:
