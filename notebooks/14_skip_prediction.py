@@ -190,7 +190,7 @@ display(beside.round(3))
 # %% [markdown]
 # ## MAA by model
 # Test MAA, mean ± std over seeds; dashed: the oracle, dotted: the all-skipped baseline; solid grey: Bayes
-# without the listener's identity.
+# without the listener's identity; red diamonds: the paper's table 1 (on the real MSSD, so only the shape compares).
 
 # %%
 order = list(sessions.SKIP_MODELS)
@@ -209,7 +209,19 @@ if np.isfinite(rules[sessions.SKIP_RULES["oracle_first_half"]]):
                label="oracle without second-half skips")
 if sessions.BAYES_LABEL in rules.index:
     ax.axvline(rules[sessions.BAYES_LABEL], color="0.4", ls="-", lw=1, label="Bayes without listener identity")
-ax.set(title="Skip prediction: test MAA", xlabel="test MAA (fraction)", xlim=(0, 1))
+# the paper's table 1 (its test MAA, on the real MSSD) beside each of its rows
+paper = sessions.PAPER_SKIP.set_index("model").paper_test_maa.dropna() / 100
+labels = [sessions.SKIP_MODELS[m] for m in stats.index][::-1]
+for y, label in enumerate(labels):
+    if label in paper.index:
+        ax.plot(paper[label], y, "D", color="crimson", ms=5, zorder=3)
+ax.plot([], [], "D", color="crimson", ms=5, label="paper's table 1 (real MSSD)")
+for y, (mean, std) in enumerate(zip(stats["mean"][::-1], stats["std"][::-1].fillna(0))):
+    ax.annotate(f"{mean:.3f}", (mean + std, y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+# the axis spans the data and the references: a 0-1 axis would hide every difference between the models
+shown = [*stats["mean"], *rules.dropna(), *paper]
+ax.set(title="Skip prediction: test MAA (mean ± std over seeds)", xlabel="test MAA (fraction)",
+       xlim=(max(0.0, min(shown) - 0.03), min(1.0, max(shown) + 0.04)))
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8)
 out.figure(fig, "skip_maa")
 plt.show()

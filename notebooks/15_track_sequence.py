@@ -153,13 +153,31 @@ print("the paper's table 4 (% of sessions):")
 display(sessions.PAPER_COUNTS)
 
 # %%
-long = counts.melt(id_vars="model", var_name="correct", value_name="share")
-long["correct"] = long.correct.astype(int)
-fig, ax = plt.subplots(figsize=(11, 4.2))
-sns.barplot(data=long, x="correct", y="share", hue="model", ax=ax)
+# a few rows keep the plot readable: the paper's two models, the best neural model, the best heuristic and
+# the ceiling (every row is in the table above and in figures/15_correct_counts.csv)
+neural = [label for key, label in sessions.SEQUENCE_MODELS.items() if not key.startswith("ddpg")]
+test_maa = table.set_index("model").test_maa
+best_neural = max((m for m in neural if m in set(counts.model) and m in test_maa.index), key=test_maa.get)
+shown = ["Transformer", "BERT-augmented Transformer", best_neural, "Session-kNN"]
+shown += [m for m in counts.model if m.startswith("Ceiling")]
+shown = [m for m in dict.fromkeys(shown) if m in set(counts.model)]
+fig, ax = plt.subplots(figsize=(11, 4.4))
+width = 0.8 / len(shown)
+ks = np.array([int(c) for c in counts.columns if c != "model"])
+for i, model in enumerate(shown):
+    row = counts.set_index("model").loc[model]
+    ax.bar(ks + (i - (len(shown) - 1) / 2) * width, row.to_numpy(dtype=float) * 100, width, label=model,
+           color=f"C{i}")
+# the paper's table 4 (% of its test sessions, for k = 0, 2, ..., 10), in the colour of its model
+for i, model in enumerate(shown):
+    paper = sessions.PAPER_COUNTS.set_index("model")
+    if model in paper.index:
+        xs = [int(k) + (i - (len(shown) - 1) / 2) * width for k in paper.columns]
+        ax.plot(xs, paper.loc[model].to_numpy(dtype=float), "D", ms=6, color=f"C{i}", markeredgecolor="k")
+ax.plot([], [], "D", color="w", markeredgecolor="k", label="paper's table 4 (real MSSD), in its model's colour")
 ax.set(title="Test sessions by number of correctly predicted tracks", xlabel="correct tracks in the second half",
-       ylabel="share of sessions", yscale="log", ylim=(1e-3, 1))
-ax.legend(fontsize=7, ncol=2)
+       ylabel="% of test sessions (log scale)", yscale="log", ylim=(0.1, 100), xticks=ks)
+ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
 out.figure(fig, "correct_counts")
 plt.show()
 
