@@ -137,6 +137,9 @@ PAPER_COUNTS = pd.DataFrame([
 # -- data -------------------------------------------------------------------------------------------
 #: Where :func:`musicrec.runs.file_digest` keeps the digests of the real MSSD files it has read (in ``runs_dir``).
 DIGEST_CACHE = "sessions_file_digests.json"
+#: Columns that measure time: kept out of ``metrics.csv`` (in ``timings.csv``), so that two runs with the
+#: same seed write byte-identical metrics.
+TIMING_COLUMNS = ("time_s",)
 
 
 def write_metrics(frame: pd.DataFrame, folder: Path, *, key: str | None = None) -> None:
