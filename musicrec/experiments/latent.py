@@ -126,8 +126,7 @@ def vae_config(budget: dict, latent_dim: int, beta: float | None = None) -> dict
 
 
 def _train_vae_run(config: dict, budget: dict, device: str, progress: bool, folder: Path) -> None:
-    from musicrec.features.vae import (kl_per_dimension, latent_space, reconstruct, save_vae,
-                                       train_vae)
+    from musicrec.features.vae import kl_per_dimension, latent_space, reconstruction_errors, save_vae, train_vae
 
     catalog = study_catalog(budget)
     x = normalise_features(catalog)
@@ -138,15 +137,8 @@ def _train_vae_run(config: dict, budget: dict, device: str, progress: bool, fold
                     device=device, progress=progress)
     save_vae(fit.model, folder / "vae.pt")
     np.save(folder / "latents.npy", latent_space(fit.model, x))
-    error = (reconstruct(fit.model, x) - x) ** 2
-    validation = np.zeros(len(x), dtype=bool)
-    validation[fit.validation_index] = True
-    write_csv_atomic(pd.DataFrame({
-        "feature": AUDIO_FEATURES,
-        "mse_validation": error[validation].mean(axis=0),
-        "mse_train": error[~validation].mean(axis=0),
-        "variance": x.var(axis=0),
-    }), folder / "reconstruction.csv")
+    write_csv_atomic(reconstruction_errors(fit.model, x, fit.validation_index, names=AUDIO_FEATURES),
+                     folder / "reconstruction.csv")
     kl = kl_per_dimension(fit.model, x)
     write_csv_atomic(pd.DataFrame({"dimension": np.arange(len(kl)), "kl": kl}), folder / "kl.csv")
     write_csv_atomic(fit.history.assign(best_epoch=fit.best_epoch), folder / "metrics.csv")

@@ -115,7 +115,7 @@ def real_catalog(run: Run) -> pd.DataFrame:
 def vae_run(budget: Mapping[str, Any], catalog_run_: Run, runs_dir: str | os.PathLike = "runs", *,
             latent_dim: int | None = None, device: str = "cpu", progress: bool = False) -> Run:
     """Notebook 11's VAE (hyper-parameters of the latent study's profile) trained on the real catalog."""
-    from musicrec.features.vae import latent_space, reconstruct, save_vae, train_vae
+    from musicrec.features.vae import latent_space, reconstruction_errors, save_vae, train_vae
 
     latent = load_profile("latent", budget["latent_profile"])
     latent_dim = int(latent_dim or latent["env_latent_dim"])
@@ -132,11 +132,7 @@ def vae_run(budget: Mapping[str, Any], catalog_run_: Run, runs_dir: str | os.Pat
                         device=device, progress=progress)
         save_vae(fit.model, folder / "vae.pt")
         np.save(folder / "latents.npy", latent_space(fit.model, x))
-        error = (reconstruct(fit.model, x) - x) ** 2
-        validation = np.zeros(len(x), dtype=bool)
-        validation[fit.validation_index] = True
-        write_csv_atomic(pd.DataFrame({"feature": AUDIO_FEATURES, "mse_validation": error[validation].mean(axis=0),
-                                       "mse_train": error[~validation].mean(axis=0), "variance": x.var(axis=0)}),
+        write_csv_atomic(reconstruction_errors(fit.model, x, fit.validation_index, names=AUDIO_FEATURES),
                          folder / "reconstruction.csv")
         write_csv_atomic(fit.history, folder / "metrics.csv")
 

@@ -122,6 +122,17 @@ def knn_loo_accuracy(features: np.ndarray, labels, k: int) -> float:
     return float(np.mean(knn_loo_predictions(features, labels, k) == labels))
 
 
+def reduced_spaces(features: dict[str, np.ndarray], dims):
+    """Yield ``(layer, dim, space)``: each layer's clips in ``dim`` PCA dimensions, or z-scored whole for
+    ``"all"``; a ``dim`` larger than a layer's width (or the number of clips) is skipped."""
+    for layer, values in features.items():
+        for dim in dims:
+            if dim == "all":
+                yield layer, dim, zscore(values)
+            elif dim <= min(values.shape):
+                yield layer, dim, fit_pca(values, dim).transform(values)
+
+
 def knn_accuracy_table(features: dict[str, np.ndarray], labels, *, dims=(2, 3, 4, 8, 16, "all"),
                        ks=(1, 5)) -> pd.DataFrame:
     """Leave-one-out kNN genre accuracy for each layer x PCA dimensions x k.
@@ -130,17 +141,10 @@ def knn_accuracy_table(features: dict[str, np.ndarray], labels, *, dims=(2, 3, 4
     every z-scored dimension without PCA.
     """
     rows = []
-    for layer, values in features.items():
-        for dim in dims:
-            if dim == "all":
-                space = zscore(values)
-            else:
-                if dim > min(values.shape):
-                    continue
-                space = fit_pca(values, dim).transform(values)
-            for k in ks:
-                rows.append({"layer": layer, "dims": str(dim), "k": int(k),
-                             "accuracy": knn_loo_accuracy(space, labels, k)})
+    for layer, dim, space in reduced_spaces(features, dims):
+        for k in ks:
+            rows.append({"layer": layer, "dims": str(dim), "k": int(k),
+                         "accuracy": knn_loo_accuracy(space, labels, k)})
     return pd.DataFrame(rows)
 
 
@@ -202,18 +206,11 @@ def grouped_knn_table(features: dict[str, np.ndarray], labels, groupings: dict[s
     """
     labels = np.asarray(labels)
     rows = []
-    for layer, values in features.items():
-        for dim in dims:
-            if dim == "all":
-                space = zscore(values)
-            else:
-                if dim > min(values.shape):
-                    continue
-                space = fit_pca(values, dim).transform(values)
-            for k in ks:
-                for grouping, groups in groupings.items():
-                    predicted = knn_group_predictions(space, labels, groups, k)
-                    rows.append({"layer": layer, "dims": str(dim), "k": int(k), "grouping": grouping,
-                                 "accuracy": float(np.mean(predicted == labels)),
-                                 "balanced_accuracy": balanced_accuracy(labels, predicted)})
+    for layer, dim, space in reduced_spaces(features, dims):
+        for k in ks:
+            for grouping, groups in groupings.items():
+                predicted = knn_group_predictions(space, labels, groups, k)
+                rows.append({"layer": layer, "dims": str(dim), "k": int(k), "grouping": grouping,
+                             "accuracy": float(np.mean(predicted == labels)),
+                             "balanced_accuracy": balanced_accuracy(labels, predicted)})
     return pd.DataFrame(rows)

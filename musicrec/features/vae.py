@@ -278,6 +278,20 @@ def reconstruct(model, features) -> np.ndarray:
         return model.decode(mu).cpu().numpy()
 
 
+def reconstruction_errors(model, features, validation_index, *, names) -> pd.DataFrame:
+    """Mean squared reconstruction error per feature on the validation rows and on the training rows.
+
+    ``validation_index`` are the rows :func:`train_vae` held out (``fit.validation_index``); ``names`` name
+    the feature columns. Columns: ``feature``, ``mse_validation``, ``mse_train``, ``variance``.
+    """
+    x = np.asarray(features)
+    error = (reconstruct(model, x) - x) ** 2
+    validation = np.zeros(len(x), dtype=bool)
+    validation[validation_index] = True
+    return pd.DataFrame({"feature": list(names), "mse_validation": error[validation].mean(axis=0),
+                         "mse_train": error[~validation].mean(axis=0), "variance": x.var(axis=0)})
+
+
 def kl_per_dimension(model, features) -> np.ndarray:
     """Mean KL to the prior of each latent dimension (near 0: the dimension is unused)."""
     mu, logvar = encode(model, features)

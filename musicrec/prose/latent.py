@@ -13,20 +13,11 @@ import numpy as np
 import pandas as pd
 
 from musicrec.errors import ParameterError
+from musicrec.prose import bullets, require_columns
 
 
 def _pm(mean: float, std: float, digits: int = 1) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = sorted(set(columns) - set(frame.columns))
-    if missing:
-        raise ParameterError(f"{what} lacks the column(s) {missing}")
-
-
-def _bullets(lines: Sequence[str]) -> str:
-    return "\n".join(f"* {line}" for line in lines if line)
 
 
 # -- notebook 11 ------------------------------------------------------------------------------------
@@ -43,7 +34,7 @@ def vae_sentences(summary: pd.DataFrame, ratios: Mapping[str, Mapping[str, float
     beta : float
         The profile's beta (the latent notebooks 12-13 use).
     """
-    _require(summary, ["space", "latent_dim", "beta", "active_dims", "genre_purity", "taste_distance"], "summary")
+    require_columns(summary, ["space", "latent_dim", "beta", "active_dims", "genre_purity", "taste_distance"], "summary")
     vaes = summary[summary.beta.notna()]
     references = summary[summary.beta.isna()].set_index("space")
     lines = []
@@ -69,7 +60,7 @@ def vae_sentences(summary: pd.DataFrame, ratios: Mapping[str, Mapping[str, float
                      f"distance in the listeners' taste features is {distance}, against "
                      f"{references.taste_distance.iloc[-1]:.3f} for neighbours found in the taste features "
                      "themselves (the smallest possible).")
-    return _bullets(lines)
+    return bullets(lines)
 
 
 # -- notebook 12 ------------------------------------------------------------------------------------
@@ -89,7 +80,7 @@ def ceiling_sentences(table: pd.DataFrame, *, width: int, wider: Mapping[str, fl
     """How the planner bounds every policy: its value against the myopic oracle's, and the share of sessions
     any policy beat it on (``wider``: optional ``{"width": w, "gain_pct": g}``, the extra expected reward a
     beam of width ``w`` finds, in % of the planner's)."""
-    _require(table, ["agent_id", "listener", "action_space", "lambda", "mean_expected", "above_ceiling"], "table")
+    require_columns(table, ["agent_id", "listener", "action_space", "lambda", "mean_expected", "above_ceiling"], "table")
     lines = []
     for (listener, actions, lam), group in table.groupby(["listener", "action_space", "lambda"], sort=False):
         planner = group[group.agent_id == "planner"]
@@ -112,12 +103,12 @@ def ceiling_sentences(table: pd.DataFrame, *, width: int, wider: Mapping[str, fl
     if wider:
         lines.append(f"A beam of width {wider['width']:g} finds {wider['gain_pct']:.2f}% more expected reward on the "
                      "sessions it was tried on, so the planner is close to, not at, the optimum of the kNN walk.")
-    return _bullets(lines)
+    return bullets(lines)
 
 
 def agent_sentences(table: pd.DataFrame, *, lambdas: Sequence[float]) -> str:
     """The agents of notebook 12 as % of the planner ceiling, against the baselines."""
-    _require(table, ["agent_id", "listener", "action_space", "lambda", "pct_of_ceiling", "pct_of_ceiling_std",
+    require_columns(table, ["agent_id", "listener", "action_space", "lambda", "pct_of_ceiling", "pct_of_ceiling_std",
                      "like_rate"], "table")
     lam0 = float(lambdas[0])
     lines = []
@@ -142,7 +133,7 @@ def agent_sentences(table: pd.DataFrame, *, lambdas: Sequence[float]) -> str:
     if shown:
         lines.append("**Continuous actions** (a point of the latent, mapped to the nearest unplayed track; the "
                      "ceiling there may pick any unplayed track): " + ", ".join(shown) + ".")
-    return _bullets(lines)
+    return bullets(lines)
 
 
 def reward_sentences(table: pd.DataFrame, *, lam: float) -> str:
@@ -161,7 +152,7 @@ def reward_sentences(table: pd.DataFrame, *, lam: float) -> str:
         verdict = "within the seeds' spread of" if abs(gap) <= spread else ("above" if gap > 0 else "below")
         parts.append(f"trained on {label}: {_pct(row)} of the ceiling, {verdict} PPO trained on "
                      f"listened + λ · liked ({_pct(base)}); like rate {row.like_rate:.3f} vs {base.like_rate:.3f}")
-    return _bullets([f"**Rewards** (λ = {lam:g}, all scored by the expected listened + λ · liked): " + "; ".join(parts)
+    return bullets([f"**Rewards** (λ = {lam:g}, all scored by the expected listened + λ · liked): " + "; ".join(parts)
                      + "."])
 
 
@@ -190,7 +181,7 @@ def mood_sentences(table: pd.DataFrame, *, lam: float) -> str:
         verdict = (f"after the change RecurrentPPO is {'ahead of' if gap > 0 else 'behind'} PPO by {abs(gap):.2f} "
                    f"per recommendation, more than the seeds' spread ({spread:.2f})")
     lines.append(f"**Memory**: {verdict}.")
-    return _bullets(lines)
+    return bullets(lines)
 
 
 def curve_flattened(curves: Sequence[pd.DataFrame], *, column: str = "return", tail: float = 0.25) -> dict:
@@ -228,8 +219,8 @@ def propagation_sentences(errors: pd.DataFrame, gap: pd.DataFrame) -> str:
     :func:`musicrec.experiments.propagation.gap_table` (``policy, mean_reward, std_reward,
     simulator_predicted, pct_of_ceiling``), its rows named as there.
     """
-    _require(errors, ["method", "n_clusters", "decay_rate", "rmse", "spearman", "top_overlap"], "errors")
-    _require(gap, ["policy", "mean_reward", "std_reward", "simulator_predicted", "pct_of_ceiling"], "gap")
+    require_columns(errors, ["method", "n_clusters", "decay_rate", "rmse", "spearman", "top_overlap"], "errors")
+    require_columns(gap, ["policy", "mean_reward", "std_reward", "simulator_predicted", "pct_of_ceiling"], "gap")
     rule = errors[errors.method == "clusters"]
     knn = errors[errors.method == "knn_latent"].set_index("n_clusters")
     overall = errors[errors.method == "global_mean"].set_index("n_clusters")
@@ -280,7 +271,7 @@ def propagation_sentences(errors: pd.DataFrame, gap: pd.DataFrame) -> str:
                      f"{off.simulator_predicted:.1f}, "
                      + ("less" if off.simulator_predicted < off.mean_reward else "more")
                      + " than it earns, so an offline score of this kind is not an online one.")
-    return _bullets(lines)
+    return bullets(lines)
 
 
 def lambda_sentence(table: pd.DataFrame, *, lambdas: Sequence[float]) -> str:
@@ -290,5 +281,5 @@ def lambda_sentence(table: pd.DataFrame, *, lambdas: Sequence[float]) -> str:
     if len(rows) < 2:
         return ""
     parts = ", ".join(f"λ = {lam:g}: like rate {row.like_rate:.3f}, {_pct(row)} of the ceiling" for lam, row in rows)
-    return _bullets([f"**λ** (PPO, kNN candidates): {parts}. In this listener listening and liking grow with the "
+    return bullets([f"**λ** (PPO, kNN candidates): {parts}. In this listener listening and liking grow with the "
                      "same affinity, so λ rescales the reward more than it changes which track is best."])

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from musicrec.errors import ParameterError
+from musicrec.prose import bullets, require_columns
 
 
 def _pct(value: float, digits: int = 1) -> str:
@@ -23,22 +23,12 @@ def _pm(mean: float, std: float, digits: int = 1) -> str:
     return f"{100 * mean:.{digits}f} ± {100 * std:.{digits}f}%"
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = sorted(set(columns) - set(frame.columns))
-    if missing:
-        raise ParameterError(f"{what} lacks the column(s) {missing}")
-
-
-def _bullets(lines: Sequence[str]) -> str:
-    return "\n".join(f"* {line}" for line in lines if line)
-
-
 def maa_stats(summaries: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
     """Test and validation MAA per model, mean and std over seeds (``ddof=0``), indexed by the model's label.
 
     ``summaries``: :func:`musicrec.experiments.sessions.run_summaries` (``model, seed, val_maa, test_maa``).
     """
-    _require(summaries, ["model", "val_maa", "test_maa", "train_maa"], "summaries")
+    require_columns(summaries, ["model", "val_maa", "test_maa", "train_maa"], "summaries")
     grouped = summaries.groupby("model", sort=False)
     frame = pd.DataFrame({"seeds": grouped.size(), "train_maa": grouped.train_maa.mean(),
                           "val_maa": grouped.val_maa.mean(), "test_maa": grouped.test_maa.mean(),
@@ -73,7 +63,7 @@ def skip_sentences(stats: pd.DataFrame, rules: Mapping[str, float], *, labels: M
         :func:`musicrec.experiments.sessions.coinciding_scores` (pairs of models whose mean train MAA agree to
         six decimals, with their per-seed values).
     """
-    _require(stats, ["test_maa", "test_maa_std", "val_maa"], "stats")
+    require_columns(stats, ["test_maa", "test_maa_std", "val_maa"], "stats")
     paper_maa = paper.set_index("model").paper_test_maa / 100
     means, stds = stats.test_maa, stats.test_maa_std
 
@@ -154,7 +144,7 @@ def skip_sentences(stats: pd.DataFrame, rules: Mapping[str, float], *, labels: M
         text.append(f"**Losses**: {labels[best]}'s test cross-entropy is {losses[labels[best]]:.3f}, the oracle's "
                     f"floor {losses.get('Oracle (true p > 0.5)', np.nan):.3f}; the paper's test losses "
                     f"({paper_losses.min():.3f}-{paper_losses.max():.3f}) are on other data.")
-    return lines[0] + "\n\n" + _bullets(text)
+    return lines[0] + "\n\n" + bullets(text)
 
 
 # -- notebook 15 -------------------------------------------------------------------------------------
@@ -184,8 +174,8 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
     still_improving : sequence of str
         Labels of the models whose kept epoch was their last one.
     """
-    _require(stats, ["test_maa", "test_maa_std", "train_maa"], "stats")
-    _require(table, ["model", "test_maa"], "table")
+    require_columns(stats, ["test_maa", "test_maa_std", "train_maa"], "stats")
+    require_columns(table, ["model", "test_maa"], "table")
     rows = table.set_index("model")
     paper_rows = paper.set_index("model")
     neural = [labels[k] for k in labels if not k.startswith("ddpg") and labels[k] in stats.index]
@@ -216,7 +206,7 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
                     + (f"{100 * stats.test_maa[best_n] / ceiling:.0f}% of it" if best_n else "nothing")
                     + (f", the best heuristic {100 * rows.test_maa[best_h] / ceiling:.0f}%." if present else "."))
     if by_kind is not None and len(by_kind):
-        _require(by_kind, ["model", "session_kind", "test_maa"], "by_kind")
+        require_columns(by_kind, ["model", "session_kind", "test_maa"], "by_kind")
         kinds = by_kind.pivot(index="model", columns="session_kind", values="test_maa")
         if ceiling_label in kinds.index:
             parts = []
@@ -270,7 +260,7 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
             + (f" (paper: {paper_rows.paper_test_maa[ddpg[0]]}% test, starred)" if ddpg[0] in paper_rows.index
                else "") + ".")
     first = (f"The paper's tables 2-4 are on the real MSSD (103K tracks); ours on **{source}** sessions ({size}).")
-    return first + "\n\n" + _bullets(text)
+    return first + "\n\n" + bullets(text)
 
 
 def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: Mapping[str, str],
@@ -287,7 +277,7 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
         if not frames:
             continue
         for frame in frames:
-            _require(frame, ["timesteps", "val_maa"], f"the curve of {key}")
+            require_columns(frame, ["timesteps", "val_maa"], f"the curve of {key}")
         level = np.mean([f.val_maa.iloc[-last:].mean() for f in frames])
         level_sd = np.std([f.val_maa.iloc[-last:].mean() for f in frames])
         jitter = np.mean([np.abs(np.diff(f.val_maa.to_numpy())).mean() for f in frames])
@@ -309,4 +299,4 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
                         "useful track sequence here, so the figure cannot tell which exploration helps.")
         else:
             text.append(f"{labels[by_level[0]]} ends above {top_name} ({_pct(top_value, 2)}).")
-    return _bullets(text)
+    return bullets(text)
