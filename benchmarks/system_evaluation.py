@@ -76,7 +76,7 @@ def main() -> None:
 
         import yaml
 
-        from musicrec.experiments.grid_agents import load_agent
+        from musicrec.agents.grid_training import load_agent
 
         class FinishedRun:  # what load_agent reads of a run: its config and files
             path = Path(args.agent_run).resolve()

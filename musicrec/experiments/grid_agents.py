@@ -35,7 +35,10 @@ import pandas as pd
 
 from musicrec.errors import ParameterError, check_choice
 from musicrec.profiles import Budget
-from musicrec.runs import Run, code_fingerprint, library_versions, run_all, write_csv_atomic
+from musicrec.agents.grid_training import (constant_position, evaluate_bayes_filter, evaluate_rule_on_targets,
+                                           train_in_folder)
+from musicrec.runs import Run, code_fingerprint, library_versions, run_all
+from musicrec.seeds import confidence_interval, seed_summary
 
 ENV_ID = "musicrec/FeatureGrid-v0"
 #: Bump when the pipeline changes a result in a way the code fingerprint cannot see.
@@ -354,46 +357,6 @@ def make_run(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any],
 
 # -- training (the work of one run) ------------------------------------------------------------------------
 
-def _write_final(predict, config: Mapping[str, Any], folder: Path) -> None:
-    from musicrec.envs.grid_core import evaluate_all_targets
-
-    env = config["agent"]["env"]["kwargs"]
-    final = evaluate_all_targets(predict, targets=config["final_targets"], repeats=config["eval_repeats"],
-                                 seed=10_000 + int(config["seed"]), **env)
-    write_csv_atomic(pd.DataFrame({"target": final.targets, "return": final.returns, "first_top": final.first_top}),
-                     folder / "final_returns.csv")
-
-
-def train_in_folder(config: Mapping[str, Any], folder: Path, *, device: str = "cpu", progress: bool = True) -> None:
-    """Train the run ``config`` into ``folder`` (the work of :meth:`Run.execute`)."""
-    import time
-
-    folder = Path(folder)
-    cpu0 = time.process_time()
-    if config["agent"]["algorithm"].startswith("musicrec.agents.batched_ac"):
-        from musicrec.agents.batched_ac import Evaluations, train
-
-        evaluations = Evaluations(config["agent"]["env"]["kwargs"], every=config["eval_every"],
-                                  targets=config["eval_targets"], checkpoints=config["checkpoints"],
-                                  repeats=config["eval_repeats"], folder=folder)
-        result = train(config["agent"], config["seed"], folder, device=device, progress_bar=progress,
-                       evaluations=evaluations)
-        predict = result.model.predict
-        timings = pd.DataFrame(evaluations.timings)
-        train_cpu = result.cpu_time_s - float(timings.eval_s.sum())
-    else:
-        from musicrec.agents.sb3 import normalized_grid_predict, train_sb3_grid
-
-        result, evaluations = train_sb3_grid(config, folder, device=device, progress=progress)
-        predict = normalized_grid_predict(result.model, folder)
-        timings = pd.DataFrame(evaluations.timings)
-        train_cpu = time.process_time() - cpu0 - float(timings.eval_s.sum())
-    _write_final(predict, config, folder)
-    timings["train_cpu_s"] = train_cpu
-    timings["env_steps_per_cpu_s"] = config["agent"]["total_timesteps"] / max(train_cpu, 1e-9)
-    write_csv_atomic(timings, folder / "timings.csv")
-
-
 def train_run(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any], runs_dir: str | os.PathLike, *,
               device: str = "cpu", progress: bool = True) -> Run:
     """Train (or reuse) the run of experiment ``name`` with ``seed``."""
@@ -446,23 +409,6 @@ def timings(run: Run) -> pd.DataFrame:
     return pd.read_csv(run.file("timings.csv"))
 
 
-def load_agent(run: Run, *, device: str = "cpu"):
-    """The trained policy of a finished run and its deterministic ``predict(obs, state, episode_start)``."""
-    config = run.config
-    if config["agent"]["algorithm"].startswith("musicrec.agents.batched_ac"):
-        from musicrec.agents.batched_ac import load_policy
-
-        policy = load_policy(run.path, config["agent"], device=device)
-        return policy, (lambda obs, state, start: policy.predict(obs, state, start, deterministic=True))
-    from musicrec.agents.sb3 import load_weights, normalized_grid_predict
-    from musicrec.envs.grid_vec import make_grid_vec_env
-
-    # weights only: a model.zip from someone else's runs/ cannot run code when it is read
-    model = load_weights(config["agent"], run.file("model.zip"), device=device, vec_env_factory=lambda env, n, seed:
-                         make_grid_vec_env(env["kwargs"], n, seed, normalize=False))
-    return model, normalized_grid_predict(model, run.path)
-
-
 def final_summary(study: pd.DataFrame) -> pd.DataFrame:
     """Per run: mean and std over targets of the final policy's return, share of targets found, and
     the training's CPU time and throughput (env steps per CPU second of training, evaluations excluded)."""
@@ -479,49 +425,6 @@ def final_summary(study: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def confidence_interval(values: Sequence[float], *, level: float = 0.95) -> tuple[float, float]:
-    """Half-width-free Student-t interval ``(low, high)`` of the mean of ``values`` (NaN for one value)."""
-    from scipy import stats
-
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-    return float(values.mean() - half), float(values.mean() + half)
-
-
-#: A run whose deterministic policy returns the same total from every target (e.g. it never leaves the
-#: start position, 2 x 21 points under Rating or 0 under Bullseye) has collapsed: it learned nothing.
-def collapsed(returns: pd.DataFrame) -> bool:
-    """True when every target gets the same return, i.e. the policy ignores the user's answers."""
-    return bool(returns["return"].nunique() == 1)
-
-
-def constant_position(returns: pd.DataFrame, env: Mapping[str, Any]) -> int | None:
-    """The position a collapsed policy names at every step, or None.
-
-    A policy that ignores the user's answers and names one position ``c`` throughout earns
-    ``episode_length * reward(rating(target, c))`` from each target (e.g. 42.0 on average for the 2D
-    centre under Bullseye/WiderTopTarget). If a run's final returns equal that for some ``c`` on every
-    target, it learned nothing but a fixed position; reporting a percentage of the optimum for it would
-    mislead.
-    """
-    from musicrec.envs.grid_core import REWARD_TABLES, TABLE_LIMIT
-    from musicrec.users.grid import grid_geometry
-
-    geometry = grid_geometry(int(env["dims"]), int(env["levels"]), env["target"])
-    frame = returns.groupby("target")["return"].mean()
-    if geometry.n_positions > TABLE_LIMIT:
-        candidates = np.array([geometry.start])
-    else:
-        candidates = np.arange(geometry.n_positions)
-    targets = frame.index.to_numpy()
-    ratings = geometry.rating_by_distance[targets[:, None], geometry.distance(targets[:, None], candidates[None, :])]
-    constant = int(env["episode_length"]) * REWARD_TABLES[env["reward"]][ratings]     # [target, candidate]
-    same = np.isclose(constant, frame.to_numpy()[:, None]).all(axis=0)
-    return int(candidates[np.flatnonzero(same)[0]]) if same.any() else None
-
-
 # -- references: exact optimum, rule baseline, Bayes filter ----------------------------------------------
 
 def sampled_rule_run(env: Mapping[str, Any], targets: Sequence[int], runs_dir: str | os.PathLike) -> Run:
@@ -532,17 +435,7 @@ def sampled_rule_run(env: Mapping[str, Any], targets: Sequence[int], runs_dir: s
     config = {**settings, "targets": [int(t) for t in targets], "version": RULE_VERSION}
     name = f"{settings['dims']}d-L{settings['levels']}-{settings['target']}-{settings['reward']}-{len(targets)}targets"
     run = Run(runs_dir, "grid_rule_sampled", config, name=name)
-    return run.execute(functools.partial(_sampled_rule_work, config))
-
-
-def _sampled_rule_work(config: Mapping[str, Any], folder: Path) -> None:
-    from musicrec.agents.grid_rule import GridRulePolicy
-    from musicrec.envs.grid_core import evaluate_all_targets
-
-    settings = {k: v for k, v in config.items() if k not in ("targets", "version")}
-    result = evaluate_all_targets(GridRulePolicy(**settings), targets=config["targets"], **settings)
-    write_csv_atomic(pd.DataFrame({"target": result.targets, "return": result.returns,
-                                   "first_top": result.first_top}), Path(folder) / "metrics.csv")
+    return run.execute(functools.partial(evaluate_rule_on_targets, config))
 
 
 def references(env: Mapping[str, Any], reference_budget: Mapping[str, Any], runs_dir: str | os.PathLike, *,
@@ -584,17 +477,7 @@ def bayes_run(env: Mapping[str, Any], repeats: int, runs_dir: str | os.PathLike,
               "code": code_fingerprint("musicrec.agents.grid_bayes", "musicrec.envs.grid_core", "musicrec.users.grid")}
     noise = env.get("rating_noise", 0.0)
     run = Run(runs_dir, "grid_bayes", config, name=f"{env['dims']}d-{env['action']}-{env['reward']}-p{noise}")
-    return run.execute(functools.partial(_bayes_work, config))
-
-
-def _bayes_work(config: Mapping[str, Any], folder: Path) -> None:
-    from musicrec.agents.grid_bayes import GridBayesPolicy
-    from musicrec.envs.grid_core import evaluate_all_targets
-
-    env = config["env"]
-    result = evaluate_all_targets(GridBayesPolicy(**env), repeats=config["repeats"], seed=config["seed"], **env)
-    write_csv_atomic(pd.DataFrame({"target": result.targets, "return": result.returns,
-                                   "first_top": result.first_top}), Path(folder) / "metrics.csv")
+    return run.execute(functools.partial(evaluate_bayes_filter, config))
 
 
 # -- tables -------------------------------------------------------------------------------------------------
@@ -603,14 +486,6 @@ def _bayes_work(config: Mapping[str, Any], folder: Path) -> None:
 THESIS_ROWS = {"top_grid_n5": 0, "wider_grid_n5": 1, "wider_grid_n10": 2, "wider_grid_n20": 3,
                "wider_board_n20": 4, "wider_board_n20_trpo": 5, "rating_grid_n20": 6, "rating_board_n20": 7,
                "rating_board_n20_mlp": 8, "rating_board_n20_trpo": 9}
-
-
-def seed_summary(values: Sequence[float]) -> dict[str, float]:
-    """Mean, std over seeds and the 95% Student-t interval of the mean."""
-    values = np.asarray(values, dtype=float)
-    low, high = confidence_interval(values)
-    return {"mean": float(values.mean()), "sd_seeds": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
-            "ci_low": low, "ci_high": high}
 
 
 def pooled_checkpoints(run: Run) -> dict[str, float]:
@@ -906,7 +781,7 @@ def rerun_with_cpu_kernels(name: str, seed: int, budget: GridAgentsBudget | Mapp
     if run.finished:
         return run
     script = ("import sys, yaml, functools; from musicrec.runs import Run; "
-              "from musicrec.experiments.grid_agents import train_in_folder; "
+              "from musicrec.agents.grid_training import train_in_folder; "
               "config = yaml.safe_load(sys.stdin.read()); "
               f"run = Run({str(run.path.parent.parent)!r}, {run.kind!r}, config, name={run.name!r}); "
               "run.execute(functools.partial(train_in_folder, run.config, progress=False))")
