@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+from pathlib import Path
 
 import yaml
 
@@ -115,3 +116,44 @@ def test_the_package_import_graph_has_no_circle():
     # also counting imports inside functions: a lazy import hides a circle, it does not remove it
     assert _a_cycle(_package_imports(lazy=True)) is None, " -> ".join(_a_cycle(_package_imports(lazy=True)))
     assert _a_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+#: The floors below the studies: none of them may import a study (arrows point one way).
+LOWER_FLOORS = ("musicrec.users", "musicrec.data", "musicrec.envs", "musicrec.agents", "musicrec.models",
+                "musicrec.features", "musicrec.system", "musicrec.offline")
+
+
+def test_no_lower_floor_imports_a_study():
+    graph = _package_imports(lazy=True)
+    upward = sorted(f"{module} -> {target}" for module, targets in graph.items()
+                    if module.startswith(LOWER_FLOORS) for target in targets
+                    if target.startswith("musicrec.experiments"))
+    assert not upward, upward
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Private names (one leading underscore) of musicrec modules that ``path`` imports or reads as attributes."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    aliases, uses = {}, []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("musicrec"):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    uses.append(f"{node.lineno}: {node.module}.{alias.name}")
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            aliases.update({a.asname or a.name: a.name for a in node.names if a.name.startswith("musicrec")})
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name) and node.value.id in aliases):
+            uses.append(f"{node.lineno}: {aliases[node.value.id]}.{node.attr}")
+    return uses
+
+
+def test_no_private_name_is_used_outside_its_module():
+    found = {str(path.relative_to(PROJECT_ROOT)): uses
+             for folder in ("musicrec", "notebooks", "benchmarks", "tests")
+             for path in sorted((PROJECT_ROOT / folder).rglob("*.py")) if (uses := _private_uses(path))}
+    assert not found, found
