@@ -628,3 +628,28 @@ def prepare_sessions(log: pd.DataFrame, track_features: pd.DataFrame, *, source:
                        key={**key, "split_seed": int(split_seed), "test_fraction": float(test_fraction),
                             "validation_fraction": float(validation_fraction), "max_tracks": max_tracks},
                        summary=summary)
+
+
+def read_mssd(log_path: str | os.PathLike, track_paths: str | os.PathLike | Sequence[str | os.PathLike], *,
+              max_sessions: int | None = None, digest_cache: str | os.PathLike | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The real MSSD files of a study: its log (first ``max_sessions`` sessions, read in chunks), the features
+    of its tracks (every track must be there), and the key that identifies them in run configs (file names
+    and SHA-256 digests, kept in ``digest_cache`` by :func:`musicrec.runs.file_digest`).
+
+    Paths are root-relative or absolute.
+    """
+    from musicrec.runs import file_digest
+    from musicrec.utils import project_path
+
+    log_path = project_path(log_path)
+    track_paths = ([project_path(track_paths)] if isinstance(track_paths, (str, os.PathLike))
+                   else [project_path(p) for p in track_paths])
+    log = read_log(log_path, max_sessions=max_sessions)
+    track_features = read_track_features(track_paths, track_ids=pd.unique(log.track_id_clean))
+    check_tracks(log, track_features)
+    key = {"source": "mssd", "log": log_path.name, "log_sha256": file_digest(log_path, cache=digest_cache),
+           "tracks": [p.name for p in track_paths],
+           "tracks_sha256": [file_digest(p, cache=digest_cache) for p in track_paths],
+           "max_sessions": max_sessions}
+    return log, track_features, key

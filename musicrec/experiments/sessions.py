@@ -38,14 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musicrec.data.sessions import (
-    SessionArrays,
-    SessionData,
-    check_tracks,
-    prepare_sessions,
-    read_log,
-    read_track_features,
-)
+from musicrec.data.sessions import SessionArrays, SessionData, prepare_sessions, read_mssd
 from musicrec.errors import ParameterError, check_choice
 from musicrec.metrics import (
     accuracy_at_positions,
@@ -63,10 +56,10 @@ from musicrec.models.scoring import (
     sequence_baseline_scores,
     write_run_outputs,
 )
+from musicrec.models.selection import widening_search
 from musicrec.profiles import Budget
-from musicrec.runs import Run, file_digest, run_all, write_csv_atomic
+from musicrec.runs import Run, run_all, write_csv_atomic
 from musicrec.sources import published
-from musicrec.utils import project_path
 
 
 VERSION = 3
@@ -264,17 +257,8 @@ def load_data(budget: str | Mapping, runs_dir: str | os.PathLike, *, mssd_log: s
                                 kinds=truth.session_kind, truth=load_session_truth(run.path))
     if mssd_tracks is None:
         raise ParameterError("mssd_log needs mssd_tracks (the track-features file or files)")
-    mssd_log = project_path(mssd_log)
-    mssd_tracks = ([project_path(mssd_tracks)] if isinstance(mssd_tracks, (str, os.PathLike))
-                   else [project_path(p) for p in mssd_tracks])
-    log = read_log(mssd_log, max_sessions=budget.get("mssd_max_sessions"))
-    track_features = read_track_features(mssd_tracks, track_ids=pd.unique(log.track_id_clean))
-    check_tracks(log, track_features)
-    cache = Path(runs_dir) / DIGEST_CACHE
-    key = {"source": "mssd", "log": mssd_log.name, "log_sha256": file_digest(mssd_log, cache=cache),
-           "tracks": [p.name for p in mssd_tracks],
-           "tracks_sha256": [file_digest(p, cache=cache) for p in mssd_tracks],
-           "max_sessions": budget.get("mssd_max_sessions")}
+    log, track_features, key = read_mssd(mssd_log, mssd_tracks, max_sessions=budget.get("mssd_max_sessions"),
+                                         digest_cache=Path(runs_dir) / DIGEST_CACHE)
     return prepare_sessions(log, track_features, source="mssd", key=key, **split)
 
 
@@ -464,37 +448,17 @@ def select_learning_rates(task: str, data: SessionData, budget: str | Mapping, r
     _pretrain_berts(task, models, data, budget, budget["seeds"][:1], runs_dir)
     seed = int(budget["seeds"][0])
     widen = budget["training"].get("lr_widen") or {}
-    factor, steps = float(widen.get("factor", 3.0)), int(widen.get("steps", 0))
-    if factor <= 1:
-        raise ParameterError(f"lr_widen.factor={factor} must be > 1")
-    grids = {m: sorted(learning_rates(task, m, budget)) for m in models}
-    scores: dict[str, dict[float, dict]] = {m: {} for m in models}
-    added = {m: {"low": 0, "high": 0} for m in models}
-    best: dict[str, float] = {}
-    searching = list(models)
-    while searching:
-        pending = [(m, lr) for m in searching for lr in grids[m] if lr not in scores[m]]
+
+    def score(pending: list[tuple[str, float]]) -> list[dict]:
         tasks = [model_task(task, m, data, budget, seed, runs_dir, lr=lr) for m, lr in pending]
         run_all(_by_cost(tasks, [m for m, _ in pending]), workers=budget["n_jobs"], progress=progress,
                 description=f"{task} learning rates")
-        for (m, lr), (run, _) in zip(pending, tasks):
-            scores[m][lr] = selection_score(run)
-        still = []
-        for m in searching:
-            grid = grids[m]
-            best[m] = max(grid, key=lambda lr: scores[m][lr]["val_maa"])
-            if len(grid) > 1 and best[m] == grid[0] and added[m]["low"] < steps:
-                grid.insert(0, float(f"{best[m] / factor:.3g}"))
-                added[m]["low"] += 1
-                still.append(m)
-            elif len(grid) > 1 and best[m] == grid[-1] and added[m]["high"] < steps:
-                grid.append(float(f"{best[m] * factor:.3g}"))
-                added[m]["high"] += 1
-                still.append(m)
-        searching = still
-    rows = [{"model": m, "lr": lr, **scores[m][lr], "chosen": lr == best[m],
-             "at_edge": lr == best[m] and len(grids[m]) > 1 and best[m] in (grids[m][0], grids[m][-1])}
-            for m in models for lr in grids[m]]
+        return [selection_score(run) for run, _ in tasks]
+
+    found = widening_search({m: learning_rates(task, m, budget) for m in models}, score,
+                            factor=float(widen.get("factor", 3.0)), steps=int(widen.get("steps", 0)))
+    rows = [{"model": m, "lr": lr, **found[m].scores[lr], "chosen": lr == found[m].best,
+             "at_edge": lr == found[m].best and found[m].at_edge} for m in models for lr in found[m].grid]
     return pd.DataFrame(rows, columns=["model", "lr", "val_maa", "val_loss", "epochs", "best_epoch", "chosen",
                                        "at_edge"])
 
