@@ -47,6 +47,7 @@ def main() -> None:
     from musicrec.experiments import sessions
     from musicrec.metrics import mean_average_accuracy
     from musicrec.models.common import to_batch
+    from musicrec.models.scoring import probability_scores, rule_scores
     from musicrec.models.skip import RNNSkipModel
     from musicrec.models.training import fit
     from musicrec.profiles import load_profile
@@ -113,10 +114,10 @@ def main() -> None:
         print("references on the validation sessions:")
         print(f"  logistic regression on first-half skip rates and position: {maa(p > 0.5):.4f}")
         for rule, label in sessions.SKIP_RULES.items():
-            print(f"  {label}: {sessions._rule_scores(rule, data)['val_maa']:.4f}")
+            print(f"  {label}: {rule_scores(rule, data)['val_maa']:.4f}")
         bayes = sessions.population_bayes_run(data, budget, runs_dir)
         if bayes is not None:
-            print(f"  {sessions.BAYES_LABEL}: {sessions._probability_scores(data, bayes.path)['val_maa']:.4f}")
+            print(f"  {sessions.BAYES_LABEL}: {probability_scores(data, bayes.path)['val_maa']:.4f}")
 
 
 if __name__ == "__main__":

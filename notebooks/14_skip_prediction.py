@@ -68,6 +68,7 @@ from IPython.display import Markdown, display
 
 from musicrec.cli import main as musicrec_cli
 from musicrec.experiments import sessions
+from musicrec.models import scoring
 from musicrec.prose import sessions as sessions_prose
 from musicrec.plotting import plot_mean_band, setup_style
 from musicrec.profiles import load_profile
@@ -165,9 +166,9 @@ display(spread.round(4))
 
 # %%
 summaries = sessions.run_summaries(study)
-rule_scores = {label: sessions._rule_scores(rule, data) for rule, label in sessions.SKIP_RULES.items()}
+rule_scores = {label: scoring.rule_scores(rule, data) for rule, label in sessions.SKIP_RULES.items()}
 if bayes is not None:
-    rule_scores[sessions.BAYES_LABEL] = sessions._probability_scores(data, bayes.path)
+    rule_scores[sessions.BAYES_LABEL] = scoring.probability_scores(data, bayes.path)
 splits = pd.concat([
     pd.DataFrame([{"model": label, "val_maa": s["val_maa"], "test_maa": s["test_maa"]}
                   for label, s in rule_scores.items()]),

@@ -21,3 +21,12 @@ def test_the_thesis_metric_tables_as_printed():
     assert (row["mean"], row["std"]) == (188, 8)
     with pytest.raises(ParameterError, match="no published table 'nope'"):
         sources.published("nope")
+
+
+def test_the_sessions_paper_tables_as_printed():
+    skip = sources.published("khan_cui_sessions_skip").set_index("model")
+    assert skip.loc["Standard LSTM (SKIP token)", "paper_test_maa"] == 61.1
+    assert skip["cite"].str.endswith("table 1").all()
+    counts = sources.published("khan_cui_sessions_counts")
+    assert list(counts.columns) == ["cite", "model", "0", "2", "4", "6", "8", "10"]
+    assert sources.published("khan_cui_sessions_sequence").paper_test_maa.min() == 9e-11

@@ -13,19 +13,29 @@ The preset ``ddpg_mask`` (registered on import) trains it through
 :func:`musicrec.agents.sb3.train`; hyperparameters live in
 ``musicrec/configs/hyperparams/ddpg_mask.yml``. With ``mask_noise: null`` it is plain DDPG without
 exploration noise (the paper's "DDPG without noise").
+
+On the session environments (:mod:`musicrec.envs.sessions`), :func:`session_agent_spec` names the agent and
+environment of a task, :func:`train_session_ddpg` trains it on a study's sessions (with a validation MAA
+curve) and writes a run's files, and :func:`session_predictions` / :func:`session_scores` read a trained
+actor's deterministic predictions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from stable_baselines3 import DDPG
 from stable_baselines3.common.noise import ActionNoise
 
 from musicrec.agents.sb3 import AgentPreset, register_preset
-from musicrec.errors import ParameterError, check_number
+from musicrec.data.sessions import SessionArrays, SessionData
+from musicrec.errors import ParameterError, check_choice, check_number
+from musicrec.metrics import first_prediction_accuracy, mean_average_accuracy
+from musicrec.runs import write_csv_atomic, write_metrics
 
 
 class DimensionMaskNoise(ActionNoise):
@@ -112,3 +122,136 @@ class MaskedDDPG(DDPG):
 
 register_preset("ddpg_mask", AgentPreset("musicrec.agents.session_ddpg:MaskedDDPG", "MlpPolicy",
                                          label="DDPG (dimension-mask noise)"))
+
+
+#: The session environment of each task.
+SESSION_ENV_IDS = {"skip": "musicrec/SessionSkip-v0", "sequence": "musicrec/SessionTrack-v0"}
+
+
+def session_agent_spec(task: str, *, total_timesteps: int, mask_noise: Mapping[str, Any] | None
+                       ) -> tuple[dict, dict]:
+    """The agent and environment specs (for :func:`musicrec.agents.sb3.train`) of the ``ddpg_mask`` preset on
+    the session environment of ``task`` (``skip`` or ``sequence``).
+
+    ``mask_noise`` overrides the preset's dimension-mask settings: ``{}`` keeps them (decaying mask),
+    e.g. ``{"decay": 1.0}`` changes some (a constant mask), None removes the exploration noise.
+    """
+    from musicrec.hyperparams import load_hyperparams
+
+    check_choice("task", task, SESSION_ENV_IDS)
+    env_id = SESSION_ENV_IDS[task]
+    agent = {"preset": "ddpg_mask", "total_timesteps": int(total_timesteps)}
+    if mask_noise is None:
+        agent["hyperparams"] = {"mask_noise": None}
+    elif mask_noise:
+        agent["hyperparams"] = {"mask_noise": {**load_hyperparams("ddpg_mask", env_id)["mask_noise"],
+                                               **mask_noise}}
+    return agent, {"id": env_id, "kwargs": {}}
+
+
+def session_predictions(model, task: str, arrays: SessionArrays, embedding: np.ndarray) -> np.ndarray:
+    """Deterministic predictions ``(n, 10)`` of a trained DDPG actor on ``arrays``' second halves: skips as bool
+    (``skip``) or track tokens (``sequence``); ``embedding`` is the track embedding it acts in."""
+    from musicrec.envs.sessions import plays, skip_observations, track_rollout, unit_rows
+
+    embedding = unit_rows(embedding)
+
+    def act(observations):
+        return model.predict(observations, deterministic=True)[0]
+
+    if task == "skip":
+        observations = skip_observations(arrays, embedding)
+        n, steps, width = observations.shape
+        actions = act(observations.reshape(-1, width)).reshape(n, steps, -1)
+        return ~plays(actions, embedding[arrays.second_tracks])
+    return track_rollout(act, arrays, embedding)
+
+
+def session_scores(model, task: str, arrays: SessionArrays, embedding: np.ndarray
+                   ) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """``(MAA, first-prediction accuracy, correctness (n, 10), predictions (n, 10))`` of a trained actor."""
+    from musicrec.models.training import correctness
+
+    predictions = session_predictions(model, task, arrays, embedding)
+    correct = correctness(task, predictions, arrays)
+    mask = arrays.second_mask
+    return (mean_average_accuracy(correct, mask), first_prediction_accuracy(correct, mask), correct,
+            predictions)
+
+
+def train_session_ddpg(task: str, data: SessionData, folder: str | Path, *, agent: Mapping[str, Any],
+                       env: Mapping[str, Any], seed: int, dim: int, window: int, word2vec_epochs: int,
+                       eval_train: int, eval_valid: int, eval_every: int, progress: bool = False) -> dict:
+    """Train DDPG on a study's training sessions and write a session run's files to ``folder``.
+
+    The actor acts in a word2vec embedding of the tracks (``dim`` wide, context ``window``, trained
+    ``word2vec_epochs`` epochs with ``seed``). Writes SB3's episode log (``metrics.csv``, times in
+    ``timings.csv``), ``eval.csv`` (``timesteps, train_maa, val_maa, mask_fraction``: the MAA of the
+    deterministic actor on the first ``eval_train`` training and ``eval_valid`` validation sessions at the
+    start and every ``eval_every`` steps) and the files of :func:`musicrec.models.scoring.write_run_outputs`.
+
+    Parameters
+    ----------
+    task : {"skip", "sequence"}
+    data : SessionData
+    folder : path
+        The run's (temporary) folder.
+    agent, env : mapping
+        From :func:`session_agent_spec`.
+
+    Returns
+    -------
+    dict
+        The run's scores (no loss).
+    """
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from musicrec.agents.sb3 import train
+    from musicrec.envs.sessions import SessionSkipEnv, SessionTrackEnv, unit_rows
+    from musicrec.models.scoring import write_run_outputs
+    from musicrec.models.word2vec import train_word2vec
+
+    folder = Path(folder)
+    embedding = unit_rows(train_word2vec(data.train, data.n_tokens, dim=dim, window=window, epochs=word2vec_epochs,
+                                         seed=seed))
+    env_class = SessionSkipEnv if task == "skip" else SessionTrackEnv
+    probe = data.train.subset(slice(0, eval_train))
+    curve_valid = data.valid.subset(slice(0, eval_valid))
+
+    def factory(env_config, n_envs, env_seed):
+        envs = DummyVecEnv([lambda: Monitor(env_class(data.train, embedding)) for _ in range(n_envs)])
+        envs.seed(env_seed)
+        return envs
+
+    rows = []
+
+    class Curve(BaseCallback):
+        def _record(self):
+            train_maa = session_scores(self.model, task, probe, embedding)[0]
+            val_maa = session_scores(self.model, task, curve_valid, embedding)[0]
+            noise = getattr(self.model, "mask_noise", None)
+            rows.append({"timesteps": int(self.num_timesteps), "train_maa": train_maa, "val_maa": val_maa,
+                         "mask_fraction": float(noise.fraction) if noise is not None else 0.0})
+
+        def _on_training_start(self):
+            self._record()
+
+        def _on_step(self):
+            if self.num_timesteps % eval_every == 0:
+                self._record()
+            return True
+
+    result = train(agent, env, seed, folder, callbacks=[Curve()], progress_bar=progress,
+                   vec_env_factory=factory)
+    # SB3's episode log, written with its times by train: rewritten with the times apart
+    write_metrics(pd.read_csv(folder / "metrics.csv"), folder, timings=["time_s"], keys=["timesteps"])
+    write_csv_atomic(pd.DataFrame(rows), folder / "eval.csv")
+    train_maa, train_first, _, _ = session_scores(result.model, task, probe, embedding)
+    val_maa, val_first, _, _ = session_scores(result.model, task, data.valid, embedding)
+    test_maa, test_first, correct, predictions = session_scores(result.model, task, data.test, embedding)
+    scores = {"train_maa": train_maa, "val_maa": val_maa, "test_maa": test_maa, "train_first_acc": train_first,
+              "val_first_acc": val_first, "test_first_acc": test_first}
+    write_run_outputs(folder, task, data, scores, correct, predictions)
+    return scores

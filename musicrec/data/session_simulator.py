@@ -73,7 +73,14 @@ import numpy as np
 import pandas as pd
 
 from musicrec.data.catalog import AUDIO_FEATURES, normalise_features, synthetic_catalog
-from musicrec.data.sessions import LOG_COLUMNS, TRACK_FEATURE_COLUMNS, read_log, read_track_features
+from musicrec.data.sessions import (
+    LOG_COLUMNS,
+    MAX_HALF,
+    TRACK_FEATURE_COLUMNS,
+    SessionArrays,
+    read_log,
+    read_track_features,
+)
 from musicrec.errors import ParameterError, check_number, check_probability
 from musicrec.runs import write_csv_atomic
 from musicrec.users.session_user import TASTE_FEATURES, SessionListeners, SkipParameters
@@ -398,6 +405,36 @@ def population_posterior(listeners: SessionListeners, tracks: np.ndarray, length
             out[i, position] = prob.mean()
             history = np.concatenate([history, (rng.random(samples) < prob)[:, None]], axis=1)
     return out
+
+
+def second_half_posterior(listeners: SessionListeners, log: pd.DataFrame, track_features: pd.DataFrame,
+                          arrays: SessionArrays, *, rng: np.random.Generator, mood_points: int = 11,
+                          samples: int = 2000) -> np.ndarray:
+    """:func:`population_posterior` of the sessions of ``arrays``, read from the simulated ``log`` (and its
+    ``track_features``, the catalog order), as the second halves of ``arrays``.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(arrays), MAX_HALF)]: P(skip_2) of every second-half track, NaN in padding.
+    """
+    catalog_index = pd.Series(np.arange(len(track_features)), index=track_features.track_id)
+    starts = pd.Series(np.flatnonzero(log.session_position.to_numpy() == 1),
+                       index=log.session_id.to_numpy()[log.session_position.to_numpy() == 1])
+    tokens = catalog_index.loc[log.track_id_clean].to_numpy()
+    first_row = starts.loc[arrays.session_id].to_numpy()
+    rows = np.minimum(first_row[:, None] + np.arange(20)[None, :], len(log) - 1)
+    inside = np.arange(20)[None, :] < arrays.length[:, None]
+    tracks = np.where(inside, tokens[rows], 0)
+    skips = np.where(inside, log.skip_2.to_numpy(dtype=bool)[rows], False)
+    session_rows = log.iloc[first_row]
+    probability = population_posterior(
+        listeners, tracks, arrays.length, skips, session_rows.premium.to_numpy(dtype=bool),
+        session_rows.context_type.to_numpy(), samples=samples, mood_points=mood_points, rng=rng)
+    second = np.full((len(arrays), MAX_HALF), np.nan)
+    columns = arrays.n_first[:, None] + np.arange(MAX_HALF)[None, :]
+    valid = arrays.second_mask
+    second[valid] = probability[np.nonzero(valid)[0], columns[valid]]
+    return second
 
 
 def _make_playlists(genres: np.ndarray, popularity: np.ndarray, config: SimulatorConfig,

@@ -472,3 +472,184 @@ def split_sessions(n_sessions: int, test_fraction: float, rng: np.random.Generat
     n_test = min(n_sessions - 1, max(1, int(round(test_fraction * n_sessions))))
     order = rng.permutation(n_sessions)
     return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+# -- a study's sessions: split, encoded, with what the simulator knows -----------------------------------
+@dataclass
+class SessionKnowledge:
+    """What the simulator knows of each session, in tokens (``-1`` pads).
+
+    Attributes
+    ----------
+    kind : np.ndarray [shape=(n,), dtype=object]
+        ``playlist`` (a playlist in order), ``shuffle`` (a shuffled playlist) or ``personal``.
+    playlist : np.ndarray [shape=(n, playlist_length)]
+        The tokens of the playlist the session plays, in order (all -1 for personal sessions).
+    offset : np.ndarray [shape=(n,)]
+        The playlist position an in-order session starts from (-1 otherwise).
+    library : np.ndarray [shape=(n, library_size)]
+        The tokens of the listener's library (personal picks and a playlist's replaced tracks come from it).
+    """
+
+    kind: np.ndarray
+    playlist: np.ndarray
+    offset: np.ndarray
+    library: np.ndarray
+
+    def subset(self, index) -> "SessionKnowledge":
+        return SessionKnowledge(self.kind[index], self.playlist[index], self.offset[index], self.library[index])
+
+
+@dataclass
+class SessionData:
+    """Encoded training, validation and test sessions and what identifies them in run configs.
+
+    Attributes
+    ----------
+    source : str
+        ``simulated`` or ``mssd``.
+    vocab : TrackVocabulary
+        The tracks of the training and validation sessions (test tracks outside it are UNK).
+    features : np.ndarray [shape=(n_tokens, 29), dtype=float32]
+        Track features per token (:func:`vocabulary_features`; zeros for special and unknown tokens).
+    train, valid, test : SessionArrays
+        The three parts of the sessions.
+    key : dict
+        What identifies the data in a run's config (source, files or data run, split settings).
+    summary : dict
+        Counts shown by the notebooks (sessions per part, tracks, vocabulary, skip rate).
+    test_kind : np.ndarray [shape=(n_test,)] or None
+        The simulated kind of every test session (``playlist``, ``shuffle``, ``personal``); None on real data.
+    test_knowledge : SessionKnowledge or None
+        What the simulator knows of every test session; None on real data.
+    """
+
+    source: str
+    vocab: TrackVocabulary
+    features: np.ndarray
+    train: SessionArrays
+    valid: SessionArrays
+    test: SessionArrays
+    key: dict
+    summary: dict
+    test_kind: np.ndarray | None = None
+    test_knowledge: SessionKnowledge | None = None
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.vocab)
+
+
+def vocabulary_features(vocab: TrackVocabulary, track_features: pd.DataFrame) -> np.ndarray:
+    """The :func:`feature_matrix` row of every token of ``vocab``, shape ``(len(vocab), 29)``, float32.
+
+    Special tokens and tracks missing from ``track_features`` keep zero rows.
+    """
+    table = track_features.drop_duplicates("track_id").set_index("track_id")
+    matrix = np.zeros((len(vocab), 29), dtype=np.float32)
+    known = np.isin(vocab.track_ids, table.index)
+    rows = table.loc[vocab.track_ids[known]].reset_index()
+    matrix[N_SPECIAL + np.flatnonzero(known)] = feature_matrix(rows)
+    return matrix
+
+
+def session_knowledge(truth, vocab: TrackVocabulary, session_ids: np.ndarray) -> SessionKnowledge:
+    """:class:`SessionKnowledge` of the sessions ``session_ids`` from the simulator's
+    :class:`~musicrec.data.session_simulator.SessionTruth`, in the tokens of ``vocab``."""
+    rows = truth.sessions.loc[session_ids]
+    width = max(len(p) for p in truth.playlists)
+    playlist = np.full((len(rows), width), -1, dtype=np.int64)
+    library_width = max(len(t) for t in truth.libraries.values())
+    library = np.full((len(rows), library_width), -1, dtype=np.int64)
+    encoded = [vocab.encode(p) for p in truth.playlists]
+    for i, (k, user) in enumerate(zip(rows.playlist.to_numpy(), rows.user.to_numpy())):
+        if k >= 0:
+            playlist[i, : len(encoded[k])] = encoded[k]
+        own = vocab.encode(truth.libraries[int(user)])
+        library[i, : len(own)] = own
+    return SessionKnowledge(kind=rows.session_kind.to_numpy().astype(object), playlist=playlist,
+                            offset=rows.playlist_offset.to_numpy(dtype=np.int64), library=library)
+
+
+def prepare_sessions(log: pd.DataFrame, track_features: pd.DataFrame, *, source: str, key: dict,
+                     split_seed: int, test_fraction: float, validation_fraction: float,
+                     max_tracks: int | None = None, skip_probability: np.ndarray | None = None,
+                     marginal_probability: np.ndarray | None = None, kinds: pd.Series | None = None,
+                     truth=None) -> SessionData:
+    """Split a session log into training, validation and test sessions and encode them.
+
+    The test sessions are drawn first (``test_fraction`` of all sessions, seed ``split_seed``); the
+    validation sessions (``validation_fraction`` of the rest, seed ``[split_seed, 1]``), used for every
+    choice (learning rates, epochs, inputs), come out of the training part. The vocabulary is that of the
+    training and validation sessions (at most ``max_tracks`` tracks); the test tracks stay unseen.
+
+    Parameters
+    ----------
+    log : pd.DataFrame
+        A session log (:data:`LOG_COLUMNS`).
+    track_features : pd.DataFrame
+        The track features of its tracks (:data:`TRACK_FEATURE_COLUMNS`).
+    source : str
+        ``simulated`` or ``mssd`` (kept in the summary).
+    key : dict
+        What identifies the log in run configs; the split settings are added to it.
+    split_seed, test_fraction, validation_fraction, max_tracks
+        The split and the vocabulary cap.
+    skip_probability, marginal_probability : np.ndarray [shape=(len(log),)], optional
+        The simulator's skip probability of every row and its second-half marginal (simulated data).
+    kinds : pd.Series [shape=(len(log),)], optional
+        The simulated kind of the session of every row.
+    truth : SessionTruth, optional
+        The simulator's truth, for the test sessions' :class:`SessionKnowledge`.
+    """
+    sessions = pd.unique(log.session_id)
+    train_index, test_index = split_sessions(len(sessions), float(test_fraction),
+                                             np.random.default_rng(int(split_seed)))
+    train_ids = set(sessions[train_index])
+    fit_index, valid_index = split_sessions(len(train_index), float(validation_fraction),
+                                            np.random.default_rng([int(split_seed), 1]))
+    valid_index, train_index = train_index[valid_index], train_index[fit_index]
+    vocab = TrackVocabulary.from_log(log[log.session_id.isin(train_ids)], max_tracks=max_tracks)
+    arrays = encode_sessions(log, vocab, skip_probability=skip_probability,
+                             marginal_probability=marginal_probability)
+    features = vocabulary_features(vocab, track_features)
+    summary = {"source": source, "sessions": len(sessions), "train_sessions": len(train_index),
+               "validation_sessions": len(valid_index), "test_sessions": len(test_index),
+               "tracks": int(log.track_id_clean.nunique()), "vocabulary": vocab.n_tracks,
+               "skip_2_rate": float(log.skip_2.mean())}
+    test_kind = None
+    if kinds is not None:
+        per_session = pd.Series(kinds.to_numpy(), index=log.session_id.to_numpy()).groupby(level=0).first()
+        test_kind = per_session.loc[arrays.session_id[test_index]].to_numpy()
+    knowledge = None if truth is None else session_knowledge(truth, vocab, arrays.session_id[test_index])
+    return SessionData(source=source, vocab=vocab, features=features, train=arrays.subset(train_index),
+                       valid=arrays.subset(valid_index), test=arrays.subset(test_index), test_kind=test_kind,
+                       test_knowledge=knowledge,
+                       key={**key, "split_seed": int(split_seed), "test_fraction": float(test_fraction),
+                            "validation_fraction": float(validation_fraction), "max_tracks": max_tracks},
+                       summary=summary)
+
+
+def read_mssd(log_path: str | os.PathLike, track_paths: str | os.PathLike | Sequence[str | os.PathLike], *,
+              max_sessions: int | None = None, digest_cache: str | os.PathLike | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The real MSSD files of a study: its log (first ``max_sessions`` sessions, read in chunks), the features
+    of its tracks (every track must be there), and the key that identifies them in run configs (file names
+    and SHA-256 digests, kept in ``digest_cache`` by :func:`musicrec.runs.file_digest`).
+
+    Paths are root-relative or absolute.
+    """
+    from musicrec.runs import file_digest
+    from musicrec.utils import project_path
+
+    log_path = project_path(log_path)
+    track_paths = ([project_path(track_paths)] if isinstance(track_paths, (str, os.PathLike))
+                   else [project_path(p) for p in track_paths])
+    log = read_log(log_path, max_sessions=max_sessions)
+    track_features = read_track_features(track_paths, track_ids=pd.unique(log.track_id_clean))
+    check_tracks(log, track_features)
+    key = {"source": "mssd", "log": log_path.name, "log_sha256": file_digest(log_path, cache=digest_cache),
+           "tracks": [p.name for p in track_paths],
+           "tracks_sha256": [file_digest(p, cache=digest_cache) for p in track_paths],
+           "max_sessions": max_sessions}
+    return log, track_features, key

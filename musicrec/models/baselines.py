@@ -25,18 +25,17 @@ tokens ``(n, 10)``):
   with it, and repeat; when none is left, fall back to the most popular remaining tracks.
 
 The track-sequence ceiling (:func:`ceiling_predictions`, simulated sessions only) is not fitted: it is
-told what the simulator knows of each session (:class:`SessionKnowledge`).
+told what the simulator knows of each session (:class:`~musicrec.data.sessions.SessionKnowledge`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
-from musicrec.data.sessions import MAX_HALF, N_SPECIAL, SessionArrays
+from musicrec.data.sessions import MAX_HALF, N_SPECIAL, SessionArrays, SessionKnowledge
 from musicrec.errors import ParameterError, check_number
 
 
@@ -234,31 +233,6 @@ SEQUENCE_BASELINES = {
 
 # -- the track-sequence ceiling -------------------------------------------------------------------------
 SESSION_KINDS = ("playlist", "shuffle", "personal")
-
-
-@dataclass
-class SessionKnowledge:
-    """What the simulator knows of each session, in tokens (``-1`` pads).
-
-    Attributes
-    ----------
-    kind : np.ndarray [shape=(n,), dtype=object]
-        ``playlist`` (a playlist in order), ``shuffle`` (a shuffled playlist) or ``personal``.
-    playlist : np.ndarray [shape=(n, playlist_length)]
-        The tokens of the playlist the session plays, in order (all -1 for personal sessions).
-    offset : np.ndarray [shape=(n,)]
-        The playlist position an in-order session starts from (-1 otherwise).
-    library : np.ndarray [shape=(n, library_size)]
-        The tokens of the listener's library (personal picks and a playlist's replaced tracks come from it).
-    """
-
-    kind: np.ndarray
-    playlist: np.ndarray
-    offset: np.ndarray
-    library: np.ndarray
-
-    def subset(self, index) -> "SessionKnowledge":
-        return SessionKnowledge(self.kind[index], self.playlist[index], self.offset[index], self.library[index])
 
 
 def ceiling_predictions(arrays: SessionArrays, knowledge: SessionKnowledge) -> np.ndarray:

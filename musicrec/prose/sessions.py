@@ -2,7 +2,8 @@
 
 Every function takes the tables a notebook displays (or a few numbers of them) and returns Markdown; none
 holds a measured number. The tables are those of :mod:`musicrec.experiments.sessions`; the paper's numbers
-are its constants ``PAPER_SKIP``, ``PAPER_SEQUENCE``, ``PAPER_POSITIONS`` and ``PAPER_COUNTS``.
+are its constants ``PAPER_SKIP``, ``PAPER_SEQUENCE``, ``PAPER_POSITIONS`` and ``PAPER_COUNTS`` (read from
+``data/sources/khan_cui_sessions_*.csv``).
 """
 
 from __future__ import annotations

@@ -59,3 +59,17 @@ def test_mask_noise_changes_exploration_and_runs_are_reproducible(tmp_path):
 def test_bad_mask_settings_are_named(tmp_path):
     with pytest.raises(ParameterError, match="mask_noise takes"):
         _train(tmp_path, {"share": 0.2}, "d")
+
+
+def test_session_agent_spec_sets_the_mask_noise():
+    from musicrec.agents.session_ddpg import session_agent_spec
+
+    agent, env = session_agent_spec("skip", total_timesteps=10, mask_noise=None)
+    assert agent == {"preset": "ddpg_mask", "total_timesteps": 10, "hyperparams": {"mask_noise": None}}
+    assert env == {"id": "musicrec/SessionSkip-v0", "kwargs": {}}
+    decaying, _ = session_agent_spec("sequence", total_timesteps=10, mask_noise={})
+    assert "hyperparams" not in decaying  # the preset's decaying mask
+    constant, _ = session_agent_spec("sequence", total_timesteps=10, mask_noise={"decay": 1.0})
+    assert constant["hyperparams"]["mask_noise"]["decay"] == 1.0
+    with pytest.raises(ParameterError, match="task='genre'"):
+        session_agent_spec("genre", total_timesteps=10, mask_noise=None)

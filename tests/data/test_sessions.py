@@ -211,3 +211,25 @@ def test_empty_inputs_get_a_clear_error(tmp_path):
         read_track_features(features)
     with pytest.raises(ParameterError, match="is a folder"):
         read_log(tmp_path)
+
+
+def test_prepare_sessions_holds_validation_and_test_sessions_out(sim):
+    from musicrec.data.sessions import prepare_sessions, vocabulary_features
+
+    data = prepare_sessions(sim.log, sim.track_features, source="simulated", key={"source": "simulated"},
+                            split_seed=0, test_fraction=0.2, validation_fraction=0.25,
+                            skip_probability=sim.skip_probability)
+    ids = [set(part.session_id) for part in (data.train, data.valid, data.test)]
+    assert not ids[0] & ids[1] and not ids[0] & ids[2] and not ids[1] & ids[2]
+    assert sum(map(len, ids)) == 60 and len(data.test) == 12 and len(data.valid) == 12
+    assert data.key == {"source": "simulated", "split_seed": 0, "test_fraction": 0.2,
+                        "validation_fraction": 0.25, "max_tracks": None}
+    assert data.summary["validation_sessions"] == 12 and data.test_kind is None
+    # the vocabulary is that of the training and validation sessions; its features are the tracks' rows
+    seen = set(sim.log[~sim.log.session_id.isin(ids[2])].track_id_clean)
+    assert set(data.vocab.track_ids) == seen
+    features = vocabulary_features(data.vocab, sim.track_features)
+    assert features.shape == (len(data.vocab), 29) and not features[:N_SPECIAL].any()
+    again = prepare_sessions(sim.log, sim.track_features, source="simulated", key={}, split_seed=0,
+                             test_fraction=0.2, validation_fraction=0.25)
+    assert np.array_equal(again.test.session_id, data.test.session_id)

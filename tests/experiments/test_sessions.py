@@ -143,17 +143,19 @@ def test_bayes_reference_row(budget, runs, data):
 def test_a_grid_is_widened_until_the_choice_is_inside(budget, runs, data, monkeypatch):
     """With ``lr_widen``, a choice at an edge adds the next value beyond it (scores faked by lr)."""
     tried = []
-    real_run = sessions.model_run
+    real_task = sessions.model_task
 
-    def fake_run(task, model, data, budget, seed, runs_dir, *, lr=None, progress=False):
+    def fake_task(task, model, data, budget, seed, runs_dir, *, lr=None, progress=False):
         tried.append(lr)
-        return real_run(task, model, data, {**budget, "training": {**budget["training"], "skip_lr": 2e-3}},
-                                  seed, runs_dir)
+        run, work = real_task(task, model, data, {**budget, "training": {**budget["training"], "skip_lr": 2e-3}},
+                              seed, runs_dir)
+        run.lr = lr  # what the faked score reads
+        return run, work
 
     scores = {1e-3: 0.5, 3e-3: 0.6, 9e-3: 0.7, 0.027: 0.65}
-    monkeypatch.setattr(sessions, "model_run", fake_run)
-    monkeypatch.setattr(sessions, "selection_score", lambda run, lr: {"val_maa": scores[lr], "val_loss": 0.0,
-                                                                        "epochs": 1, "best_epoch": 1})
+    monkeypatch.setattr(sessions, "model_task", fake_task)
+    monkeypatch.setattr(sessions, "selection_score", lambda run: {"val_maa": scores[run.lr], "val_loss": 0.0,
+                                                                    "epochs": 1, "best_epoch": 1})
     grid = {**budget, "n_jobs": 1, "training": {**budget["training"], "skip_lr": [1e-3, 3e-3],
                                                  "lr_widen": {"factor": 3.0, "steps": 3}}}
     selection = sessions.select_learning_rates("skip", data, grid, runs, models=["lstm"], progress=False)
