@@ -7,7 +7,8 @@
   the study's yardstick reward (:func:`evaluation_kwargs`);
 * :func:`train_and_evaluate_on_simulator`: the same on a simulator (a listener built from logs), plus its
   score on that simulator;
-* :func:`evaluate_baseline`: a baseline of :mod:`musicrec.agents.latent_policies` on a config's sessions.
+* :func:`evaluate_baseline`: a baseline of :mod:`musicrec.agents.latent_policies` on a config's sessions;
+* :func:`session_means`: one run's evaluation summarised, measured against the ceiling's on the same sessions.
 
 A run config (built by :mod:`musicrec.experiments.latent`) holds ``sb3`` (a resolved
 :func:`musicrec.agents.sb3.resolve_config`, with ``policy`` a name of :func:`policy_class`),
@@ -175,3 +176,17 @@ def evaluate_baseline(config: Mapping, space: LatentSpace, folder: Path) -> None
                                               session_steps=True)
     _write_evaluation(folder, sessions, steps, each)
     write_csv_atomic(sessions, folder / "metrics.csv")
+
+
+def session_means(sessions: pd.DataFrame, ceiling: pd.DataFrame | None = None) -> dict:
+    """Means over a run's evaluation sessions (``eval.csv``: ``reward, expected, expected_before,
+    expected_after, listened, like_rate``) and ``above_ceiling``: the share of its sessions whose expected
+    reward exceeds the one of ``ceiling`` (the ceiling's ``eval.csv``) on the same session by more than
+    1e-9 (NaN without a ceiling; a ceiling is only one if this is 0)."""
+    above = np.nan
+    if ceiling is not None:
+        paired = sessions.merge(ceiling[["session_seed", "expected"]], on="session_seed", suffixes=("", "_ceiling"))
+        above = float((paired.expected > paired.expected_ceiling + 1e-9).mean())
+    return {"reward": sessions.reward.mean(), "expected": sessions.expected.mean(),
+            "expected_before": sessions.expected_before.mean(), "expected_after": sessions.expected_after.mean(),
+            "listened": sessions.listened.mean(), "like_rate": sessions.like_rate.mean(), "above_ceiling": above}

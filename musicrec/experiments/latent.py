@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from musicrec.agents.latent_policies import BASELINES
-from musicrec.agents.latent_training import (SCORING_POLICIES, LatentSpace, evaluate_baseline,
+from musicrec.agents.latent_training import (SCORING_POLICIES, LatentSpace, evaluate_baseline, session_means,
                                              train_and_evaluate)
 from musicrec.data.catalog import AUDIO_FEATURES, load_catalog, normalise_features, synthetic_catalog
 from musicrec.errors import ParameterError, check_choice, check_number
@@ -266,8 +266,8 @@ def _vae_work(config: dict, budget: LatentBudget, device: str, progress: bool, f
                   device=device, progress=progress)
 
 
-def vae_run(budget: BudgetLike, latent_dim: int, runs_dir: str | os.PathLike, *,
-            beta: float | None = None, device: str = "cpu", progress: bool = True) -> Run:
+def vae_run(budget: BudgetLike, latent_dim: int, runs_dir: str | os.PathLike, *, beta: float | None = None,
+            device: str = "cpu", progress: bool = True) -> Run:
     """Train (or reuse) the VAE with ``latent_dim`` and ``beta`` (default the profile's)."""
     budget = as_budget(budget)
     config = vae_config(budget, latent_dim, beta)
@@ -331,8 +331,8 @@ def agent_policy(agent: str, actions: str) -> str:
     return policy
 
 
-def agent_config(budget: BudgetLike, agent: str, *, actions: str, lam: float, listener: str,
-                 seed: int, timesteps: int, history: int = 0, space: dict | None = None) -> dict:
+def agent_config(budget: BudgetLike, agent: str, *, actions: str, lam: float, listener: str, seed: int,
+                 timesteps: int, history: int = 0, space: dict | None = None) -> dict:
     """The full config of one agent run (validated by :func:`musicrec.agents.sb3.resolve_config`)."""
     from musicrec.agents.sb3 import resolve_config
 
@@ -382,8 +382,8 @@ def _agent_task(budget: LatentBudget, runs_dir, *, agent: str, actions: str, lam
     return run, partial(_agent_work, config, budget, str(runs_dir), device, progress)
 
 
-def agent_run(budget: BudgetLike, agent: str, runs_dir: str | os.PathLike, *, actions: str,
-              lam: float, listener: str, seed: int, timesteps: int, history: int = 0, device: str = "cpu",
+def agent_run(budget: BudgetLike, agent: str, runs_dir: str | os.PathLike, *, actions: str, lam: float,
+              listener: str, seed: int, timesteps: int, history: int = 0, device: str = "cpu",
               progress: bool = True) -> Run:
     """Train and evaluate (or reuse) one agent of one setting."""
     run, work = _agent_task(as_budget(budget), runs_dir, agent=agent, actions=actions, lam=lam,
@@ -392,8 +392,7 @@ def agent_run(budget: BudgetLike, agent: str, runs_dir: str | os.PathLike, *, ac
     return run.execute(work)
 
 
-def baseline_config(budget: BudgetLike, baseline: str, *, actions: str, lam: float, listener: str,
-                    seed: int) -> dict:
+def baseline_config(budget: BudgetLike, baseline: str, *, actions: str, lam: float, listener: str, seed: int) -> dict:
     """The full config of one baseline run (:func:`musicrec.agents.latent_training.evaluate_baseline`)."""
     check_choice("baseline", baseline, BASELINES)
     budget = as_budget(budget)
@@ -405,8 +404,8 @@ def baseline_config(budget: BudgetLike, baseline: str, *, actions: str, lam: flo
     return config
 
 
-def baseline_run(budget: BudgetLike, baseline: str, runs_dir: str | os.PathLike,
-                 space: LatentSpace, *, actions: str, lam: float, listener: str, seed: int) -> Run:
+def baseline_run(budget: BudgetLike, baseline: str, runs_dir: str | os.PathLike, space: LatentSpace, *,
+                 actions: str, lam: float, listener: str, seed: int) -> Run:
     """Evaluate (or reuse) one baseline of one setting on seed ``seed``'s sessions."""
     config = baseline_config(budget, baseline, actions=actions, lam=lam, listener=listener, seed=seed)
     name = agent_run_name(listener=listener, actions=actions, lam=lam, agent=baseline, seed=seed)
@@ -456,8 +455,8 @@ def run_agents(budget: BudgetLike, runs_dir: str | os.PathLike, *, plan: pd.Data
     return pd.DataFrame(tasks).assign(run=[run for run, _ in work])
 
 
-def run_baselines(budget: BudgetLike, runs_dir: str | os.PathLike, plan: pd.DataFrame, *,
-                  device: str = "cpu") -> pd.DataFrame:
+def run_baselines(budget: BudgetLike, runs_dir: str | os.PathLike, plan: pd.DataFrame, *, device: str = "cpu"
+                  ) -> pd.DataFrame:
     """Every baseline for every setting of ``plan`` and every seed; one row per run."""
     budget = as_budget(budget)
     space = study_space(budget, runs_dir, device=device, progress=False)
@@ -484,23 +483,13 @@ def evaluation_results(runs: pd.DataFrame) -> pd.DataFrame:
     """Per run: means over its evaluation sessions of the realised session reward, the expected session
     reward, its per-step means before and after the mood change, the listened fraction and the like rate;
     and ``above_ceiling``, the share of its sessions whose expected reward exceeds the planner's on the same
-    session (NaN where the setting has no planner run; a ceiling is only one if this is 0)."""
+    session (NaN where the setting has no planner run; a ceiling is only one if this is 0): one row per run of
+    :func:`musicrec.agents.latent_training.session_means`."""
     frames = {(item.listener, item.actions, item.lam, item.agent, item.seed): pd.read_csv(item.run.file("eval.csv"))
               for item in runs.itertuples()}
-    rows = []
-    for (listener, actions, lam, agent, seed), sessions in frames.items():
-        ceiling = frames.get((listener, actions, lam, CEILING, seed))
-        above = np.nan
-        if ceiling is not None:
-            paired = sessions.merge(ceiling[["session_seed", "expected"]], on="session_seed", suffixes=("", "_ceiling"))
-            above = float((paired.expected > paired.expected_ceiling + 1e-9).mean())
-        rows.append({"listener": listener, "actions": actions, "lam": lam, "agent": agent, "seed": seed,
-                     "reward": sessions.reward.mean(), "expected": sessions.expected.mean(),
-                     "expected_before": sessions.expected_before.mean(),
-                     "expected_after": sessions.expected_after.mean(),
-                     "listened": sessions.listened.mean(), "like_rate": sessions.like_rate.mean(),
-                     "above_ceiling": above})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"listener": listener, "actions": actions, "lam": lam, "agent": agent, "seed": seed,
+                          **session_means(sessions, frames.get((listener, actions, lam, CEILING, seed)))}
+                         for (listener, actions, lam, agent, seed), sessions in frames.items()])
 
 
 TABLE_COLUMNS = ("agent", "agent_id", "listener", "action_space", "lambda", "seeds", "mean_reward", "std_reward",
@@ -608,8 +597,7 @@ def vae_summary(runs: pd.DataFrame, catalog: pd.DataFrame, *, k: int = 4) -> pd.
     return pd.DataFrame(rows)
 
 
-def run_vaes(budget: BudgetLike, runs_dir, *, device: str = "cpu",
-             progress: bool = True) -> pd.DataFrame:
+def run_vaes(budget: BudgetLike, runs_dir, *, device: str = "cpu", progress: bool = True) -> pd.DataFrame:
     """Every (latent size, beta) of the profile; one row per run."""
     budget = as_budget(budget)
     rows = []

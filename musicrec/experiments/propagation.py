@@ -33,7 +33,7 @@ import pandas as pd
 from musicrec.agents.latent_training import LatentSpace, train_and_evaluate_on_simulator
 from musicrec.experiments import latent
 from musicrec.experiments.latent import BudgetLike, LatentBudget, as_budget
-from musicrec.offline.propagation import error_grid, log_sessions, propagated_simulator
+from musicrec.offline.propagation import error_grid, log_sessions, log_summary, propagated_simulator
 from musicrec.runs import Run, run_all, write_csv_atomic
 from musicrec.users.listener import make_listener
 
@@ -77,9 +77,7 @@ def logs_run(budget: BudgetLike, runs_dir, space: LatentSpace) -> Run:
     def work(folder: Path) -> None:
         logs = log_sessions(space.make_env(**config["env"]), config["sessions"], seed=config["seed"])
         write_csv_atomic(logs, folder / "logs.csv")
-        summary = logs.groupby("session").agg(reward=("reward", "sum"), listened=("listened", "mean"),
-                                              like_rate=("liked", "mean")).reset_index()
-        write_csv_atomic(summary, folder / "metrics.csv")
+        write_csv_atomic(log_summary(logs), folder / "metrics.csv")
 
     return Run(runs_dir, "latent_logs", config, name=f"random-{config['sessions']}sessions").execute(work)
 
@@ -175,15 +173,13 @@ def _offline_task(budget: LatentBudget, runs_dir, seed: int, *, device: str, pro
     return run, partial(_offline_work, config, budget, str(runs_dir), device, progress)
 
 
-def offline_agent_run(budget: BudgetLike, runs_dir, seed: int, *, device: str = "cpu",
-                      progress: bool = True) -> Run:
+def offline_agent_run(budget: BudgetLike, runs_dir, seed: int, *, device: str = "cpu", progress: bool = True) -> Run:
     """Train PPO on the propagated simulator (or reuse it); evaluated on the true listener."""
     run, work = _offline_task(as_budget(budget), runs_dir, seed, device=device, progress=progress)
     return run.execute(work)
 
 
-def run_offline_agents(budget: BudgetLike, runs_dir, *, device: str = "cpu",
-                       progress: bool = True) -> pd.DataFrame:
+def run_offline_agents(budget: BudgetLike, runs_dir, *, device: str = "cpu", progress: bool = True) -> pd.DataFrame:
     """PPO on the propagated simulator for every seed (``n_jobs`` at a time with
     :func:`musicrec.runs.run_all`); one row per run."""
     budget = as_budget(budget)
@@ -198,8 +194,7 @@ def run_offline_agents(budget: BudgetLike, runs_dir, *, device: str = "cpu",
     return pd.DataFrame({"seed": seeds, "run": [run for run, _ in work]})
 
 
-def gap_table(budget: BudgetLike, runs_dir, offline: pd.DataFrame, *,
-              device: str = "cpu") -> pd.DataFrame:
+def gap_table(budget: BudgetLike, runs_dir, offline: pd.DataFrame, *, device: str = "cpu") -> pd.DataFrame:
     """The offline-to-online gap: rewards on the true listener of PPO trained online (notebook 12's
     runs), PPO trained on the propagated simulator, the random neighbour, the myopic oracle and the planner
     (the ceiling), over the same seeds and sessions; plus the offline agent's reward as its own simulator

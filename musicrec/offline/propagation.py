@@ -67,6 +67,13 @@ def log_sessions(env, n_sessions: int, *, seed: int,
     return pd.DataFrame(rows, columns=columns)
 
 
+def log_summary(logs: pd.DataFrame) -> pd.DataFrame:
+    """One row per logged session of :func:`log_sessions`: ``session, reward`` (sum), ``listened`` (mean)
+    and ``like_rate`` (mean of ``liked``)."""
+    return logs.groupby("session").agg(reward=("reward", "sum"), listened=("listened", "mean"),
+                                       like_rate=("liked", "mean")).reset_index()
+
+
 def kmeans(points: np.ndarray, n_clusters: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """K-Means (scikit-learn, 3 restarts): ``(labels [n_tracks], centroids [n_clusters, dims])``.
 

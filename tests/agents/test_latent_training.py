@@ -73,3 +73,15 @@ def test_evaluate_baseline_writes_the_run_files(space, tmp_path):
     assert (tmp_path / "metrics.csv").read_bytes() == (tmp_path / "eval.csv").read_bytes()
     assert len(pd.read_csv(tmp_path / "eval_steps.csv")) == 6
     assert len(pd.read_csv(tmp_path / "eval_session_steps.csv")) == 4 * 6
+
+
+def test_session_means_count_sessions_above_the_ceiling():
+    from musicrec.agents.latent_training import session_means
+
+    def frame(expected):
+        return pd.DataFrame({"session_seed": [1, 2, 3], "reward": expected, "expected": expected, "listened": 0.5,
+                             "like_rate": 0.1, "expected_before": 0.5, "expected_after": np.nan})
+
+    means = session_means(frame([9.0, 11.0, 10.0]), frame([10.0, 10.0, 10.0]))
+    assert means["above_ceiling"] == pytest.approx(1 / 3) and means["expected"] == pytest.approx(10.0)
+    assert np.isnan(session_means(frame([1.0, 2.0, 3.0]))["above_ceiling"])

@@ -4,7 +4,7 @@ import pytest
 
 from musicrec.envs.latent import LatentRecommenderEnv
 from musicrec.errors import ParameterError
-from musicrec.offline.propagation import (error_grid, estimate_errors, kmeans, knn_estimate, log_sessions,
+from musicrec.offline.propagation import (error_grid, estimate_errors, kmeans, knn_estimate, log_sessions, log_summary,
                                           normalised_distances, observed_tracks, propagate, propagated_simulator,
                                           start_weights)
 
@@ -105,3 +105,11 @@ def test_propagated_simulator_is_the_propagation_as_a_listener():
     np.testing.assert_array_equal(estimate.listened, expected.listened)
     np.testing.assert_array_equal(listener.expected_reward(10.0), expected.reward(10.0))
     np.testing.assert_array_equal(starts, start_weights(logs, 120))
+
+
+def test_log_summary_is_one_row_per_session():
+    logs = pd.DataFrame({"session": [0, 0, 1], "reward": [1.0, 2.0, 5.0], "listened": [0.5, 1.0, 0.0],
+                         "liked": [0.0, 1.0, 1.0]})
+    summary = log_summary(logs)
+    assert summary.to_dict("list") == {"session": [0, 1], "reward": [3.0, 5.0], "listened": [0.75, 0.0],
+                                       "like_rate": [0.5, 1.0]}
