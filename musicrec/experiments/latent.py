@@ -138,11 +138,11 @@ class LatentBudget(Budget):
     lambdas: tuple[float, ...]
     """Weights of a like in the reward ``listened + lambda * liked``; notebook 13 uses the first."""
     tolerance: float
-    """The listener's taste width in normalised feature units."""
+    """The listener's taste width ``sigma`` in normalised feature units (:mod:`musicrec.users.listener`)."""
     like_power: float
-    """Exponent of the listener's like probability."""
+    """The like probability is ``affinity ** like_power``."""
     concentration: float
-    """Concentration of the listener's listened fraction around its mean."""
+    """``kappa`` of the listened fraction's Beta distribution (its spread around the mean)."""
     taste_seed: int
     """Seed of the listener's hidden taste."""
     mood_switch: tuple[int, ...]
