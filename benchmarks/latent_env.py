@@ -48,7 +48,7 @@ def main() -> None:
 
     from musicrec.agents.sb3 import train
     from musicrec.envs.latent import LatentRecommenderEnv, nearest_neighbours, neighbours_needed
-    from musicrec.experiments.latent import LatentSpace, _policy_class
+    from musicrec.agents.latent_training import LatentSpace, policy_class
     from musicrec.utils import setup_torch
 
     setup_torch("cpu")
@@ -83,7 +83,7 @@ def main() -> None:
         if extra:
             hyper["policy_kwargs"] = {**hyper.get("policy_kwargs", {}), **extra}
         config = {"preset": preset, "total_timesteps": args.train_steps, "n_envs": 4 if preset == "ddpg" else 8,
-                  "policy": _policy_class(policy), "hyperparams": hyper}
+                  "policy": policy_class(policy), "hyperparams": hyper}
         env_config = {"id": "musicrec/LatentRecommender-v0", "kwargs": {**kwargs, "actions": actions}}
         started = time.perf_counter()
         train(config, env_config, 0, None, progress_bar=False,

@@ -67,8 +67,8 @@ class BaselinePolicy:
 class ModelPolicy:
     """A trained SB3 model acting deterministically (recurrent models keep their LSTM state).
 
-    A model trained on a continuous env acts in [-1, 1]^d (the study wraps it in ``gymnasium.wrappers.RescaleAction``); its
-    actions are mapped back to the latent cube.
+    A model trained on a continuous env acts in [-1, 1]^d (:func:`musicrec.agents.latent_training.agent_action_scale`
+    wraps its env in ``gymnasium.wrappers.RescaleAction``); its actions are mapped back to the latent cube.
     """
 
     def __init__(self, model):
@@ -95,7 +95,7 @@ def evaluate_sessions(space, kwargs: dict, policy, seeds: Sequence[int], *, batc
     """Run ``policy`` on one session per reset seed, ``batch`` sessions in lockstep.
 
     ``space`` is anything with ``make_env(**kwargs)`` returning a
-    :class:`~musicrec.envs.latent.LatentRecommenderEnv` (e.g. :class:`musicrec.experiments.latent.LatentSpace`).
+    :class:`~musicrec.envs.latent.LatentRecommenderEnv` (e.g. :class:`musicrec.agents.latent_training.LatentSpace`).
 
     Returns ``(sessions, steps)``: one row per session (``session_seed, reward, expected, listened,
     like_rate, switch_at, expected_before, expected_after``) and the mean ``reward, expected, listened,

@@ -84,6 +84,20 @@ def nearest_neighbours(latents: np.ndarray, n_neighbours: int) -> np.ndarray:
     return index.kneighbors(latents, return_distance=False).astype(np.int64)
 
 
+def neighbour_genre_purity(points: np.ndarray, genres: np.ndarray, *, k: int = 4) -> float:
+    """Share of each track's ``k`` nearest neighbours in ``points`` [shape=(n_tracks, d)] that have its genre
+    (``genres`` [shape=(n_tracks,)]): how well a space's neighbour lists keep to a genre."""
+    neighbours = nearest_neighbours(np.asarray(points, dtype=np.float32), k + 1)[:, 1:]
+    return float((genres[neighbours] == genres[:, None]).mean())
+
+
+def neighbour_taste_distance(points: np.ndarray, taste: np.ndarray, *, k: int = 4) -> float:
+    """Mean distance in ``taste`` [shape=(n_tracks, m)] (the listeners' space) from each track to its ``k``
+    nearest neighbours in ``points`` [shape=(n_tracks, d)]."""
+    neighbours = nearest_neighbours(np.asarray(points, dtype=np.float32), k + 1)[:, 1:]
+    return float(np.linalg.norm(taste[neighbours] - taste[:, None, :], axis=2).mean())
+
+
 def neighbours_needed(k: int, session_length: int) -> int:
     """Neighbour-list length that always holds ``k`` unplayed tracks: the track, the session's
     ``session_length`` other tracks at most, and ``k`` more."""

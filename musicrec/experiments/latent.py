@@ -3,38 +3,47 @@
 Run kinds (folders under ``runs/``):
 
 ``latent_vae``
-    one VAE per (catalog, latent size, beta, seed): ``vae.pt``, ``latents.npy`` (rescaled means),
-    ``metrics.csv`` (per-epoch history), ``reconstruction.csv`` (per-feature error), ``kl.csv``.
+    one VAE per (catalog, latent size, beta, seed), trained by :func:`musicrec.features.vae.train_vae_run`:
+    ``vae.pt``, ``latents.npy`` (rescaled means), ``metrics.csv`` (per-epoch history), ``reconstruction.csv``
+    (per-feature error), ``kl.csv``.
 ``latent_agent``
-    one SB3 agent per (setting, agent, seed), trained with :func:`musicrec.agents.sb3.train`:
-    ``model.zip``, ``metrics.csv`` (training episodes), ``timings.csv`` (their wall times),
-    ``eval.csv`` (one row per evaluation session) and ``eval_steps.csv`` (mean reward per position in
-    the session).
+    one SB3 agent per (setting, agent, seed), trained and evaluated by
+    :func:`musicrec.agents.latent_training.train_and_evaluate`: ``model.zip``, ``metrics.csv`` (training
+    episodes), ``timings.csv`` (their wall times), ``eval.csv`` (one row per evaluation session) and
+    ``eval_steps.csv`` (mean reward per position in the session).
 ``latent_baseline``
-    random neighbour / greedy nearest-to-last-liked / oracle, evaluated on the same sessions.
+    random neighbour / greedy nearest-to-last-liked / oracle / planner, evaluated on the same sessions
+    (:func:`musicrec.agents.latent_training.evaluate_baseline`).
 
 A *setting* is (listener, action space, lambda): ``listener`` is ``"fixed"`` (one hidden taste) or
 ``"mood_change"`` (two moods, one change per session); ``actions`` is ``"knn"`` or ``"continuous"``.
 Every policy of a setting is evaluated on the same sessions: seed ``s`` uses the reset seeds
 ``EVAL_SEED + s * eval_sessions + i``, so agents and baselines meet the same start tracks and moods.
+
+Budgets come from ``musicrec/configs/profiles/latent.yml`` as a :class:`LatentBudget` (notebook 13's
+reward-propagation keys included); every entry point also takes a plain mapping or a profile name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from musicrec.agents.latent_policies import BASELINES, ModelPolicy, baseline_policy, evaluate_sessions
+from musicrec.agents.latent_policies import BASELINES
+from musicrec.agents.latent_training import (SCORING_POLICIES, LatentSpace, evaluate_baseline, session_means,
+                                             train_and_evaluate)
 from musicrec.data.catalog import AUDIO_FEATURES, load_catalog, normalise_features, synthetic_catalog
-from musicrec.errors import ParameterError, check_choice
-from musicrec.runs import Run, write_csv_atomic
+from musicrec.errors import ParameterError, check_choice, check_number
+from musicrec.profiles import Budget, profile_or_mapping
+from musicrec.runs import Run, run_all
 from musicrec.users.listener import TASTE_FEATURES
 from musicrec.utils import project_path
 
@@ -80,26 +89,150 @@ AGENTS = {
     "ddpg": AgentSpec("ddpg", "DDPG", None, "MlpPolicy", n_envs=4, cost=6.0),
 }
 ACTION_SPACES = ("knn", "continuous")
-SCORING_POLICIES = ("candidate_scoring", "recurrent_candidate_scoring")
+
+
+# -- the budget ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class LatentBudget(Budget):
+    """What a profile of ``configs/profiles/latent.yml`` spends on notebooks 11-13."""
+
+    study = "latent"
+
+    # the catalog
+    n_tracks: int
+    """Tracks of the synthetic catalog (:func:`musicrec.data.catalog.synthetic_catalog`)."""
+    catalog_seed: int
+    """Seed of the synthetic catalog."""
+    catalog_csv: str | None = None
+    """A Spotify tracks CSV (root-relative path) used instead of the synthetic catalog; ``None``: synthetic."""
+    # the VAE (notebook 11)
+    vae_beta: float
+    """Weight of the KL term of the study's VAEs (the recommender's and the clusters' latents)."""
+    vae_hidden: tuple[int, ...]
+    """Encoder layer sizes (the decoder mirrors them)."""
+    vae_learning_rate: float
+    """Adam's learning rate."""
+    vae_batch_size: int
+    """Tracks per minibatch."""
+    vae_validation_fraction: float
+    """Share of the tracks held out for early stopping, in (0, 0.5]."""
+    vae_seed: int
+    """Seed of the split, the initialisation and the minibatches."""
+    vae_epochs: int
+    """Most epochs of a VAE's training."""
+    vae_patience: int
+    """Epochs without a lower validation loss before training stops."""
+    latent_dims: tuple[int, ...]
+    """Latent sizes compared in notebook 11."""
+    betas: tuple[float, ...]
+    """KL weights compared in notebook 11."""
+    env_latent_dim: int
+    """The latent the recommender acts in (README: 4-D)."""
+    cluster_latent_dim: int
+    """The latent K-Means clusters in for reward propagation (README: 2-D)."""
+    # the env and its listeners (notebook 12)
+    session_length: int
+    """Recommendations per session."""
+    k: int
+    """Candidates per step in the kNN action space."""
+    lambdas: tuple[float, ...]
+    """Weights of a like in the reward ``listened + lambda * liked``; notebook 13 uses the first."""
+    tolerance: float
+    """The listener's taste width ``sigma`` in normalised feature units (:mod:`musicrec.users.listener`)."""
+    like_power: float
+    """The like probability is ``affinity ** like_power``."""
+    concentration: float
+    """``kappa`` of the listened fraction's Beta distribution (its spread around the mean)."""
+    taste_seed: int
+    """Seed of the listener's hidden taste."""
+    mood_switch: tuple[int, ...]
+    """``[low, high]``: the mood changes after ``low`` to ``high`` recommendations."""
+    min_mood_distance: float
+    """Least taste-space distance of the second mood's centre from the first."""
+    max_mood_distance: float
+    """Largest taste-space distance of the second mood's centre from the first."""
+    planner_width: int
+    """Beam width of the planner, the latent recommender's ceiling."""
+    # training and evaluation (notebook 12)
+    seeds: tuple[int, ...]
+    """Seeds per (setting, agent or baseline): one run each."""
+    timesteps_knn: int
+    """Training steps of an agent on the kNN candidates (fixed taste)."""
+    timesteps_continuous: int
+    """Training steps of PPO in the continuous space."""
+    timesteps_ddpg: int
+    """Training steps of DDPG in the continuous space."""
+    timesteps_mood: int
+    """Training steps of an agent with the mood-changing listener."""
+    eval_sessions: int
+    """Evaluation sessions per run (shared by every policy of a setting and seed)."""
+    n_jobs: int = 1
+    """Training runs executed at the same time (processes)."""
+    # reward propagation (notebook 13)
+    log_sessions: int
+    """Sessions of the behaviour policy logged with the true listener."""
+    observed_per_cluster: int
+    """Observed tracks per cluster."""
+    cluster_counts: tuple[int, ...]
+    """K-Means cluster counts of the error grid."""
+    decay_rates: tuple[float, ...]
+    """Decay rates of the error grid (``exp(-rate d)``; 0 is no decay)."""
+    propagation_seeds: tuple[int, ...]
+    """Selection seeds of the error grid (K-Means and the observed tracks)."""
+    offline_clusters: int
+    """Cluster count of the propagated simulator PPO trains on."""
+    offline_decay_rate: float
+    """Decay rate of the propagated simulator."""
+
+    def validate(self, source: str) -> None:
+        """Fail early on a budget that cannot run notebooks 11-13 (counts >= 1, seeds given)."""
+        try:
+            for name in ("n_tracks", "vae_epochs", "vae_patience", "vae_batch_size", "env_latent_dim",
+                         "cluster_latent_dim", "session_length", "k", "eval_sessions", "planner_width", "n_jobs",
+                         "observed_per_cluster", "offline_clusters", "log_sessions"):
+                check_number(name, self[name], low=1, integer=True)
+        except ParameterError as error:
+            raise ParameterError(f"{source}: {error}") from None
+        empty = [name for name in ("seeds", "lambdas", "latent_dims", "betas", "mood_switch", "cluster_counts",
+                                   "decay_rates", "propagation_seeds") if not self[name]]
+        if empty:
+            raise ParameterError(f"{source}: {empty} must not be empty")
+
+
+#: What the entry points take as a budget: a :class:`LatentBudget`, a plain mapping or a profile name.
+BudgetLike = LatentBudget | Mapping[str, Any] | str
+
+
+def load_budget(profile: str) -> LatentBudget:
+    """The validated budget of notebooks 11-13 under ``profile``."""
+    return LatentBudget.load(profile)
+
+
+def as_budget(budget: BudgetLike) -> LatentBudget:
+    """A budget given as a profile name or a plain mapping (a notebook that changed a key), validated."""
+    if isinstance(budget, LatentBudget):
+        return budget
+    return LatentBudget.from_mapping(profile_or_mapping(STUDY, budget), source="latent budget")
 
 
 # -- catalog and VAE ---------------------------------------------------------------------------------
-def study_catalog(budget: dict) -> pd.DataFrame:
+def study_catalog(budget: BudgetLike) -> pd.DataFrame:
     """The study's catalog: ``catalog_csv`` if the profile names one, else the synthetic catalog."""
-    if budget.get("catalog_csv"):
-        return load_catalog(project_path(budget["catalog_csv"]))
-    return synthetic_catalog(int(budget["n_tracks"]), seed=int(budget["catalog_seed"]))
+    budget = as_budget(budget)
+    if budget.catalog_csv:
+        return load_catalog(project_path(budget.catalog_csv))
+    return synthetic_catalog(budget.n_tracks, seed=budget.catalog_seed)
 
 
-def catalog_config(budget: dict) -> dict:
+def catalog_config(budget: BudgetLike) -> dict:
     """What identifies the catalog in a run config (a real file by its content hash)."""
-    if budget.get("catalog_csv"):
-        path = project_path(budget["catalog_csv"])
+    budget = as_budget(budget)
+    if budget.catalog_csv:
+        path = project_path(budget.catalog_csv)
         if not path.is_file():
-            raise ParameterError(f"catalog_csv={budget['catalog_csv']!r} does not exist")
-        return {"csv": Path(budget["catalog_csv"]).name,
-                "sha1": hashlib.sha1(path.read_bytes()).hexdigest()}
-    return {"synthetic": True, "n_tracks": int(budget["n_tracks"]), "seed": int(budget["catalog_seed"])}
+            raise ParameterError(f"catalog_csv={budget.catalog_csv!r} does not exist")
+        return {"csv": Path(budget.catalog_csv).name, "sha1": hashlib.sha1(path.read_bytes()).hexdigest()}
+    return {"synthetic": True, "n_tracks": budget.n_tracks, "seed": budget.catalog_seed}
 
 
 def taste_space(catalog: pd.DataFrame) -> np.ndarray:
@@ -108,48 +241,38 @@ def taste_space(catalog: pd.DataFrame) -> np.ndarray:
     return normalise_features(catalog)[:, columns].astype(np.float64)
 
 
-def vae_config(budget: dict, latent_dim: int, beta: float | None = None) -> dict:
+def vae_config(budget: BudgetLike, latent_dim: int, beta: float | None = None) -> dict:
     """The full config of one VAE run."""
+    budget = as_budget(budget)
     return {
         "version": VERSION,
         "catalog": catalog_config(budget),
         "latent_dim": int(latent_dim),
-        "beta": float(budget["vae_beta"] if beta is None else beta),
-        "hidden": [int(h) for h in budget["vae_hidden"]],
-        "epochs": int(budget["vae_epochs"]),
-        "patience": int(budget["vae_patience"]),
-        "batch_size": int(budget["vae_batch_size"]),
-        "learning_rate": float(budget["vae_learning_rate"]),
-        "validation_fraction": float(budget["vae_validation_fraction"]),
-        "seed": int(budget["vae_seed"]),
+        "beta": float(budget.vae_beta if beta is None else beta),
+        "hidden": [int(h) for h in budget.vae_hidden],
+        "epochs": budget.vae_epochs,
+        "patience": budget.vae_patience,
+        "batch_size": budget.vae_batch_size,
+        "learning_rate": budget.vae_learning_rate,
+        "validation_fraction": budget.vae_validation_fraction,
+        "seed": budget.vae_seed,
     }
 
 
-def _train_vae_run(config: dict, budget: dict, device: str, progress: bool, folder: Path) -> None:
-    from musicrec.features.vae import kl_per_dimension, latent_space, reconstruction_errors, save_vae, train_vae
+def _vae_work(config: dict, budget: LatentBudget, device: str, progress: bool, folder: Path) -> None:
+    from musicrec.features.vae import train_vae_run
 
-    catalog = study_catalog(budget)
-    x = normalise_features(catalog)
-    fit = train_vae(x, latent_dim=config["latent_dim"], beta=config["beta"], hidden=config["hidden"],
-                    epochs=config["epochs"], batch_size=config["batch_size"],
-                    learning_rate=config["learning_rate"], patience=config["patience"],
-                    validation_fraction=config["validation_fraction"], seed=config["seed"],
-                    device=device, progress=progress)
-    save_vae(fit.model, folder / "vae.pt")
-    np.save(folder / "latents.npy", latent_space(fit.model, x))
-    write_csv_atomic(reconstruction_errors(fit.model, x, fit.validation_index, names=AUDIO_FEATURES),
-                     folder / "reconstruction.csv")
-    kl = kl_per_dimension(fit.model, x)
-    write_csv_atomic(pd.DataFrame({"dimension": np.arange(len(kl)), "kl": kl}), folder / "kl.csv")
-    write_csv_atomic(fit.history.assign(best_epoch=fit.best_epoch), folder / "metrics.csv")
+    train_vae_run(normalise_features(study_catalog(budget)), config, folder, names=AUDIO_FEATURES,
+                  device=device, progress=progress)
 
 
-def vae_run(budget: dict, latent_dim: int, runs_dir: str | os.PathLike, *, beta: float | None = None,
+def vae_run(budget: BudgetLike, latent_dim: int, runs_dir: str | os.PathLike, *, beta: float | None = None,
             device: str = "cpu", progress: bool = True) -> Run:
     """Train (or reuse) the VAE with ``latent_dim`` and ``beta`` (default the profile's)."""
+    budget = as_budget(budget)
     config = vae_config(budget, latent_dim, beta)
     run = Run(runs_dir, "latent_vae", config, name=f"d{config['latent_dim']}-beta{config['beta']:g}")
-    return run.execute(partial(_train_vae_run, config, budget, device, progress))
+    return run.execute(partial(_vae_work, config, budget, device, progress))
 
 
 def vae_latents(run: Run) -> np.ndarray:
@@ -158,103 +281,44 @@ def vae_latents(run: Run) -> np.ndarray:
 
 
 # -- the recommender's space, listeners and envs ------------------------------------------------------
-def listener_spec(budget: dict, listener: str) -> dict:
+def listener_spec(budget: BudgetLike, listener: str) -> dict:
     """The :func:`musicrec.users.listener.make_listener` spec of ``"fixed"`` or ``"mood_change"``."""
     check_choice("listener", listener, LISTENERS)
-    spec = {"tolerance": float(budget["tolerance"]), "like_power": float(budget["like_power"]),
-            "concentration": float(budget["concentration"]), "taste_seed": int(budget["taste_seed"])}
+    budget = as_budget(budget)
+    spec = {"tolerance": budget.tolerance, "like_power": budget.like_power,
+            "concentration": budget.concentration, "taste_seed": budget.taste_seed}
     if listener == "mood_change":
-        spec.update(moods=2, switch=[int(s) for s in budget["mood_switch"]],
-                    min_mood_distance=float(budget["min_mood_distance"]),
-                    max_mood_distance=float(budget["max_mood_distance"]))
+        spec.update(moods=2, switch=[int(s) for s in budget.mood_switch],
+                    min_mood_distance=budget.min_mood_distance, max_mood_distance=budget.max_mood_distance)
     return spec
 
 
-def env_kwargs(budget: dict, *, actions: str, lam: float, listener: str, history: int = 0,
+def env_kwargs(budget: BudgetLike, *, actions: str, lam: float, listener: str, history: int = 0,
                overrides: Mapping | None = None) -> dict:
     """Plain env kwargs of a setting (what a run config records), with an agent's ``overrides``."""
-    return {"actions": actions, "k": int(budget["k"]), "session_length": int(budget["session_length"]),
+    budget = as_budget(budget)
+    return {"actions": actions, "k": budget.k, "session_length": budget.session_length,
             "lam": float(lam), "history": int(history), "listener": listener_spec(budget, listener),
             **dict(overrides or {})}
 
 
-@dataclass
-class LatentSpace:
-    """Latents, the listeners' track space and the precomputed neighbour lists of one catalog."""
-
-    latents: np.ndarray
-    listener_space: np.ndarray
-    neighbours: np.ndarray
-    genres: np.ndarray
-
-    def make_env(self, **kwargs):
-        """A :class:`~musicrec.envs.latent.LatentRecommenderEnv` on this space."""
-        from musicrec.envs.latent import LatentRecommenderEnv
-
-        knn = kwargs.get("actions", "knn") == "knn"
-        return LatentRecommenderEnv(self.latents, listener_space=self.listener_space,
-                                    neighbours=self.neighbours if knn else None, **kwargs)
-
-    def vec_env_factory(self, *, normalize_reward: bool, gamma: float, overrides: dict | None = None
-                        ) -> Callable:
-        """``factory(env_config, n_envs, seed)`` for :func:`musicrec.agents.sb3.train`.
-
-        ``overrides`` replace env kwargs with objects a config cannot hold (e.g. a listener built
-        from logs and its start weights).
-        """
-        from stable_baselines3.common.env_util import make_vec_env
-        from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
-
-        def factory(env_config, n_envs, seed):
-            kwargs = {key: value for key, value in env_config["kwargs"].items() if key != "render_mode"}
-            kwargs.update(overrides or {})
-            make = partial(self.make_env, **kwargs)
-            if kwargs.get("actions") == "continuous":
-                make = partial(_agent_action_scale, make)
-            vec = make_vec_env(make, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv)
-            if normalize_reward:  # rewards up to 1 + lambda: scale them by a running std of returns
-                vec = VecNormalize(vec, norm_obs=False, norm_reward=True, gamma=gamma)
-            return vec
-
-        return factory
-
-
-def _agent_action_scale(make_env):
-    """The continuous env with actions in [-1, 1]^d for the agent (SB3's advice for Box actions: a
-    Gaussian policy starts with mean 0, the middle of the latent cube instead of its corner);
-    :class:`ModelPolicy` maps them back with the same ``(a + 1) / 2``."""
-    from gymnasium.wrappers import RescaleAction
-
-    env = make_env()
-    bound = np.ones(env.action_space.shape, dtype=np.float32)
-    return RescaleAction(env, -bound, bound)
-
-
-def study_space(budget: dict, runs_dir: str | os.PathLike, *, device: str = "cpu",
+def study_space(budget: BudgetLike, runs_dir: str | os.PathLike, *, device: str = "cpu",
                 progress: bool = True) -> LatentSpace:
     """The env's latent space: the profile's VAE (``env_latent_dim``), the taste space, neighbours."""
     from musicrec.envs.latent import nearest_neighbours, neighbours_needed
 
-    latents = vae_latents(vae_run(budget, budget["env_latent_dim"], runs_dir, device=device,
-                                  progress=progress))
+    budget = as_budget(budget)
+    latents = vae_latents(vae_run(budget, budget.env_latent_dim, runs_dir, device=device, progress=progress))
     catalog = study_catalog(budget)
-    needed = neighbours_needed(budget["k"], budget["session_length"])
+    needed = neighbours_needed(budget.k, budget.session_length)
     return LatentSpace(latents, taste_space(catalog), nearest_neighbours(latents, needed),
                        catalog.track_genre.to_numpy())
 
 
-# -- evaluation --------------------------------------------------------------------------------------
-def session_seeds(budget: dict, seed: int) -> list[int]:
+def session_seeds(budget: BudgetLike, seed: int) -> list[int]:
     """Reset seeds of the evaluation sessions of seed ``seed`` (shared by every policy)."""
-    n = int(budget["eval_sessions"])
+    n = as_budget(budget).eval_sessions
     return [EVAL_SEED + int(seed) * n + i for i in range(n)]
-
-
-def evaluation_kwargs(kwargs: dict) -> dict:
-    """The env kwargs a policy is evaluated with: its setting's, with the study's yardstick reward
-    (``listened + lam * liked``) whatever reward it was trained on."""
-    return {**kwargs, "reward": "listened_liked"}
-
 
 
 # -- agents and baselines as runs --------------------------------------------------------------------
@@ -267,20 +331,12 @@ def agent_policy(agent: str, actions: str) -> str:
     return policy
 
 
-def _policy_class(name: str):
-    if name in SCORING_POLICIES:
-        from musicrec.agents.candidate_policy import (CandidateScoringPolicy,
-                                                      RecurrentCandidateScoringPolicy)
-
-        return CandidateScoringPolicy if name == "candidate_scoring" else RecurrentCandidateScoringPolicy
-    return name
-
-
-def agent_config(budget: dict, agent: str, *, actions: str, lam: float, listener: str, seed: int,
+def agent_config(budget: BudgetLike, agent: str, *, actions: str, lam: float, listener: str, seed: int,
                  timesteps: int, history: int = 0, space: dict | None = None) -> dict:
     """The full config of one agent run (validated by :func:`musicrec.agents.sb3.resolve_config`)."""
     from musicrec.agents.sb3 import resolve_config
 
+    budget = as_budget(budget)
     spec = AGENTS[check_choice("agent", agent, AGENTS)]
     policy = agent_policy(agent, actions)
     kwargs = env_kwargs(budget, actions=actions, lam=lam, listener=listener, history=history, overrides=spec.env)
@@ -288,99 +344,76 @@ def agent_config(budget: dict, agent: str, *, actions: str, lam: float, listener
                          {"id": ENV_ID, "kwargs": kwargs})
     if policy in SCORING_POLICIES:
         sb3["hyperparams"]["policy_kwargs"] = {**sb3["hyperparams"].get("policy_kwargs", {}),
-                                               "k": kwargs["k"], "latent_dim": int(budget["env_latent_dim"]),
+                                               "k": kwargs["k"], "latent_dim": budget.env_latent_dim,
                                                "history": int(history)}
     sb3["policy"] = policy
     return {
         "version": VERSION,
         "agent": agent,
-        "space": space or vae_config(budget, budget["env_latent_dim"]),
+        "space": space or vae_config(budget, budget.env_latent_dim),
         "sb3": sb3,
         "normalize_reward": True,
         "agent_action_range": [-1.0, 1.0] if actions == "continuous" else None,
         "seed": int(seed),
-        "eval": {"first_seed": session_seeds(budget, seed)[0], "sessions": int(budget["eval_sessions"])},
+        "eval": {"first_seed": session_seeds(budget, seed)[0], "sessions": budget.eval_sessions},
     }
 
 
-def train_and_evaluate(config: dict, space: LatentSpace, folder: Path, *, device: str = "cpu",
-                       progress: bool = True, train_overrides: dict | None = None):
-    """Train ``config["sb3"]`` on ``space`` into ``folder``, then evaluate it on the config's env and
-    sessions (``eval.csv``, ``eval_steps.csv``). Returns the trained model.
-
-    ``train_overrides`` change the training env only (e.g. a simulator built from logs); the
-    evaluation always uses the env of the config (the true listener).
-    """
-    from musicrec.agents.sb3 import train
-
-    sb3 = config["sb3"]
-    hyperparams = dict(sb3["hyperparams"])
-    train_config = {"preset": sb3["preset"], "total_timesteps": sb3["total_timesteps"],
-                    "n_envs": sb3["n_envs"], "policy": _policy_class(sb3["policy"]),
-                    "hyperparams": hyperparams}
-    factory = space.vec_env_factory(normalize_reward=config["normalize_reward"],
-                                    gamma=float(hyperparams.get("gamma", 0.99)), overrides=train_overrides)
-    result = train(train_config, sb3["env"], config["seed"], folder, device=device, progress_bar=progress,
-                   vec_env_factory=factory, separate_timings=True)
-    first, n = config["eval"]["first_seed"], config["eval"]["sessions"]
-    sessions, steps, each = evaluate_sessions(space, evaluation_kwargs(sb3["env"]["kwargs"]),
-                                              ModelPolicy(result.model), list(range(first, first + n)),
-                                              session_steps=True)
-    write_csv_atomic(sessions, folder / "eval.csv")
-    write_csv_atomic(steps, folder / "eval_steps.csv")
-    write_csv_atomic(each, folder / "eval_session_steps.csv")
-    return result.model
+def agent_run_name(*, listener: str, actions: str, lam: float, agent: str, seed: int) -> str:
+    """The readable prefix of an agent's or a baseline's run folder."""
+    return f"{listener}-{actions}-lam{lam:g}-{agent}-seed{seed}"
 
 
-def _agent_work(config: dict, budget: dict, runs_dir, device: str, progress: bool, folder: Path) -> None:
+def _agent_work(config: dict, budget: LatentBudget, runs_dir, device: str, progress: bool, folder: Path) -> None:
+    from musicrec.utils import setup_torch
+
+    setup_torch(device)
     space = study_space(budget, runs_dir, device=device, progress=False)
     train_and_evaluate(config, space, folder, device=device, progress=progress)
 
 
-def agent_run(budget: dict, agent: str, runs_dir: str | os.PathLike, *, actions: str, lam: float,
+def _agent_task(budget: LatentBudget, runs_dir, *, agent: str, actions: str, lam: float, listener: str,
+                seed: int, timesteps: int, history: int = 0, device: str = "cpu",
+                progress: bool = True) -> tuple[Run, partial]:
+    config = agent_config(budget, agent, actions=actions, lam=lam, listener=listener, seed=seed,
+                          timesteps=timesteps, history=history)
+    run = Run(runs_dir, "latent_agent", config,
+              name=agent_run_name(listener=listener, actions=actions, lam=lam, agent=agent, seed=seed))
+    return run, partial(_agent_work, config, budget, str(runs_dir), device, progress)
+
+
+def agent_run(budget: BudgetLike, agent: str, runs_dir: str | os.PathLike, *, actions: str, lam: float,
               listener: str, seed: int, timesteps: int, history: int = 0, device: str = "cpu",
               progress: bool = True) -> Run:
     """Train and evaluate (or reuse) one agent of one setting."""
-    config = agent_config(budget, agent, actions=actions, lam=lam, listener=listener, seed=seed,
-                          timesteps=timesteps, history=history)
-    name = f"{listener}-{actions}-lam{lam:g}-{agent}-seed{seed}"
-    return Run(runs_dir, "latent_agent", config, name=name).execute(
-        partial(_agent_work, config, budget, runs_dir, device, progress))
+    run, work = _agent_task(as_budget(budget), runs_dir, agent=agent, actions=actions, lam=lam,
+                            listener=listener, seed=seed, timesteps=timesteps, history=history, device=device,
+                            progress=progress)
+    return run.execute(work)
 
 
-def baseline_config(budget: dict, baseline: str, *, actions: str, lam: float, listener: str,
-                    seed: int) -> dict:
+def baseline_config(budget: BudgetLike, baseline: str, *, actions: str, lam: float, listener: str, seed: int) -> dict:
+    """The full config of one baseline run (:func:`musicrec.agents.latent_training.evaluate_baseline`)."""
     check_choice("baseline", baseline, BASELINES)
-    config = {"version": VERSION, "baseline": baseline, "space": vae_config(budget, budget["env_latent_dim"]),
+    budget = as_budget(budget)
+    config = {"version": VERSION, "baseline": baseline, "space": vae_config(budget, budget.env_latent_dim),
               "env": env_kwargs(budget, actions=actions, lam=lam, listener=listener), "seed": int(seed),
-              "eval": {"first_seed": session_seeds(budget, seed)[0], "sessions": int(budget["eval_sessions"])}}
+              "eval": {"first_seed": session_seeds(budget, seed)[0], "sessions": budget.eval_sessions}}
     if baseline == "planner":
-        config["planner_width"] = int(budget["planner_width"])
+        config["planner_width"] = budget.planner_width
     return config
 
 
-def _baseline_work(config: dict, space: LatentSpace, folder: Path) -> None:
-    first, n = config["eval"]["first_seed"], config["eval"]["sessions"]
-    policy = baseline_policy(config["baseline"], config["seed"], planner_width=config.get("planner_width", 32))
-    sessions, steps, each = evaluate_sessions(space, config["env"], policy, list(range(first, first + n)),
-                                              session_steps=True)
-    write_csv_atomic(sessions, folder / "eval.csv")
-    write_csv_atomic(steps, folder / "eval_steps.csv")
-    write_csv_atomic(each, folder / "eval_session_steps.csv")
-    write_csv_atomic(sessions, folder / "metrics.csv")
-
-
-def baseline_run(budget: dict, baseline: str, runs_dir: str | os.PathLike, space: LatentSpace, *,
+def baseline_run(budget: BudgetLike, baseline: str, runs_dir: str | os.PathLike, space: LatentSpace, *,
                  actions: str, lam: float, listener: str, seed: int) -> Run:
     """Evaluate (or reuse) one baseline of one setting on seed ``seed``'s sessions."""
     config = baseline_config(budget, baseline, actions=actions, lam=lam, listener=listener, seed=seed)
-    name = f"{listener}-{actions}-lam{lam:g}-{baseline}-seed{seed}"
-    return Run(runs_dir, "latent_baseline", config, name=name).execute(
-        partial(_baseline_work, config, space))
+    name = agent_run_name(listener=listener, actions=actions, lam=lam, agent=baseline, seed=seed)
+    return Run(runs_dir, "latent_baseline", config, name=name).execute(partial(evaluate_baseline, config, space))
 
 
 # -- the study of notebook 12 ------------------------------------------------------------------------
-def study_plan(budget: dict) -> pd.DataFrame:
+def study_plan(budget: BudgetLike) -> pd.DataFrame:
     """Every (setting, agent) notebook 12 trains, with its budget.
 
     Fixed taste, kNN candidates: PPO for each lambda; at the first lambda the flat-MLP PPO, the documents'
@@ -388,73 +421,50 @@ def study_plan(budget: dict) -> pd.DataFrame:
     immediate-skip penalty. Continuous space: PPO and DDPG. Mood change: PPO and RecurrentPPO on the kNN
     candidates.
     """
-    lam0 = float(budget["lambdas"][0])
+    budget = as_budget(budget)
+    lam0 = float(budget.lambdas[0])
     rows = [{"listener": "fixed", "actions": "knn", "lam": float(lam), "agent": "ppo",
-             "timesteps": budget["timesteps_knn"]} for lam in budget["lambdas"]]
-    rows += [{"listener": "fixed", "actions": "knn", "lam": lam0, "agent": agent, "timesteps": budget["timesteps_knn"]}
+             "timesteps": budget.timesteps_knn} for lam in budget.lambdas]
+    rows += [{"listener": "fixed", "actions": "knn", "lam": lam0, "agent": agent, "timesteps": budget.timesteps_knn}
              for agent in ("ppo_mlp", "ppo_documents", "ppo_liked_or_completed", "ppo_skip_penalty")]
     rows += [{"listener": "fixed", "actions": "continuous", "lam": lam0, "agent": "ppo",
-              "timesteps": budget["timesteps_continuous"]},
+              "timesteps": budget.timesteps_continuous},
              {"listener": "fixed", "actions": "continuous", "lam": lam0, "agent": "ddpg",
-              "timesteps": budget["timesteps_ddpg"]}]
+              "timesteps": budget.timesteps_ddpg}]
     rows += [{"listener": "mood_change", "actions": "knn", "lam": lam0, "agent": agent,
-              "timesteps": budget["timesteps_mood"]} for agent in ("ppo", "recurrent_ppo")]
+              "timesteps": budget.timesteps_mood} for agent in ("ppo", "recurrent_ppo")]
     return pd.DataFrame(rows)
 
 
-def _execute_agent(budget: dict, runs_dir: str, task: dict, device: str, progress: bool) -> str:
-    from musicrec.utils import setup_torch
-
-    setup_torch(device)
-    run = agent_run(budget, task["agent"], runs_dir, actions=task["actions"], lam=task["lam"],
-                    listener=task["listener"], seed=task["seed"], timesteps=task["timesteps"],
-                    device=device, progress=progress)
-    return str(run.path)
-
-
-def run_agents(budget: dict, runs_dir: str | os.PathLike, *, plan: pd.DataFrame | None = None,
+def run_agents(budget: BudgetLike, runs_dir: str | os.PathLike, *, plan: pd.DataFrame | None = None,
                device: str = "cpu", progress: bool = True) -> pd.DataFrame:
-    """Train every planned agent for every seed (``n_jobs`` processes); one row per run."""
+    """Train every planned agent for every seed (``n_jobs`` at a time with :func:`musicrec.runs.run_all`,
+    longest first); one row per run. A failed run does not stop the others; all are named at the end."""
+    budget = as_budget(budget)
     plan = study_plan(budget) if plan is None else plan
     study_space(budget, runs_dir, device=device, progress=progress)  # the VAE, before any worker needs it
-    tasks = [{**row, "seed": int(seed)} for row in plan.to_dict("records") for seed in budget["seeds"]]
-    runs = [Run(runs_dir, "latent_agent", agent_config(budget, t["agent"], actions=t["actions"], lam=t["lam"],
-                                                        listener=t["listener"], seed=t["seed"],
-                                                        timesteps=t["timesteps"]),
-                name=f"{t['listener']}-{t['actions']}-lam{t['lam']:g}-{t['agent']}-seed{t['seed']}")
-            for t in tasks]
-    todo = [task for task, run in zip(tasks, runs) if not run.finished]
+    tasks = [{**row, "seed": int(seed)} for row in plan.to_dict("records") for seed in budget.seeds]
+    alone = budget.n_jobs <= 1
+    work = [_agent_task(budget, runs_dir, agent=t["agent"], actions=t["actions"], lam=t["lam"],
+                        listener=t["listener"], seed=t["seed"], timesteps=t["timesteps"], device=device,
+                        progress=progress and alone) for t in tasks]
     # Longest first, so no process idles while another finishes a slow run at the end.
-    todo.sort(key=lambda task: -AGENTS[task["agent"]].cost * task["timesteps"])
-    n_jobs = max(1, min(int(budget.get("n_jobs", 1)), len(todo)))
-    if todo and n_jobs == 1:
-        for task in todo:
-            _execute_agent(budget, str(runs_dir), task, device, progress)
-    elif todo:
-        from joblib import Parallel, delayed
-        from tqdm import tqdm
-
-        jobs = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
-            delayed(_execute_agent)(budget, str(runs_dir), task, device, False) for task in todo)
-        for _ in tqdm(jobs, total=len(todo), desc=f"agents ({n_jobs} processes)", disable=not progress):
-            pass
-    frame = pd.DataFrame(tasks)
-    frame["run"] = [Run(runs_dir, "latent_agent", run.config, name=run.name) for run in runs]
-    unfinished = [run.path.name for run in frame.run if not run.finished]
-    if unfinished:
-        raise RuntimeError(f"agent runs did not finish: {unfinished}")
-    return frame
+    order = sorted(range(len(tasks)), key=lambda i: -AGENTS[tasks[i]["agent"]].cost * tasks[i]["timesteps"])
+    run_all([work[i] for i in order], workers=budget.n_jobs, progress=progress and not alone,
+            description=f"agents ({budget.n_jobs} processes)")
+    return pd.DataFrame(tasks).assign(run=[run for run, _ in work])
 
 
-def run_baselines(budget: dict, runs_dir: str | os.PathLike, plan: pd.DataFrame, *, device: str = "cpu"
+def run_baselines(budget: BudgetLike, runs_dir: str | os.PathLike, plan: pd.DataFrame, *, device: str = "cpu"
                   ) -> pd.DataFrame:
     """Every baseline for every setting of ``plan`` and every seed; one row per run."""
+    budget = as_budget(budget)
     space = study_space(budget, runs_dir, device=device, progress=False)
     settings = plan[["listener", "actions", "lam"]].drop_duplicates().to_dict("records")
     rows = []
     for setting in settings:
         for baseline in BASELINES:
-            for seed in budget["seeds"]:
+            for seed in budget.seeds:
                 run = baseline_run(budget, baseline, runs_dir, space, seed=int(seed), **setting)
                 rows.append({**setting, "agent": baseline, "seed": int(seed), "run": run})
     return pd.DataFrame(rows)
@@ -473,23 +483,13 @@ def evaluation_results(runs: pd.DataFrame) -> pd.DataFrame:
     """Per run: means over its evaluation sessions of the realised session reward, the expected session
     reward, its per-step means before and after the mood change, the listened fraction and the like rate;
     and ``above_ceiling``, the share of its sessions whose expected reward exceeds the planner's on the same
-    session (NaN where the setting has no planner run; a ceiling is only one if this is 0)."""
+    session (NaN where the setting has no planner run; a ceiling is only one if this is 0): one row per run of
+    :func:`musicrec.agents.latent_training.session_means`."""
     frames = {(item.listener, item.actions, item.lam, item.agent, item.seed): pd.read_csv(item.run.file("eval.csv"))
               for item in runs.itertuples()}
-    rows = []
-    for (listener, actions, lam, agent, seed), sessions in frames.items():
-        ceiling = frames.get((listener, actions, lam, CEILING, seed))
-        above = np.nan
-        if ceiling is not None:
-            paired = sessions.merge(ceiling[["session_seed", "expected"]], on="session_seed", suffixes=("", "_ceiling"))
-            above = float((paired.expected > paired.expected_ceiling + 1e-9).mean())
-        rows.append({"listener": listener, "actions": actions, "lam": lam, "agent": agent, "seed": seed,
-                     "reward": sessions.reward.mean(), "expected": sessions.expected.mean(),
-                     "expected_before": sessions.expected_before.mean(),
-                     "expected_after": sessions.expected_after.mean(),
-                     "listened": sessions.listened.mean(), "like_rate": sessions.like_rate.mean(),
-                     "above_ceiling": above})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"listener": listener, "actions": actions, "lam": lam, "agent": agent, "seed": seed,
+                          **session_means(sessions, frames.get((listener, actions, lam, CEILING, seed)))}
+                         for (listener, actions, lam, agent, seed), sessions in frames.items()])
 
 
 TABLE_COLUMNS = ("agent", "agent_id", "listener", "action_space", "lambda", "seeds", "mean_reward", "std_reward",
@@ -568,27 +568,13 @@ def learning_curves(runs: pd.DataFrame, bins: int = 40) -> dict[tuple, list[pd.D
 
 
 # -- notebook 11: comparing latent spaces ---------------------------------------------------------------
-def neighbour_genre_purity(points: np.ndarray, genres: np.ndarray, *, k: int = 4) -> float:
-    """Share of each track's ``k`` nearest neighbours in ``points`` that have its genre."""
-    from musicrec.envs.latent import nearest_neighbours
-
-    neighbours = nearest_neighbours(np.asarray(points, dtype=np.float32), k + 1)[:, 1:]
-    return float((genres[neighbours] == genres[:, None]).mean())
-
-
-def neighbour_taste_distance(points: np.ndarray, taste: np.ndarray, *, k: int = 4) -> float:
-    """Mean taste-space distance from each track to its ``k`` nearest neighbours in ``points``."""
-    from musicrec.envs.latent import nearest_neighbours
-
-    neighbours = nearest_neighbours(np.asarray(points, dtype=np.float32), k + 1)[:, 1:]
-    return float(np.linalg.norm(taste[neighbours] - taste[:, None, :], axis=2).mean())
-
-
 def vae_summary(runs: pd.DataFrame, catalog: pd.DataFrame, *, k: int = 4) -> pd.DataFrame:
     """One row per VAE run (columns ``latent_dim``, ``beta``, ``run``): best epoch, validation error,
     KL, active dimensions (KL > 0.05 nats), genre purity of the ``k`` nearest neighbours and their mean
     distance in the listeners' taste space; plus rows for the raw 11 normalised features and for
     the taste features themselves (the best a latent can do on the last column)."""
+    from musicrec.envs.latent import neighbour_genre_purity, neighbour_taste_distance
+
     genres = catalog.track_genre.to_numpy()
     taste = taste_space(catalog)
     rows = []
@@ -611,11 +597,12 @@ def vae_summary(runs: pd.DataFrame, catalog: pd.DataFrame, *, k: int = 4) -> pd.
     return pd.DataFrame(rows)
 
 
-def run_vaes(budget: dict, runs_dir, *, device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+def run_vaes(budget: BudgetLike, runs_dir, *, device: str = "cpu", progress: bool = True) -> pd.DataFrame:
     """Every (latent size, beta) of the profile; one row per run."""
+    budget = as_budget(budget)
     rows = []
-    for beta in budget["betas"]:
-        for latent_dim in budget["latent_dims"]:
+    for beta in budget.betas:
+        for latent_dim in budget.latent_dims:
             run = vae_run(budget, latent_dim, runs_dir, beta=beta, device=device, progress=progress)
             rows.append({"latent_dim": int(latent_dim), "beta": float(beta), "run": run})
     return pd.DataFrame(rows)

@@ -15,6 +15,11 @@ Run kinds (folders under ``runs/``):
     (:class:`musicrec.users.listener.TableListener`, sessions starting where the logged ones did),
     evaluated on the true listener with notebook 12's sessions; ``eval.csv`` and
     ``eval_simulator.csv`` (the same policy scored by its own simulator).
+
+The mechanics live one floor down: logging, K-Means, propagation and the error grid in
+:mod:`musicrec.offline.propagation`, training and evaluation in :mod:`musicrec.agents.latent_training`.
+The budget is notebook 12's (:class:`musicrec.experiments.latent.LatentBudget`, with its reward-propagation
+fields); every entry point takes it, a plain mapping or a profile name.
 """
 
 from __future__ import annotations
@@ -25,13 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from musicrec.agents.latent_policies import ModelPolicy, evaluate_sessions
-from musicrec.errors import check_number
+from musicrec.agents.latent_training import LatentSpace, train_and_evaluate_on_simulator
 from musicrec.experiments import latent
-from musicrec.offline.propagation import (estimate_errors, kmeans, knn_estimate, log_sessions,
-                                          observed_tracks, propagate, start_weights)
-from musicrec.runs import Run, write_csv_atomic
-from musicrec.users.listener import TableListener, make_listener
+from musicrec.experiments.latent import BudgetLike, LatentBudget, as_budget
+from musicrec.offline.propagation import error_grid, log_sessions, log_summary, propagated_simulator
+from musicrec.runs import Run, run_all, write_csv_atomic
+from musicrec.users.listener import make_listener
 
 VERSION = 1
 GRID_VERSION = 2  # 2: the error grid has the top-5% overlap
@@ -39,86 +43,67 @@ LOG_SEED = 500_000
 SELECTION_SEED = 0
 
 
-def lam0(budget: dict) -> float:
+def lam0(budget: BudgetLike) -> float:
     """The lambda of notebook 13 (the profile's first)."""
-    return float(budget["lambdas"][0])
+    return float(as_budget(budget).lambdas[0])
 
 
-def true_listener(budget: dict, space: latent.LatentSpace):
+def true_listener(budget: BudgetLike, space: LatentSpace):
     """The fixed-taste listener of notebook 12 (its expected rewards are the ground truth)."""
     return make_listener(space.listener_space, latent.listener_spec(budget, "fixed"))
 
 
-def cluster_points(budget: dict, runs_dir, *, device: str = "cpu", progress: bool = True) -> np.ndarray:
+def cluster_points(budget: BudgetLike, runs_dir, *, device: str = "cpu",
+                   progress: bool = True) -> np.ndarray:
     """The latents K-Means clusters (the profile's ``cluster_latent_dim``, README: 2-D)."""
-    return latent.vae_latents(latent.vae_run(budget, budget["cluster_latent_dim"], runs_dir, device=device,
+    budget = as_budget(budget)
+    return latent.vae_latents(latent.vae_run(budget, budget.cluster_latent_dim, runs_dir, device=device,
                                              progress=progress))
 
 
 # -- logs ---------------------------------------------------------------------------------------------
-def logs_config(budget: dict) -> dict:
-    return {"version": VERSION, "space": latent.vae_config(budget, budget["env_latent_dim"]),
+def logs_config(budget: BudgetLike) -> dict:
+    """The full config of the logged sessions' run."""
+    budget = as_budget(budget)
+    return {"version": VERSION, "space": latent.vae_config(budget, budget.env_latent_dim),
             "env": latent.env_kwargs(budget, actions="knn", lam=lam0(budget), listener="fixed"),
-            "behaviour": "random", "sessions": int(budget["log_sessions"]), "seed": LOG_SEED}
+            "behaviour": "random", "sessions": budget.log_sessions, "seed": LOG_SEED}
 
 
-def logs_run(budget: dict, runs_dir, space: latent.LatentSpace) -> Run:
+def logs_run(budget: BudgetLike, runs_dir, space: LatentSpace) -> Run:
     """Log (or reuse) the behaviour policy's sessions with the true listener."""
     config = logs_config(budget)
 
     def work(folder: Path) -> None:
         logs = log_sessions(space.make_env(**config["env"]), config["sessions"], seed=config["seed"])
         write_csv_atomic(logs, folder / "logs.csv")
-        summary = logs.groupby("session").agg(reward=("reward", "sum"), listened=("listened", "mean"),
-                                              like_rate=("liked", "mean")).reset_index()
-        write_csv_atomic(summary, folder / "metrics.csv")
+        write_csv_atomic(log_summary(logs), folder / "metrics.csv")
 
     return Run(runs_dir, "latent_logs", config, name=f"random-{config['sessions']}sessions").execute(work)
 
 
 def read_logs(run: Run) -> pd.DataFrame:
+    """The logged recommendations of a finished logs run (:func:`musicrec.offline.propagation.log_sessions`)."""
     return pd.read_csv(run.file("logs.csv"))
 
 
 # -- propagation error grid -----------------------------------------------------------------------------
-def propagation_config(budget: dict) -> dict:
+def propagation_config(budget: BudgetLike) -> dict:
+    """The full config of the error grid's run."""
+    budget = as_budget(budget)
     return {"version": GRID_VERSION, "logs": logs_config(budget),
-            "cluster_space": latent.vae_config(budget, budget["cluster_latent_dim"]),
+            "cluster_space": latent.vae_config(budget, budget.cluster_latent_dim),
             "listener": latent.listener_spec(budget, "fixed"), "lam": lam0(budget),
-            "cluster_counts": [int(c) for c in budget["cluster_counts"]],
-            "decay_rates": [float(r) for r in budget["decay_rates"]],
-            "per_cluster": int(budget["observed_per_cluster"]),
-            "seeds": [int(s) for s in budget["propagation_seeds"]]}
+            "cluster_counts": [int(c) for c in budget.cluster_counts],
+            "decay_rates": [float(r) for r in budget.decay_rates],
+            "per_cluster": budget.observed_per_cluster,
+            "seeds": [int(s) for s in budget.propagation_seeds]}
 
 
-def error_grid(points: np.ndarray, recommender_latents: np.ndarray, logs: pd.DataFrame, true_reward: np.ndarray,
-               *, cluster_counts, decay_rates, per_cluster: int, seeds, lam: float) -> pd.DataFrame:
-    """Errors of every (cluster count, decay rate, seed) on the tracks that were not observed.
-
-    ``method`` is ``clusters`` (the documents' rule), ``knn_latent`` (mean of the 4 nearest observed
-    tracks in ``recommender_latents``, the same observed tracks) or ``global_mean``.
-    """
-    rows = []
-    for n_clusters in cluster_counts:
-        for seed in seeds:
-            labels, centroids = kmeans(points, int(n_clusters), seed=int(seed))
-            observed = observed_tracks(logs, labels, per_cluster=per_cluster, seed=int(seed))
-            base = {"n_clusters": int(n_clusters), "seed": int(seed), "observed": len(observed)}
-            for rate in decay_rates:
-                estimate = propagate(points, labels, centroids, observed, rate=float(rate))
-                errors = estimate_errors(true_reward, estimate.reward(lam), ~estimate.observed)
-                rows.append({"method": "clusters", "decay_rate": float(rate), **base, **errors})
-            reference = knn_estimate(recommender_latents, observed, k=4)
-            rows.append({"method": "knn_latent", "decay_rate": np.nan, **base,
-                         **estimate_errors(true_reward, reference.reward(lam), ~reference.observed)})
-            constant = np.full(len(true_reward), observed.listened.mean() + lam * observed.liked.mean())
-            rows.append({"method": "global_mean", "decay_rate": np.nan, **base,
-                         **estimate_errors(true_reward, constant, ~reference.observed)})
-    return pd.DataFrame(rows)
-
-
-def propagation_run(budget: dict, runs_dir, space: latent.LatentSpace, *, device: str = "cpu") -> Run:
-    """Compute (or reuse) the error grid of notebook 13."""
+def propagation_run(budget: BudgetLike, runs_dir, space: LatentSpace, *,
+                    device: str = "cpu") -> Run:
+    """Compute (or reuse) the error grid of notebook 13 (:func:`musicrec.offline.propagation.error_grid`)."""
+    budget = as_budget(budget)
     config = propagation_config(budget)
 
     def work(folder: Path) -> None:
@@ -148,85 +133,75 @@ def error_table(grid: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- the propagated simulator and PPO trained on it ------------------------------------------------------
-def offline_simulator(budget: dict, runs_dir, space: latent.LatentSpace, *, device: str = "cpu"):
+def offline_simulator(budget: BudgetLike, runs_dir, space: LatentSpace, *, device: str = "cpu"):
     """The propagated-reward listener of the profile (``offline_clusters``, ``offline_decay_rate``) and
-    the logged start tracks' distribution: ``(TableListener, start_weights, Propagation)``."""
+    the logged start tracks' distribution: ``(TableListener, start_weights, Propagation)``
+    (:func:`musicrec.offline.propagation.propagated_simulator`)."""
+    budget = as_budget(budget)
     logs = read_logs(logs_run(budget, runs_dir, space))
     points = cluster_points(budget, runs_dir, device=device, progress=False)
-    labels, centroids = kmeans(points, int(budget["offline_clusters"]), seed=SELECTION_SEED)
-    observed = observed_tracks(logs, labels, per_cluster=int(budget["observed_per_cluster"]),
-                               seed=SELECTION_SEED)
-    estimate = propagate(points, labels, centroids, observed, rate=float(budget["offline_decay_rate"]))
-    return TableListener(estimate.listened, estimate.liked), start_weights(logs, len(points)), estimate
+    return propagated_simulator(points, logs, n_clusters=budget.offline_clusters,
+                                per_cluster=budget.observed_per_cluster, rate=budget.offline_decay_rate,
+                                seed=SELECTION_SEED)
 
 
-def offline_agent_config(budget: dict, seed: int) -> dict:
+def offline_agent_config(budget: BudgetLike, seed: int) -> dict:
+    """The full config of PPO trained on the propagated simulator: notebook 12's PPO, plus the simulator."""
+    budget = as_budget(budget)
     config = latent.agent_config(budget, "ppo", actions="knn", lam=lam0(budget), listener="fixed", seed=seed,
-                                 timesteps=budget["timesteps_knn"])
+                                 timesteps=budget.timesteps_knn)
     config["offline"] = {"version": VERSION, "logs": logs_config(budget),
-                         "cluster_space": latent.vae_config(budget, budget["cluster_latent_dim"]),
-                         "n_clusters": int(budget["offline_clusters"]),
-                         "decay_rate": float(budget["offline_decay_rate"]),
-                         "per_cluster": int(budget["observed_per_cluster"]), "selection_seed": SELECTION_SEED}
+                         "cluster_space": latent.vae_config(budget, budget.cluster_latent_dim),
+                         "n_clusters": budget.offline_clusters, "decay_rate": budget.offline_decay_rate,
+                         "per_cluster": budget.observed_per_cluster, "selection_seed": SELECTION_SEED}
     return config
 
 
-def _offline_work(config: dict, budget: dict, runs_dir, device: str, progress: bool, folder: Path) -> None:
-    space = latent.study_space(budget, runs_dir, device=device, progress=False)
-    listener, starts, _ = offline_simulator(budget, runs_dir, space, device=device)
-    overrides = {"listener": listener, "start": starts}
-    model = latent.train_and_evaluate(config, space, folder, device=device, progress=progress,
-                                      train_overrides=overrides)
-    first, n = config["eval"]["first_seed"], config["eval"]["sessions"]
-    kwargs = {**config["sb3"]["env"]["kwargs"], **overrides}
-    sessions, _ = evaluate_sessions(space, kwargs, ModelPolicy(model),
-                                           list(range(first, first + n)))
-    write_csv_atomic(sessions, folder / "eval_simulator.csv")
-
-
-def offline_agent_run(budget: dict, runs_dir, seed: int, *, device: str = "cpu", progress: bool = True) -> Run:
-    """Train PPO on the propagated simulator (or reuse it); evaluated on the true listener."""
-    config = offline_agent_config(budget, seed)
-    return Run(runs_dir, "latent_offline_agent", config, name=f"ppo-propagated-seed{seed}").execute(
-        partial(_offline_work, config, budget, runs_dir, device, progress))
-
-
-def _execute_offline(budget: dict, runs_dir: str, seed: int, device: str, progress: bool) -> str:
+def _offline_work(config: dict, budget: LatentBudget, runs_dir, device: str, progress: bool, folder: Path) -> None:
     from musicrec.utils import setup_torch
 
     setup_torch(device)
-    return str(offline_agent_run(budget, runs_dir, seed, device=device, progress=progress).path)
+    space = latent.study_space(budget, runs_dir, device=device, progress=False)
+    listener, starts, _ = offline_simulator(budget, runs_dir, space, device=device)
+    train_and_evaluate_on_simulator(config, space, folder, {"listener": listener, "start": starts},
+                                    device=device, progress=progress)
 
 
-def run_offline_agents(budget: dict, runs_dir, *, device: str = "cpu", progress: bool = True) -> pd.DataFrame:
-    """PPO on the propagated simulator for every seed (``n_jobs`` processes); one row per run."""
+def _offline_task(budget: LatentBudget, runs_dir, seed: int, *, device: str, progress: bool) -> tuple[Run, partial]:
+    config = offline_agent_config(budget, seed)
+    run = Run(runs_dir, "latent_offline_agent", config, name=f"ppo-propagated-seed{seed}")
+    return run, partial(_offline_work, config, budget, str(runs_dir), device, progress)
+
+
+def offline_agent_run(budget: BudgetLike, runs_dir, seed: int, *, device: str = "cpu", progress: bool = True) -> Run:
+    """Train PPO on the propagated simulator (or reuse it); evaluated on the true listener."""
+    run, work = _offline_task(as_budget(budget), runs_dir, seed, device=device, progress=progress)
+    return run.execute(work)
+
+
+def run_offline_agents(budget: BudgetLike, runs_dir, *, device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+    """PPO on the propagated simulator for every seed (``n_jobs`` at a time with
+    :func:`musicrec.runs.run_all`); one row per run."""
+    budget = as_budget(budget)
     space = latent.study_space(budget, runs_dir, device=device, progress=progress)
     logs_run(budget, runs_dir, space)
     cluster_points(budget, runs_dir, device=device, progress=progress)
-    seeds = [int(s) for s in budget["seeds"]]
-    runs = [Run(runs_dir, "latent_offline_agent", offline_agent_config(budget, s),
-                name=f"ppo-propagated-seed{s}") for s in seeds]
-    todo = [s for s, run in zip(seeds, runs) if not run.finished]
-    n_jobs = max(1, min(int(budget.get("n_jobs", 1)), len(todo)))
-    if n_jobs == 1:
-        for seed in todo:
-            _execute_offline(budget, str(runs_dir), seed, device, progress)
-    else:
-        from joblib import Parallel, delayed
-
-        Parallel(n_jobs=n_jobs, backend="loky")(
-            delayed(_execute_offline)(budget, str(runs_dir), seed, device, False) for seed in todo)
-    return pd.DataFrame({"seed": seeds, "run": [Run(runs_dir, r.kind, r.config, name=r.name) for r in runs]})
+    seeds = [int(s) for s in budget.seeds]
+    alone = budget.n_jobs <= 1
+    work = [_offline_task(budget, runs_dir, s, device=device, progress=progress and alone) for s in seeds]
+    run_all(work, workers=budget.n_jobs, progress=progress and not alone,
+            description=f"offline agents ({budget.n_jobs} processes)")
+    return pd.DataFrame({"seed": seeds, "run": [run for run, _ in work]})
 
 
-def gap_table(budget: dict, runs_dir, offline: pd.DataFrame, *, device: str = "cpu") -> pd.DataFrame:
+def gap_table(budget: BudgetLike, runs_dir, offline: pd.DataFrame, *, device: str = "cpu") -> pd.DataFrame:
     """The offline-to-online gap: rewards on the true listener of PPO trained online (notebook 12's
     runs), PPO trained on the propagated simulator, the random neighbour, the myopic oracle and the planner
     (the ceiling), over the same seeds and sessions; plus the offline agent's reward as its own simulator
     predicts it. ``pct_of_ceiling``: the expected session reward as % of the planner's, mean over seeds."""
-    lam = lam0(budget)
-    plan = pd.DataFrame([{"listener": "fixed", "actions": "knn", "lam": lam, "agent": "ppo",
-                          "timesteps": budget["timesteps_knn"]}])
+    budget = as_budget(budget)
+    plan = pd.DataFrame([{"listener": "fixed", "actions": "knn", "lam": lam0(budget), "agent": "ppo",
+                          "timesteps": budget.timesteps_knn}])
     online = latent.run_agents(budget, runs_dir, plan=plan, device=device, progress=False)
     baselines = latent.run_baselines(budget, runs_dir, plan, device=device)
     rows = []
@@ -254,8 +229,7 @@ def gap_table(budget: dict, runs_dir, offline: pd.DataFrame, *, device: str = "c
     return table
 
 
-def check_budget(budget: dict) -> None:
-    """Fail early on a profile that cannot run notebook 13."""
-    check_number("observed_per_cluster", budget["observed_per_cluster"], low=1, integer=True)
-    check_number("offline_clusters", budget["offline_clusters"], low=1, integer=True)
-    check_number("log_sessions", budget["log_sessions"], low=1, integer=True)
+def check_budget(budget: BudgetLike) -> LatentBudget:
+    """Fail early on a profile that cannot run notebook 13: the budget validated as a
+    :class:`~musicrec.experiments.latent.LatentBudget` (its ``validate``), which is returned."""
+    return as_budget(budget)

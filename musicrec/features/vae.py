@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from musicrec.errors import ParameterError, check_number
+from musicrec.runs import write_csv_atomic
 from musicrec.utils import set_seed, setup_torch
 
 
@@ -318,3 +319,43 @@ def load_vae(path: str | os.PathLike, *, device: str = "cpu"):
     model = VAE(spec["n_features"], spec["latent_dim"], tuple(spec["hidden"]))
     model.load_state_dict(saved["state_dict"])
     return model.to(setup_torch(device)).eval()
+
+
+#: The keys of a VAE run config that :func:`train_vae_run` passes to :func:`train_vae`.
+VAE_RUN_KEYS = ("latent_dim", "beta", "hidden", "epochs", "batch_size", "learning_rate", "patience",
+                "validation_fraction", "seed")
+
+
+def train_vae_run(features, config, folder: str | os.PathLike, *, names, device: str = "cpu",
+                  progress: bool = True) -> VAEFit:
+    """Train the VAE of a run config on ``features`` and write the run's files into ``folder``.
+
+    Parameters
+    ----------
+    features : np.ndarray [shape=(n_tracks, n_features)]
+        Values in [0, 1], as for :func:`train_vae`.
+    config : mapping
+        Holds every key of :data:`VAE_RUN_KEYS` (the keyword arguments of :func:`train_vae`); other keys
+        (the catalog, a version) are ignored.
+    folder : path
+        The run's (temporary) folder: ``vae.pt`` (:func:`save_vae`), ``latents.npy`` (the rescaled means,
+        [shape=(n_tracks, latent_dim)]), ``reconstruction.csv`` (:func:`reconstruction_errors`), ``kl.csv``
+        (``dimension, kl``: :func:`kl_per_dimension`) and ``metrics.csv`` (the history, with ``best_epoch``).
+    names : sequence of str
+        The feature columns' names (``reconstruction.csv``'s ``feature``).
+
+    Returns
+    -------
+    VAEFit
+    """
+    folder = Path(folder)
+    x = np.asarray(features)
+    fit = train_vae(x, **{key: config[key] for key in VAE_RUN_KEYS}, device=device, progress=progress)
+    save_vae(fit.model, folder / "vae.pt")
+    np.save(folder / "latents.npy", latent_space(fit.model, x))
+    write_csv_atomic(reconstruction_errors(fit.model, x, fit.validation_index, names=names),
+                     folder / "reconstruction.csv")
+    kl = kl_per_dimension(fit.model, x)
+    write_csv_atomic(pd.DataFrame({"dimension": np.arange(len(kl)), "kl": kl}), folder / "kl.csv")
+    write_csv_atomic(fit.history.assign(best_epoch=fit.best_epoch), folder / "metrics.csv")
+    return fit

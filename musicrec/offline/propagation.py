@@ -67,6 +67,13 @@ def log_sessions(env, n_sessions: int, *, seed: int,
     return pd.DataFrame(rows, columns=columns)
 
 
+def log_summary(logs: pd.DataFrame) -> pd.DataFrame:
+    """One row per logged session of :func:`log_sessions`: ``session, reward`` (sum), ``listened`` (mean)
+    and ``like_rate`` (mean of ``liked``)."""
+    return logs.groupby("session").agg(reward=("reward", "sum"), listened=("listened", "mean"),
+                                       like_rate=("liked", "mean")).reset_index()
+
+
 def kmeans(points: np.ndarray, n_clusters: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """K-Means (scikit-learn, 3 restarts): ``(labels [n_tracks], centroids [n_clusters, dims])``.
 
@@ -215,3 +222,74 @@ def start_weights(logs: pd.DataFrame, n_tracks: int) -> np.ndarray:
     """Empirical distribution of the logged sessions' start tracks (the offline simulator's starts)."""
     starts = logs.groupby("session").start_track.first().to_numpy()
     return np.bincount(starts, minlength=n_tracks).astype(np.float64) / len(starts)
+
+
+def error_grid(points: np.ndarray, recommender_latents: np.ndarray, logs: pd.DataFrame, true_reward: np.ndarray,
+               *, cluster_counts, decay_rates, per_cluster: int, seeds, lam: float) -> pd.DataFrame:
+    """Errors of every (cluster count, decay rate, seed) on the tracks that were not observed.
+
+    Parameters
+    ----------
+    points : np.ndarray [shape=(n_tracks, 2)]
+        The latents K-Means clusters (:func:`kmeans`).
+    recommender_latents : np.ndarray [shape=(n_tracks, d)]
+        The recommender's latents, the space of the ``knn_latent`` reference.
+    logs : pd.DataFrame
+        From :func:`log_sessions`.
+    true_reward : np.ndarray [shape=(n_tracks,)]
+        The listener's true expected ``listened + lam * liked`` of every track.
+    cluster_counts, decay_rates, seeds : sequences
+        The grid: K-Means and the observed tracks of each cluster count are drawn with each seed.
+    per_cluster : int
+        Observed tracks per cluster (:func:`observed_tracks`).
+    lam : float
+        Weight of a like in the reward.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (method, cluster count, seed, decay rate): ``method, decay_rate, n_clusters, seed,
+        observed`` and the columns of :func:`estimate_errors`. ``method`` is ``clusters`` (the documents'
+        rule, one row per decay rate), ``knn_latent`` (mean of the 4 nearest observed tracks in
+        ``recommender_latents``, the same observed tracks) or ``global_mean`` (their mean reward; both
+        with ``decay_rate`` NaN).
+    """
+    rows = []
+    for n_clusters in cluster_counts:
+        for seed in seeds:
+            labels, centroids = kmeans(points, int(n_clusters), seed=int(seed))
+            observed = observed_tracks(logs, labels, per_cluster=per_cluster, seed=int(seed))
+            base = {"n_clusters": int(n_clusters), "seed": int(seed), "observed": len(observed)}
+            for rate in decay_rates:
+                estimate = propagate(points, labels, centroids, observed, rate=float(rate))
+                errors = estimate_errors(true_reward, estimate.reward(lam), ~estimate.observed)
+                rows.append({"method": "clusters", "decay_rate": float(rate), **base, **errors})
+            reference = knn_estimate(recommender_latents, observed, k=4)
+            rows.append({"method": "knn_latent", "decay_rate": np.nan, **base,
+                         **estimate_errors(true_reward, reference.reward(lam), ~reference.observed)})
+            constant = np.full(len(true_reward), observed.listened.mean() + lam * observed.liked.mean())
+            rows.append({"method": "global_mean", "decay_rate": np.nan, **base,
+                         **estimate_errors(true_reward, constant, ~reference.observed)})
+    return pd.DataFrame(rows)
+
+
+def propagated_simulator(points: np.ndarray, logs: pd.DataFrame, *, n_clusters: int, per_cluster: int,
+                         rate: float, seed: int):
+    """The listener of an offline simulator: the documents' propagation of the logged feedback.
+
+    K-Means with ``n_clusters`` on ``points`` and the observed tracks drawn with ``seed``
+    (:func:`observed_tracks`, ``per_cluster``), propagated with decay ``rate`` (:func:`propagate`).
+
+    Returns
+    -------
+    tuple
+        ``(listener, starts, estimate)``: a :class:`musicrec.users.listener.TableListener` of the
+        propagated listened fraction and like, the logged sessions' start-track distribution
+        (:func:`start_weights`, [shape=(n_tracks,)]) and the :class:`Propagation`.
+    """
+    from musicrec.users.listener import TableListener
+
+    labels, centroids = kmeans(points, int(n_clusters), seed=seed)
+    observed = observed_tracks(logs, labels, per_cluster=int(per_cluster), seed=seed)
+    estimate = propagate(points, labels, centroids, observed, rate=float(rate))
+    return TableListener(estimate.listened, estimate.liked), start_weights(logs, len(points)), estimate

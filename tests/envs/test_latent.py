@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import musicrec.envs  # noqa: F401  (registers the ids)
-from musicrec.envs.latent import LatentRecommenderEnv, nearest_neighbours
+from musicrec.envs.latent import (LatentRecommenderEnv, nearest_neighbours, neighbour_genre_purity,
+                                  neighbour_taste_distance)
 from musicrec.errors import ParameterError
 from musicrec.users.listener import TableListener
 
@@ -169,3 +170,10 @@ def test_expected_reward_is_reported_whatever_the_training_reward():
     expected = float(env.listener.expected_reward(10.0, track))
     _, reward, _, _, info = env.step(1)
     assert info["expected_reward"] == pytest.approx(expected) and reward in (0.0, 1.0)
+
+
+def test_neighbour_quality_measures():
+    points = np.array([[0.0], [0.1], [5.0], [5.1]])
+    genres = np.array(["a", "a", "b", "b"])
+    assert neighbour_genre_purity(points, genres, k=1) == 1.0
+    assert neighbour_taste_distance(points, points, k=1) == pytest.approx(0.1)

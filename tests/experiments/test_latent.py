@@ -2,8 +2,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicrec.agents.latent_policies import BaselinePolicy, evaluate_sessions
-from musicrec.envs.latent import nearest_neighbours
 from musicrec.errors import ParameterError
 from musicrec.experiments import latent
 from musicrec.profiles import load_profile
@@ -12,13 +10,6 @@ from musicrec.profiles import load_profile
 @pytest.fixture(scope="module")
 def budget():
     return {**load_profile("latent", "smoke"), "n_tracks": 300, "eval_sessions": 6, "seeds": [0]}
-
-
-@pytest.fixture(scope="module")
-def space():
-    rng = np.random.default_rng(0)
-    latents = rng.random((200, 3)).astype(np.float32)
-    return latent.LatentSpace(latents, rng.random((200, 4)), nearest_neighbours(latents, 25), np.zeros(200))
 
 
 def test_agent_table_known_answer():
@@ -68,35 +59,6 @@ def test_evaluation_results_count_sessions_above_the_ceiling(tmp_path):
     assert results.loc["planner", "above_ceiling"] == 0.0
 
 
-def test_baselines_pick_what_they_promise(space):
-    env = space.make_env(actions="knn", listener={"tolerance": 0.3})
-    env.reset(seed=0)
-    oracle = BaselinePolicy("oracle").act(env)
-    assert oracle == int(np.argmax(env.expected_rewards(env.candidates)))
-    greedy = BaselinePolicy("greedy").act(env)  # nothing liked yet: nearest to the current track
-    distance = np.linalg.norm(env.latents[env.candidates] - env.latents[env.current], axis=1)
-    assert greedy == int(np.argmin(distance))
-    continuous = space.make_env(actions="continuous", listener={"tolerance": 0.3})
-    continuous.reset(seed=0)
-    point = BaselinePolicy("oracle").act(continuous)
-    expected = np.where(continuous.played, -np.inf, continuous.expected_rewards())
-    assert continuous.track_for_action(point) == int(np.argmax(expected))
-    with pytest.raises(ParameterError, match="baseline='best'"):
-        BaselinePolicy("best")
-
-
-def test_evaluation_is_reproducible_and_the_oracle_wins(space):
-    kwargs = {"actions": "knn", "session_length": 10, "listener": {"tolerance": 0.3}}
-    seeds = list(range(30))
-    oracle, steps = evaluate_sessions(space, kwargs, BaselinePolicy("oracle"), seeds, batch=7)
-    again, _ = evaluate_sessions(space, kwargs, BaselinePolicy("oracle"), seeds, batch=30)
-    pd.testing.assert_frame_equal(oracle, again)
-    rnd, _ = evaluate_sessions(space, kwargs, BaselinePolicy("random", seed=1), seeds)
-    assert len(oracle) == 30 and list(steps.step) == list(range(1, 11))
-    assert oracle.reward.mean() > rnd.reward.mean()
-    assert steps.reward.sum() == pytest.approx(oracle.reward.mean())
-
-
 def test_runs_are_cached_and_reused(budget, tmp_path):
     vae = latent.vae_run(budget, 2, tmp_path, progress=False)
     assert vae.finished and latent.vae_latents(vae).shape == (300, 2)
@@ -125,19 +87,11 @@ def test_study_plan_and_bad_agents(budget):
     other = latent.agent_config(budget, "ppo_skip_penalty", actions="knn", lam=10.0, listener="fixed", seed=0,
                                 timesteps=64)
     assert other["sb3"]["env"]["kwargs"]["reward"] == "skip_penalty"
-    assert latent.evaluation_kwargs(other["sb3"]["env"]["kwargs"])["reward"] == "listened_liked"
     assert set(plan[plan.listener == "mood_change"].agent) == {"ppo", "recurrent_ppo"}
     with pytest.raises(ParameterError, match="agent 'ddpg' does not act in the 'knn' action space"):
         latent.agent_policy("ddpg", "knn")
     with pytest.raises(ParameterError, match="listener='sometimes'"):
         latent.listener_spec(budget, "sometimes")
-
-
-def test_neighbour_quality_measures():
-    points = np.array([[0.0], [0.1], [5.0], [5.1]])
-    genres = np.array(["a", "a", "b", "b"])
-    assert latent.neighbour_genre_purity(points, genres, k=1) == 1.0
-    assert latent.neighbour_taste_distance(points, points, k=1) == pytest.approx(0.1)
 
 
 def test_two_identical_agent_runs_write_byte_identical_metrics(budget, tmp_path):
@@ -148,3 +102,26 @@ def test_two_identical_agent_runs_write_byte_identical_metrics(budget, tmp_path)
         paths.append(run.path / "metrics.csv")
         assert "time_s" in run.timings().columns and "time_s" not in run.metrics().columns
     assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_the_budget_is_typed_and_validated(budget):
+    typed = latent.as_budget(budget)
+    assert isinstance(typed, latent.LatentBudget) and typed["seeds"] == (0,) and typed.n_jobs == 1
+    assert latent.as_budget("smoke") == latent.load_budget("smoke") and latent.as_budget(typed) is typed
+    for profile in ("smoke", "default", "full"):
+        assert latent.load_budget(profile).catalog_csv is None
+    with pytest.raises(ParameterError, match="log_sessions=0 must be >= 1"):
+        latent.as_budget({**budget, "log_sessions": 0})
+    with pytest.raises(ParameterError, match=r"unknown budget key\(s\) \['episodes'\]"):
+        latent.as_budget({**budget, "episodes": 3})
+    with pytest.raises(ParameterError, match="vae_seed"):
+        latent.as_budget({key: value for key, value in budget.items() if key != "vae_seed"})
+
+
+def test_configs_from_a_mapping_and_from_the_budget_are_the_same(budget):
+    typed = latent.as_budget(budget)
+    for build in (lambda b: latent.vae_config(b, 2), lambda b: latent.listener_spec(b, "mood_change"),
+                  lambda b: latent.agent_config(b, "ddpg", actions="continuous", lam=10.0, listener="fixed",
+                                                seed=0, timesteps=64),
+                  lambda b: latent.baseline_config(b, "planner", actions="knn", lam=10.0, listener="fixed", seed=0)):
+        assert build(budget) == build(typed)

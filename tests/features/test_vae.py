@@ -5,7 +5,7 @@ import torch
 from musicrec.data.catalog import normalise_features, synthetic_catalog
 from musicrec.errors import ParameterError
 from musicrec.features.vae import (_losses, kl_per_dimension, latent_space, load_vae, reconstruct,
-                                   save_vae, train_vae)
+                                   save_vae, train_vae, train_vae_run)
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,19 @@ def test_bad_features():
     bad[3, 4] = np.nan
     with pytest.raises(ParameterError, match="1 NaN or infinite"):
         train_vae(bad, epochs=1)
+
+
+def test_train_vae_run_writes_the_run_files(features, tmp_path):
+    import pandas as pd
+
+    config = {"latent_dim": 2, "beta": 0.5, "hidden": [16], "epochs": 3, "batch_size": 64, "learning_rate": 1e-3,
+              "patience": 2, "validation_fraction": 0.1, "seed": 0, "catalog": "ignored"}
+    names = [f"f{i}" for i in range(features.shape[1])]
+    fit = train_vae_run(features, config, tmp_path, names=names)
+    np.testing.assert_array_equal(np.load(tmp_path / "latents.npy"), latent_space(fit.model, features))
+    assert pd.read_csv(tmp_path / "reconstruction.csv").feature.tolist() == names
+    assert len(pd.read_csv(tmp_path / "kl.csv")) == 2
+    history = pd.read_csv(tmp_path / "metrics.csv")
+    assert len(history) == len(fit.history) and (history.best_epoch == fit.best_epoch).all()
+    np.testing.assert_allclose(latent_space(load_vae(tmp_path / "vae.pt"), features), latent_space(fit.model, features),
+                               atol=1e-6)

@@ -4,8 +4,9 @@ import pytest
 
 from musicrec.envs.latent import LatentRecommenderEnv
 from musicrec.errors import ParameterError
-from musicrec.offline.propagation import (estimate_errors, kmeans, knn_estimate, log_sessions,
-                                          normalised_distances, observed_tracks, propagate, start_weights)
+from musicrec.offline.propagation import (error_grid, estimate_errors, kmeans, knn_estimate, log_sessions, log_summary,
+                                          normalised_distances, observed_tracks, propagate, propagated_simulator,
+                                          start_weights)
 
 # Two clusters on a line: tracks 0-3 around 0, tracks 4-7 around 10.
 POINTS = np.array([[0.0, 0], [1, 0], [2, 0], [3, 0], [10, 0], [11, 0], [12, 0], [14, 0]])
@@ -76,3 +77,39 @@ def test_log_sessions_and_start_weights():
     pd.testing.assert_frame_equal(logs, log_sessions(env, 4, seed=3))
     weights = start_weights(logs, 100)
     assert weights.sum() == pytest.approx(1.0) and (weights[logs.start_track.unique()] > 0).all()
+
+
+def test_error_grid():
+    rng = np.random.default_rng(0)
+    points = rng.random((300, 2))
+    truth = np.exp(-((points - 0.5) ** 2).sum(axis=1) / 0.05) * 11
+    logs = pd.DataFrame({"track": rng.choice(300, 200), "listened": rng.random(200),
+                         "liked": rng.integers(0, 2, 200).astype(float)})
+    grid = error_grid(points, points, logs, truth, cluster_counts=[5, 10], decay_rates=[0.0, 1.0],
+                      per_cluster=4, seeds=[0, 1], lam=10.0)
+    assert len(grid) == 2 * 2 * (2 + 2)
+    assert set(grid.method) == {"clusters", "knn_latent", "global_mean"}
+    assert (grid.observed <= 4 * grid.n_clusters).all() and (grid.rmse > 0).all()
+    assert grid[grid.method != "clusters"].decay_rate.isna().all()
+
+
+def test_propagated_simulator_is_the_propagation_as_a_listener():
+    rng = np.random.default_rng(1)
+    points = rng.random((120, 2))
+    logs = pd.DataFrame({"session": np.repeat(np.arange(10), 5), "start_track": np.repeat(rng.choice(120, 10), 5),
+                         "track": rng.choice(120, 50), "listened": rng.random(50),
+                         "liked": rng.integers(0, 2, 50).astype(float)})
+    listener, starts, estimate = propagated_simulator(points, logs, n_clusters=6, per_cluster=3, rate=1.0, seed=0)
+    labels, centroids = kmeans(points, 6, seed=0)
+    expected = propagate(points, labels, centroids, observed_tracks(logs, labels, per_cluster=3, seed=0), rate=1.0)
+    np.testing.assert_array_equal(estimate.listened, expected.listened)
+    np.testing.assert_array_equal(listener.expected_reward(10.0), expected.reward(10.0))
+    np.testing.assert_array_equal(starts, start_weights(logs, 120))
+
+
+def test_log_summary_is_one_row_per_session():
+    logs = pd.DataFrame({"session": [0, 0, 1], "reward": [1.0, 2.0, 5.0], "listened": [0.5, 1.0, 0.0],
+                         "liked": [0.0, 1.0, 1.0]})
+    summary = log_summary(logs)
+    assert summary.to_dict("list") == {"session": [0, 1], "reward": [3.0, 5.0], "listened": [0.75, 0.0],
+                                       "like_rate": [0.5, 1.0]}
