@@ -112,7 +112,7 @@ def _check_hidden(hidden) -> None:
                              "a non-empty list of positive layer sizes")
 
 
-def _losses(model, x, beta: float, *, sample: bool = True):
+def vae_losses(model, x, beta: float, *, sample: bool = True):
     """Per-batch means: loss, Gaussian negative log-likelihood (summed over features), MSE, KL."""
     recon, mu, logvar = model(x, sample=sample)
     log_noise = model.log_noise.clamp(-9.0, 2.0)
@@ -208,7 +208,7 @@ def train_vae(features, *, latent_dim: int = 4, beta: float = 1.0, hidden=(64, 3
         permutation = torch.as_tensor(rng.permutation(len(train_x)), device=torch_device)
         for start in range(0, len(train_x), batch_size):
             batch = train_x[permutation[start:start + batch_size]]
-            loss, bce, mse, kl = _losses(model, batch, beta)
+            loss, bce, mse, kl = vae_losses(model, batch, beta)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -216,7 +216,7 @@ def train_vae(features, *, latent_dim: int = 4, beta: float = 1.0, hidden=(64, 3
         train = sums / len(train_x)
         model.eval()
         with torch.no_grad():
-            val = [v.item() for v in _losses(model, val_x, beta, sample=False)]
+            val = [v.item() for v in vae_losses(model, val_x, beta, sample=False)]
         rows.append({"epoch": epoch, "train_loss": train[0], "train_reconstruction": train[1],
                      "train_mse": train[2], "train_kl": train[3], "val_loss": val[0],
                      "val_reconstruction": val[1], "val_mse": val[2], "val_kl": val[3]})

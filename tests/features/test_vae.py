@@ -4,7 +4,7 @@ import torch
 
 from musicrec.data.catalog import normalise_features, synthetic_catalog
 from musicrec.errors import ParameterError
-from musicrec.features.vae import (_losses, kl_per_dimension, latent_space, load_vae, reconstruct,
+from musicrec.features.vae import (vae_losses, kl_per_dimension, latent_space, load_vae, reconstruct,
                                    save_vae, train_vae, train_vae_run)
 
 
@@ -36,7 +36,7 @@ def test_history_and_latents(fit, features):
 def test_the_best_epoch_is_the_one_kept(fit, features):
     validation = torch.as_tensor(features[fit.validation_index])
     with torch.no_grad():
-        loss = _losses(fit.model, validation, 1.0, sample=False)[0].item()
+        loss = vae_losses(fit.model, validation, 1.0, sample=False)[0].item()
     assert loss == pytest.approx(fit.history.val_loss.min(), rel=1e-5)
     assert fit.history.val_loss.iloc[fit.best_epoch - 1] == fit.history.val_loss.min()
     assert len(fit.validation_index) == 40
