@@ -15,7 +15,10 @@ Each study file maps a profile name to a flat mapping of budget values, e.g.::
     default: {episodes: 2000, seeds: [0, 1, 2, 3, 4]}
     full:    {episodes: 20000, seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]}
 
-A study may hold a ``common:`` block merged under every profile.
+A study may hold a ``common:`` block merged under every profile, and a ``hyperparams:`` list of
+hyperparameter files (``configs/hyperparams/<name>.yml``, their ``default:`` block) merged under that:
+model and listener settings live with the other hyperparameters, the profile holds what it spends (a
+profile may still override one of them).
 
 A study declares its budget as a subclass of :class:`Budget`: one typed, documented field per key (a
 docstring under each, as CleanRL's ``Args``). ``Budget.load(profile)`` reads the study's file and names an
@@ -35,6 +38,7 @@ from typing import Any, ClassVar
 import yaml
 
 from musicrec.errors import ParameterError, check_choice
+from musicrec.hyperparams import load_hyperparams
 from musicrec.utils import CONFIG_DIR
 
 PROFILES = ("smoke", "default", "full")
@@ -61,7 +65,10 @@ def load_profile(study: str, profile: str) -> dict[str, Any]:
     missing = [name for name in PROFILES if name not in table]
     if missing:
         raise ParameterError(f"{path.name} lacks the profile(s) {missing}")
-    budget = dict(table.get("common") or {})
+    budget: dict[str, Any] = {}
+    for name in table.get("hyperparams") or ():
+        budget.update(load_hyperparams(name))
+    budget.update(table.get("common") or {})
     budget.update(table[profile] or {})
     budget["profile"] = profile
     return budget

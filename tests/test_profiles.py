@@ -47,3 +47,31 @@ def test_typed_budgets_load_every_profile_and_name_what_is_wrong():
     assert budget.replace(dims=[3]).dims == (3,)
     with pytest.raises(ParameterError, match="unknown target or reward"):
         budget.replace(targets=["nowhere"])
+
+
+def test_a_profile_takes_model_settings_from_its_hyperparameter_files_and_may_override_them(tmp_path, monkeypatch):
+    import musicrec.hyperparams as hyperparams
+    import musicrec.profiles as profiles
+
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "hyperparams").mkdir()
+    (tmp_path / "hyperparams" / "model.yml").write_text("default: {width: 64, rate: 0.1}\n")
+    (tmp_path / "profiles" / "study.yml").write_text(
+        "hyperparams: [model]\ncommon: {seeds: [0]}\nsmoke: {width: 8}\ndefault: {}\nfull: {}\n")
+    monkeypatch.setattr(profiles, "PROFILE_DIR", tmp_path / "profiles")
+    monkeypatch.setattr(hyperparams, "HYPERPARAM_DIR", tmp_path / "hyperparams")
+    assert load_profile("study", "default") == {"width": 64, "rate": 0.1, "seeds": [0], "profile": "default"}
+    assert load_profile("study", "smoke")["width"] == 8
+    (tmp_path / "profiles" / "study.yml").write_text("hyperparams: [nothing]\nsmoke: {}\ndefault: {}\nfull: {}\n")
+    with pytest.raises(ParameterError, match="nothing"):
+        load_profile("study", "smoke")
+
+
+def test_the_latent_study_reads_its_vae_and_listener_from_the_hyperparameter_files():
+    from musicrec.hyperparams import load_hyperparams
+
+    raw = yaml.safe_load((PROFILE_DIR / "latent.yml").read_text())
+    listener, vae = load_hyperparams("latent_listener"), load_hyperparams("latent_vae")
+    assert not (set(listener) | set(vae)) & set(raw["common"])  # one home for each setting
+    budget = load_profile("latent", "default")
+    assert {key: budget[key] for key in listener} == listener and {key: budget[key] for key in vae} == vae

@@ -21,7 +21,9 @@ Every policy of a setting is evaluated on the same sessions: seed ``s`` uses the
 ``EVAL_SEED + s * eval_sessions + i``, so agents and baselines meet the same start tracks and moods.
 
 Budgets come from ``musicrec/configs/profiles/latent.yml`` as a :class:`LatentBudget` (notebook 13's
-reward-propagation keys included); every entry point also takes a plain mapping or a profile name.
+reward-propagation keys included), with the VAE's and the listener's hyperparameters merged in from
+``configs/hyperparams/latent_vae.yml`` and ``latent_listener.yml``; every entry point also takes a plain
+mapping or a profile name.
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ ACTION_SPACES = ("knn", "continuous")
 # -- the budget ----------------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class LatentBudget(Budget):
-    """What a profile of ``configs/profiles/latent.yml`` spends on notebooks 11-13."""
+    """What a profile of ``configs/profiles/latent.yml`` spends on notebooks 11-13, with the VAE's and the
+    listener's hyperparameters (``configs/hyperparams/latent_vae.yml``, ``latent_listener.yml``)."""
 
     study = "latent"
 
