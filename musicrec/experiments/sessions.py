@@ -23,7 +23,8 @@ The mechanics live one floor down: the models in :mod:`musicrec.models.factory`,
 catalogue of models, the run configs and builders, and the tables the notebooks show. The paper's tables
 are in ``data/sources/khan_cui_sessions_*.csv``.
 
-Budgets: ``musicrec/configs/profiles/sessions.yml`` (:class:`SessionsBudget`).
+Budgets: ``musicrec/configs/profiles/sessions.yml`` (:class:`SessionsBudget`), with the models at the paper's
+scale in ``configs/hyperparams/session_models.yml``.
 """
 
 from __future__ import annotations
