@@ -1,7 +1,7 @@
 """Wall time of notebook 10's evaluation: every song as a target, all at once.
 
 On a synthetic corpus shaped like the default one (1,000 songs, 128-D features, 4-D PCA, 10 genres) it
-times the pieces of :func:`musicrec.experiments.system.evaluate`: placing the songs on the 5^4 grid, the
+times the pieces of :func:`musicrec.system.evaluation.evaluate`: placing the songs on the 5^4 grid, the
 listeners' percentile edges, the agent's search over every target cell (the rule baseline of notebook 02,
 or a trained agent's run folder with ``--agent-run``), and each playback rule replayed for every target
 song. One core (the process is pinned where the OS allows it).

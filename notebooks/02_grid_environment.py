@@ -45,6 +45,7 @@ from IPython.display import Markdown, display
 
 from musicrec.experiments import grid_references as refs
 from musicrec.plotting import setup_style
+from musicrec.prose import grid_environment as prose
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
 from musicrec.users.grid import PERCENTILES, grid_geometry
@@ -159,7 +160,7 @@ out.table(count_summary, "rating4_positions_per_target")
 display(count_summary.round(2))
 out.table(shares, "rating_shares")
 centre = refs.centre_rating_counts(LEVELS)
-display(Markdown(refs.rating_count_sentences(count_summary, centre, levels=LEVELS)))
+display(Markdown(prose.rating_count_sentences(count_summary, centre, levels=LEVELS)))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -285,9 +286,9 @@ print(steps.groupby(["target_mode", "dims"]).first_top.agg(["mean", "max"]).roun
 
 # %% [markdown]
 # ## Comparison with the thesis
-# Written from the tables above (`musicrec.experiments.grid_references.comparison_with_thesis`).
+# Written from the tables above (`musicrec.prose.grid_environment.comparison_with_thesis`).
 
 # %%
-display(Markdown(refs.comparison_with_thesis(reference=reference, counts=count_summary, closer=closer_value,
+display(Markdown(prose.comparison_with_thesis(reference=reference, counts=count_summary, closer=closer_value,
                                              centre=centre, levels=LEVELS,
                                              episode_length=budget["episode_length"])))

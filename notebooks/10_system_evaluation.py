@@ -65,14 +65,17 @@ import seaborn as sns
 from IPython.display import Markdown, display
 from tqdm import TqdmWarning
 
+from musicrec.data.corpus import genre_order
+from musicrec.data.gtzan import parse_datasets
 from musicrec.experiments import system
-from musicrec.experiments.features import genre_order, parse_datasets
 from musicrec.features.space import PCAModel
 from musicrec.plotting import setup_style
 from musicrec.prose import system as prose
 from musicrec.reporting import FigureWriter
 from musicrec.system.diagram import draw_system
+from musicrec.system.evaluation import feature_columns, rating4_share
 from musicrec.system.playback import LABELS
+from musicrec.system.song_grid import grid_occupancy
 
 warnings.filterwarnings("ignore", category=TqdmWarning)
 setup_style()
@@ -102,7 +105,7 @@ for name in datasets:
 # %%
 first = next(iter(studies.values()))
 fig, ax = plt.subplots(figsize=(13, 6.2))
-draw_system(ax, tagger="MSD_vgg", layer=first.layer, width=len(system.feature_columns(first.frame, first.layer)[0]),
+draw_system(ax, tagger="MSD_vgg", layer=first.layer, width=len(feature_columns(first.frame, first.layer)[0]),
             dims=first.grid.dims, levels=first.grid.levels, agent=system.trained_agent(first.metrics),
             listeners=["perceptual", "genre-aware", "independent (MTT_musicnn tags)"])
 ax.set_title("The combined system evaluated here (after the thesis's figure 32)")
@@ -116,7 +119,7 @@ plt.show()
 # an **empty cell**, the song nearest to that centre among the songs of the nearest occupied cells in grid steps.
 
 # %%
-occupancy = pd.concat([system.grid_occupancy(s.grid).assign(corpus=n) for n, s in studies.items()])
+occupancy = pd.concat([grid_occupancy(s.grid).assign(corpus=n) for n, s in studies.items()])
 out.table(occupancy, "grid_occupancy")
 display(occupancy.pivot_table(index="quantity", columns="corpus", values="value", sort=False).round(3))
 for name, s in studies.items():
@@ -263,7 +266,7 @@ song = system.example_target(s.metrics, genre="hiphop" if "hiphop" in genres els
 print(f"target song {song} ({s.frame.track_id[song]}, {s.frame.genre[song]}), cell {s.grid.song_cells[song]} "
       f"= levels {s.grid.song_levels[song].tolist()}")
 palette = dict(zip(genres, sns.color_palette("tab10", len(genres))))
-pcs = system.feature_columns(s.frame, s.layer)[1][:2]
+pcs = feature_columns(s.frame, s.layer)[1][:2]
 xy = s.frame[pcs].to_numpy()
 rules = ["thesis", "distinct_rerank"]
 played_by = {rule: np.concatenate([[traces[(agent, seed0, rule)]["start_songs"][song]],
@@ -378,7 +381,7 @@ for name, s in studies.items():
     summ = summary[summary.corpus == name].set_index(["agent", "playback"])
     texts.append(f"### {name} corpus\n" + prose.system_comparison(
         per, summ, system.reach_table(s.metrics), agent=agent, corpus=name, songs=len(s.frame), seeds=len(s.seeds),
-        dims=s.grid.dims, levels=s.grid.levels, rating4_share=system.rating4_share(s.env),
+        dims=s.grid.dims, levels=s.grid.levels, rating4_share=rating4_share(s.env),
         rerank_k=int(budget["rerank_k"]), rule=system.RULE, oracle=system.ORACLE))
     row = summ.loc[(agent, "thesis")]
     overview[name] = {"songs": len(s.frame), "cells": s.grid.n_cells, "labels": s.frame.genre.nunique(),

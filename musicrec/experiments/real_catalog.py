@@ -15,21 +15,26 @@ Run kinds (folders under ``runs/``):
 The synthetic catalog's genre means are hand-set (:data:`musicrec.data.catalog.GENRE_PROFILES`);
 :func:`genre_comparison` sets them beside the real tracks' features for the genres both have
 (:data:`REAL_TO_SYNTHETIC`).
+
+The budget is a :class:`RealCatalogBudget` (``musicrec/configs/profiles/real_catalog.yml``); the tracks are
+made from their clips by :func:`musicrec.features.audio_features.tracks_from_clips`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from musicrec.data.catalog import AUDIO_FEATURES, CATALOG_COLUMNS, GENRE_PROFILES, normalise_features
-from musicrec.profiles import load_profile, profile_or_mapping
+from musicrec.data.catalog import AUDIO_FEATURES, GENRE_PROFILES, normalise_features
+from musicrec.errors import ParameterError
+from musicrec.experiments import features
+from musicrec.profiles import PROFILES, Budget, load_profile, profile_or_mapping
 from musicrec.runs import Run, write_csv_atomic
 
 STUDY = "real_catalog"
@@ -37,70 +42,60 @@ VERSION = 1
 #: Real-corpus labels -> the synthetic catalog's genre of the same kind.
 REAL_TO_SYNTHETIC = {"ambient": "ambient", "classical": "classical", "electronic": "edm", "metal": "metal",
                      "rock": "rock"}
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-def load_budget(profile_or_budget: str | Mapping) -> dict[str, Any]:
-    """The budget of notebook 16: a profile name or a budget dict."""
-    return profile_or_mapping(STUDY, profile_or_budget)
+@dataclass(frozen=True, kw_only=True)
+class RealCatalogBudget(Budget):
+    """What a profile of ``configs/profiles/real_catalog.yml`` spends on notebook 16."""
+
+    study: ClassVar[str] = STUDY
+
+    features: dict[str, Any]
+    """The features study's ``profile`` that builds (or finds) the real corpus, and overrides of its keys."""
+    latent_profile: str
+    """The profile of ``configs/profiles/latent.yml`` whose VAE hyper-parameters (and cached synthetic VAE)
+    are used."""
+    jobs: int = 1
+    """Worker processes computing the clips' audio features."""
+
+    def validate(self, source: str) -> None:
+        if self.latent_profile not in PROFILES:
+            raise ParameterError(f"{source}: latent_profile={self.latent_profile!r} is not one of {PROFILES}")
+        if self.jobs < 1:
+            raise ParameterError(f"{source}: jobs={self.jobs} must be >= 1")
+        try:
+            features.budget_with_overrides(self.features)
+        except ParameterError as error:
+            raise ParameterError(f"{source}: features: {error}") from None
 
 
-def features_budget(budget: Mapping[str, Any]) -> dict[str, Any]:
+def load_budget(profile_or_budget: str | Mapping) -> RealCatalogBudget:
+    """The validated budget of notebook 16: a profile name or a budget mapping."""
+    if isinstance(profile_or_budget, str):
+        return RealCatalogBudget.load(profile_or_budget)
+    return RealCatalogBudget.from_mapping(profile_or_mapping(STUDY, profile_or_budget), source=f"{STUDY} budget")
+
+
+def features_budget(budget: Mapping[str, Any]) -> features.FeaturesBudget:
     """The features study's budget of the real corpus (its profile with overrides)."""
-    from musicrec.experiments import features
-
     return features.budget_with_overrides(budget["features"])
-
-
-def track_id(track: str) -> str:
-    """A stable 22-character base62 id of a track key (Spotify's id format)."""
-    number = int(hashlib.sha1(track.encode()).hexdigest(), 16)
-    chars = []
-    for _ in range(22):
-        number, digit = divmod(number, 62)
-        chars.append(_ALPHABET[digit])
-    return "".join(chars)
-
-
-def tracks_from_clips(clips: pd.DataFrame, metadata: pd.DataFrame, durations: Mapping[str, float]) -> pd.DataFrame:
-    """One row per track in the Spotify tracks schema from per-clip features (see the module docstring)."""
-    from musicrec.features.audio_features import VIBENET_FEATURES, key_and_mode
-
-    frame = clips.merge(metadata[["track_id", "genre", "track", "artist", "title"]], left_on="clip",
-                        right_on="track_id")
-    chroma = [c for c in clips.columns if c.startswith("chroma_")]
-    rows = []
-    for track, group in frame.groupby("track", sort=False):
-        key, mode, _ = key_and_mode(group[chroma].mean().to_numpy())
-        row = {"track_id": track_id(track), "track_genre": group.genre.iloc[0], "popularity": np.nan,
-               "duration_ms": int(round(1000 * durations[track])), "key": key, "mode": mode,
-               "tempo": float(group.tempo.median()), "loudness": float(group.loudness.mean())}
-        row.update({name: float(group[name].mean()) for name in VIBENET_FEATURES})
-        row.update(source_track=track, artist=group.artist.iloc[0], title=group.title.iloc[0], clips=len(group))
-        rows.append(row)
-    return pd.DataFrame(rows)[list(CATALOG_COLUMNS) + ["source_track", "artist", "title", "clips"]]
 
 
 def catalog_run(budget: Mapping[str, Any], runs_dir: str | os.PathLike = "runs", *, progress: bool = True) -> Run:
     """The cached run of the real catalog (``clips.csv`` and the per-track catalog as ``metrics.csv``)."""
-    from musicrec.data.real_corpus import load_manifest, manifest_digest
-    from musicrec.experiments.features import collection
-    from musicrec.features.audio_features import clip_feature_table
+    from musicrec.data.real_corpus import track_durations
+    from musicrec.features.audio_features import clip_feature_table, tracks_from_clips
 
     fbudget = features_budget(budget)
-    table, identity = collection(fbudget, runs_dir, dataset="real")
+    table, identity = features.collection(fbudget, runs_dir, dataset="real")
     seconds = float(fbudget["seconds"])
     jobs = max(1, min(int(budget.get("jobs", 1)), len(table)))
     config = {"version": VERSION, "collection": identity, "seconds": seconds, "vibenet": "0.1.0"}
 
     def work(folder: Path) -> None:
         clips = clip_feature_table(table, seconds=seconds, jobs=jobs)
-        manifest = load_manifest()
-        durations = {}
-        if identity["corpus"].get("manifest_sha1") == manifest_digest(manifest):
-            durations = manifest.drop_duplicates("track").set_index("track").track_duration_s.to_dict()
-        for track in table.track.unique():  # a stand-in corpus (smoke profile) has no real track lengths
-            durations.setdefault(track, 2 * seconds)
+        # a stand-in corpus (smoke profile) has no real track lengths: twice a clip's
+        durations = track_durations(table, identity["corpus"], fallback=2 * seconds)
         write_csv_atomic(clips, folder / "clips.csv")
         write_csv_atomic(tracks_from_clips(clips, table, durations), folder / "metrics.csv")
 

@@ -19,7 +19,7 @@ MagnaTagATune).
 
 The budget (``musicrec/configs/profiles/system.yml``) names the agent experiment and seeds, the corpus,
 the listeners and the playback rules. A corpus must have at least as many songs as the grid has cells
-(:func:`check_grid_supports`): the default profile puts the 200 songs of the 20-per-genre synthetic corpus
+(:func:`musicrec.system.evaluation.check_grid_supports`): the default profile puts the 200 songs of the 20-per-genre synthetic corpus
 and the 265 clips of the real corpus on the 3-D grid (``5**3 = 125`` cells); the full profile keeps the
 thesis's 4-D grid (625 cells) for the synthetic corpus at GTZAN's size (1,000 songs).
 """
@@ -28,59 +28,119 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from musicrec.data.corpus import genre_order
 from musicrec.errors import ParameterError, check_choice
-from musicrec.profiles import load_profile, profile_or_mapping
+from musicrec.experiments import features
+from musicrec.profiles import PROFILES, Budget, load_profile, profile_or_mapping
 from musicrec.runs import Run, write_csv_atomic
 from musicrec.system.evaluation import (
-    SystemTrace,
-    check_compatible,
-    oracle_trajectories,
+    ORACLE,
+    build_system,
+    check_grid_supports,
+    evaluate,
+    load_traces,
     per_genre,
-    play_episodes,
-    run_agent,
-    target_metrics,
+    playbacks,
+    policy_settings,
+    rows_of_songs,
+    save_traces,
 )
-from musicrec.system.playback import PLAYBACKS, Playback
+from musicrec.system.playback import PLAYBACKS
 from musicrec.system.song_grid import SongGrid
-from musicrec.users.perceptual import PerceptualListener
+from musicrec.users.perceptual import METRICS
 
 STUDY = "system"
 #: Bump when the evaluation changes a result (3: agent labels name the algorithm once).
 VERSION = 3
-#: Names of the reference agents in the tables: the rule baseline of notebook 02, and an oracle that names
-#: the target cell at every step (the grid's ceiling: only the features decide what plays).
+#: Name of the rule baseline of notebook 02 in the tables; the other reference is the oracle that names the
+#: target cell at every step (:data:`musicrec.system.evaluation.ORACLE`, the grid's ceiling: only the
+#: features decide what plays).
 RULE = "rule baseline"
-ORACLE = "oracle (target cell)"
 LISTENERS = ("perceptual", "genre_aware", "independent")
 
 
-def load_budget(profile_or_budget: str | Mapping) -> dict[str, Any]:
-    """The budget of notebook 10: a profile name or a budget dict."""
-    return profile_or_mapping(STUDY, profile_or_budget)
+@dataclass(frozen=True, kw_only=True)
+class SystemBudget(Budget):
+    """What a profile of ``configs/profiles/system.yml`` spends on notebook 10."""
+
+    study: ClassVar[str] = STUDY
+
+    agents: dict[str, Any]
+    """The grid agents: ``experiments`` (grid-agents experiments, the first is the main agent), ``seeds`` and
+    ``profile`` (the grid_agents profile whose budget trained them; its cached runs are reused)."""
+    features: dict[str, Any]
+    """The features study's ``profile`` (notebooks 08-09) and overrides of its keys (e.g. ``clips_per_genre``)."""
+    dataset_agents: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Other experiments for one corpus (``{dataset: [experiment, ...]}``), e.g. a 3-D agent for the real
+    corpus whose clips cannot fill the 4-D grid."""
+    levels: int = 5
+    """Levels per feature of the song grid (the agents' grid must have as many)."""
+    listener: dict[str, Any] = field(default_factory=dict)
+    """The perceptual listener: ``metric`` (euclidean or cosine) and the genre-aware variant's ``genre_bonus``
+    (0: no genre-aware listener)."""
+    independent_listener: dict[str, Any] = field(default_factory=dict)
+    """The tagger (``model``, default the features study's ``second_model``) and ``layer`` (default
+    ``taggram``) the independent listener hears (not searched by the system)."""
+    playbacks: tuple[str, ...] = PLAYBACKS
+    """Playback rules: thesis (the cell's song), distinct (a), rerank (b), distinct_rerank (a + b)."""
+    rerank_k: int = 10
+    """Songs nearest in the grid's space that the re-ranking rules re-rank."""
+    anchor_rating: int = 4
+    """The listener rating from which a played song anchors the re-ranking."""
+    references: bool = True
+    """Also evaluate the rule baseline and the target-cell oracle."""
+
+    def validate(self, source: str) -> None:
+        unknown = sorted(set(self.playbacks) - set(PLAYBACKS))
+        if unknown:
+            raise ParameterError(f"{source}: unknown playback(s) {unknown}; known: {list(PLAYBACKS)}")
+        if self.levels < 2 or self.rerank_k < 1 or not 0 <= self.anchor_rating <= 4:
+            raise ParameterError(f"{source}: levels must be >= 2, rerank_k >= 1 and anchor_rating in 0..4 "
+                                 f"(levels={self.levels}, rerank_k={self.rerank_k}, "
+                                 f"anchor_rating={self.anchor_rating})")
+        _check_keys(source, "agents", self.agents, required=("experiments", "seeds", "profile"))
+        if not self.agents["experiments"] or not self.agents["seeds"]:
+            raise ParameterError(f"{source}: agents.experiments and agents.seeds must not be empty")
+        if self.agents["profile"] not in PROFILES:
+            raise ParameterError(f"{source}: agents.profile={self.agents['profile']!r} is not one of {PROFILES}")
+        _check_keys(source, "listener", self.listener, allowed=("metric", "genre_bonus"))
+        if self.listener.get("metric", "euclidean") not in METRICS:
+            raise ParameterError(f"{source}: listener.metric={self.listener['metric']!r} is not one of {METRICS}")
+        _check_keys(source, "independent_listener", self.independent_listener, allowed=("model", "layer"))
+        _check_keys(source, "features", self.features, required=("profile",))
+        try:
+            features.budget_with_overrides(self.features)
+        except ParameterError as error:
+            raise ParameterError(f"{source}: features: {error}") from None
+
+
+def _check_keys(source: str, name: str, value: Mapping, *, required: Sequence[str] = (),
+                allowed: Sequence[str] | None = None) -> None:
+    """Raise naming the missing (or, given ``allowed``, unknown) keys of the block ``name`` of a budget."""
+    missing = sorted(set(required) - set(value))
+    unknown = sorted(set(value) - set(allowed)) if allowed is not None else []
+    if missing or unknown:
+        raise ParameterError(f"{source}: {name} " + (f"lacks {missing}" if missing else f"has unknown key(s) {unknown}"))
+
+
+def load_budget(profile_or_budget: str | Mapping) -> SystemBudget:
+    """The validated budget of notebook 10: a profile name or a budget mapping."""
+    if isinstance(profile_or_budget, str):
+        return SystemBudget.load(profile_or_budget)
+    return SystemBudget.from_mapping(profile_or_mapping(STUDY, profile_or_budget), source=f"{STUDY} budget")
 
 
 # -- inputs: corpus features and agents --------------------------------------------------------------
-def features_budget(budget: Mapping[str, Any]) -> dict[str, Any]:
+def features_budget(budget: Mapping[str, Any]) -> features.FeaturesBudget:
     """The features study's budget for this corpus (its profile, with ``clips_per_genre`` overridden)."""
-    from musicrec.experiments import features
-
     return features.budget_with_overrides(budget["features"])
-
-
-def feature_columns(frame: pd.DataFrame, layer: str) -> tuple[list[str], list[str]]:
-    """The full-layer columns (``<layer>_000`` ...) and the PCA columns (``pc1`` ...) of a features table."""
-    full = [c for c in frame.columns if c.startswith(f"{layer}_")]
-    pcs = [c for c in frame.columns if c.startswith("pc") and c[2:].isdigit()]
-    if not full:
-        raise ParameterError(f"the features table has no columns of layer {layer!r}")
-    return full, sorted(pcs, key=lambda c: int(c[2:]))
 
 
 def load_corpus(budget: Mapping[str, Any], runs_dir: str | os.PathLike, *, dims: int, device: str = "cpu",
@@ -89,11 +149,9 @@ def load_corpus(budget: Mapping[str, Any], runs_dir: str | os.PathLike, *, dims:
 
     ``dataset="real"`` reads the real-audio corpus, ``dataset="gtzan"`` with ``root`` a GTZAN copy (as
     notebooks 08-09 do)."""
-    from musicrec.experiments.features import feature_space_run
-
     fbudget = features_budget(budget)
-    run = feature_space_run(fbudget, runs_dir, layer=fbudget["chosen_layer"], dims=dims, dataset=dataset,
-                            root=root, device=device)
+    run = features.feature_space_run(fbudget, runs_dir, layer=fbudget["chosen_layer"], dims=dims, dataset=dataset,
+                                     root=root, device=device)
     return pd.read_csv(run.file("features.csv")), run
 
 
@@ -102,28 +160,13 @@ def independent_features(budget: Mapping[str, Any], runs_dir: str | os.PathLike,
                          ) -> tuple[np.ndarray, Run]:
     """What the independent listener hears: the second tagger's layer (``budget["independent_listener"]``,
     the MTT tag probabilities by default) of every song of ``frame``, in its order, and the embeddings run."""
-    from musicrec.experiments.features import embeddings_run, load_embeddings
-
     spec = dict(budget.get("independent_listener") or {})
     fbudget = features_budget(budget)
-    run = embeddings_run(fbudget, runs_dir, dataset=dataset, root=root, device=device, progress=False,
-                         model=spec.get("model", fbudget["second_model"]))
-    tracks, layers = load_embeddings(run)
+    run = features.embeddings_run(fbudget, runs_dir, dataset=dataset, root=root, device=device, progress=False,
+                                  model=spec.get("model", fbudget["second_model"]))
+    tracks, layers = features.load_embeddings(run)
     layer = check_choice("independent_listener.layer", spec.get("layer", "taggram"), layers)
-    index = pd.Series(np.arange(len(tracks)), index=tracks.track_id.to_numpy())
-    missing = sorted(set(frame.track_id) - set(index.index))
-    if missing:
-        raise ParameterError(f"the second tagger did not tag {len(missing)} song(s) of the corpus, e.g. {missing[:3]}")
-    return layers[layer][index.loc[frame.track_id].to_numpy()], run
-
-
-def check_grid_supports(n_songs: int, *, dims: int, levels: int) -> None:
-    """Raise unless the corpus has at least one song per grid cell (else most cells play a neighbour's song)."""
-    cells = int(levels) ** int(dims)
-    if n_songs < cells:
-        raise ParameterError(
-            f"{n_songs} songs cannot fill a {levels}^{dims} = {cells}-cell grid: use an agent of fewer dimensions "
-            f"(a {levels}^{dims - 1} = {levels ** (dims - 1)}-cell grid) or a larger corpus")
+    return rows_of_songs(tracks.track_id.to_numpy(), layers[layer], frame), run
 
 
 def dataset_agents(budget: Mapping[str, Any], dataset: str) -> dict[str, Any]:
@@ -169,97 +212,7 @@ def agent_env(run: Run) -> dict[str, Any]:
     return dict(run.config["agent"]["env"]["kwargs"])
 
 
-# -- the evaluation -----------------------------------------------------------------------------------
-def build_system(frame: pd.DataFrame, *, layer: str, levels: int, dims: int, listener: Mapping[str, Any],
-                 target: str = "wider", n_features: int | None = None, independent: np.ndarray | None = None
-                 ) -> tuple[SongGrid, dict[str, PerceptualListener]]:
-    """The song grid and the listeners (plain, genre-aware and, given its features, independent) of a
-    features table.
-
-    ``n_features``: the width the full features must have (the PCA model's input), checked.
-    ``independent``: ``(songs, d)`` features the system does not search (the second tagger's tags).
-    """
-    full, pcs = feature_columns(frame, layer)
-    if len(pcs) < dims:
-        raise ParameterError(f"the features table has {len(pcs)} PCA columns, the grid needs dims={dims}")
-    genres = frame["genre"].to_numpy()
-    grid = SongGrid(frame[pcs[:dims]].to_numpy(), levels=levels, dims=dims)
-    values = frame[full].to_numpy()
-    metric = listener.get("metric", "euclidean")
-    listeners = {"perceptual": PerceptualListener(values, genres=genres, target=target, metric=metric,
-                                                  n_features=n_features)}
-    bonus = int(listener.get("genre_bonus", 0))
-    if bonus:
-        listeners["genre_aware"] = PerceptualListener(values, genres=genres, target=target, metric=metric,
-                                                      genre_bonus=bonus, n_features=n_features)
-    if independent is not None:
-        listeners["independent"] = PerceptualListener(independent, genres=genres, target=target, metric=metric)
-    return grid, listeners
-
-
-def playbacks(budget: Mapping[str, Any]) -> list[Playback]:
-    """The playback rules of the budget."""
-    names = list(budget.get("playbacks", PLAYBACKS))
-    for name in names:
-        check_choice("playback", name, PLAYBACKS)
-    return [Playback(name, rerank_k=int(budget.get("rerank_k", 10)), anchor_rating=int(budget.get("anchor_rating", 4)))
-            for name in names]
-
-
-def evaluate(frame: pd.DataFrame, agents: Mapping[tuple[str, int], Any], env: Mapping[str, Any],
-             budget: Mapping[str, Any], *, layer: str, n_features: int | None = None,
-             independent: np.ndarray | None = None
-             ) -> tuple[pd.DataFrame, dict[tuple[str, int, str], SystemTrace], SongGrid]:
-    """Every song of ``frame`` as a target, for each agent and playback rule.
-
-    Parameters
-    ----------
-    frame : pd.DataFrame
-        Corpus features (``genre``, ``<layer>_*``, ``pc*``), one row per song.
-    agents : mapping of (agent name, seed) to predict or (predict, agent env)
-        Deterministic ``predict(obs, state, episode_start)`` functions (or models), with the environment
-        settings each was trained on (default ``env``); the predict value :data:`ORACLE` runs
-        :func:`~musicrec.system.evaluation.oracle_trajectories`.
-    env : mapping
-        The grid's environment settings (``dims``, ``levels``, ``target``); every agent's ``dims`` and
-        ``levels`` must match it.
-    budget : mapping
-        ``levels``, ``listener``, ``playbacks``, ``rerank_k``, ``anchor_rating``.
-    independent : np.ndarray, optional
-        The independent listener's features of every song (see :func:`independent_features`).
-
-    Returns
-    -------
-    metrics : pd.DataFrame
-        One row per (agent, seed, playback, target song).
-    traces : dict
-        ``{(agent, seed, playback): SystemTrace}``.
-    grid : SongGrid
-    """
-    grid, listeners = build_system(frame, layer=layer, levels=int(budget["levels"]), dims=int(env["dims"]),
-                                   listener=budget.get("listener", {}), target=env.get("target", "wider"),
-                                   n_features=n_features, independent=independent)
-    check_compatible(grid, env)
-    songs = np.arange(grid.n_songs)
-    genres = frame["genre"].to_numpy()
-    rows, traces = [], {}
-    for (agent, seed), value in agents.items():
-        predict, agent_settings = value if isinstance(value, tuple) else (value, env)
-        settings = check_compatible(grid, agent_settings)
-        if isinstance(predict, str) and predict == ORACLE:
-            trajectories = oracle_trajectories(grid.song_cells[songs], **settings)
-        else:
-            trajectories = run_agent(predict, grid.song_cells[songs], **settings)
-        for playback in playbacks(budget):
-            trace = play_episodes(trajectories, grid, songs, listeners, playback)
-            traces[(agent, seed, playback.name)] = trace
-            rows.append(target_metrics(trace, genres).assign(agent=agent, seed=seed))
-    metrics = pd.concat(rows, ignore_index=True)
-    metrics.insert(0, "agent", metrics.pop("agent"))
-    metrics.insert(1, "seed", metrics.pop("seed"))
-    return metrics, traces, grid
-
-
+# -- the evaluation run --------------------------------------------------------------------------------
 def run_config(budget: Mapping[str, Any], feature_run: Run, agents: Mapping[str, Mapping[int, Run]],
                independent_run: Run | None = None) -> dict[str, Any]:
     """Everything that changes the evaluation's result."""
@@ -286,7 +239,7 @@ def system_run(profile_or_budget: str | Mapping, runs_dir: str | os.PathLike = "
                        root=root)[0]
 
 
-def _system_run(budget: Mapping[str, Any], runs_dir, *, device: str, progress: bool, dataset: str, root):
+def _system_run(budget: SystemBudget, runs_dir, *, device: str, progress: bool, dataset: str, root):
     from musicrec.agents.grid_rule import GridRulePolicy
     from musicrec.experiments.grid_agents import load_agent
     from musicrec.features.space import PCAModel
@@ -322,40 +275,54 @@ def _system_run(budget: Mapping[str, Any], runs_dir, *, device: str, progress: b
     return run.execute(work), feature_run, runs, env, frame
 
 
-def policy_settings(env: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword arguments a grid policy takes from an agent's environment settings."""
-    return {k: env[k] for k in ("dims", "levels", "target", "reward", "obs", "action", "episode_length")}
+@dataclass
+class SystemStudy:
+    """Everything notebook 10 shows: the evaluation run and what it was made from."""
+
+    budget: SystemBudget
+    run: Run
+    feature_run: Run
+    agent_runs: dict[str, dict[int, Run]]
+    env: dict[str, Any]
+    frame: pd.DataFrame
+    grid: SongGrid
+    metrics: pd.DataFrame
+    dataset: str = "synthetic"
+
+    @property
+    def layer(self) -> str:
+        return self.feature_run.config["layer"]
+
+    @property
+    def main_experiment(self) -> str:
+        """The grid-agents experiment of the main agent (the first of the budget)."""
+        return next(iter(self.agent_runs))
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(self.agent_runs[self.main_experiment])
+
+    def traces(self) -> dict[tuple[str, int, str], dict[str, np.ndarray]]:
+        return load_traces(self.run.file("traces.npz"))
 
 
-# -- traces -------------------------------------------------------------------------------------------
-def save_traces(traces: Mapping[tuple[str, int, str], SystemTrace], path: Path) -> None:
-    """Positions and songs of every episode, keyed ``<agent>|<seed>|<playback>``."""
-    arrays = {}
-    for (agent, seed, playback), trace in traces.items():
-        key = f"{agent}|{seed}|{playback}"
-        arrays[f"{key}|positions"] = trace.positions
-        arrays[f"{key}|songs"] = trace.songs
-        arrays[f"{key}|start_songs"] = trace.start_songs
-        arrays[f"{key}|target_songs"] = trace.target_songs
-    np.savez_compressed(path, **arrays)
-
-
-def load_traces(run: Run) -> dict[tuple[str, int, str], dict[str, np.ndarray]]:
-    """``{(agent, seed, playback): {"positions", "songs", "start_songs", "target_songs"}}`` of a run."""
-    out: dict[tuple[str, int, str], dict[str, np.ndarray]] = {}
-    with np.load(run.file("traces.npz")) as data:
-        for name in data.files:
-            agent, seed, playback, what = name.split("|")
-            out.setdefault((agent, int(seed), playback), {})[what] = data[name]
-    return out
+def system_study(profile_or_budget: str | Mapping, runs_dir: str | os.PathLike = "runs", *, device: str = "cpu",
+                 progress: bool = True, dataset: str = "synthetic", root: str | os.PathLike | None = None
+                 ) -> SystemStudy:
+    """Run (or reuse) the evaluation of notebook 10 and gather its inputs (``dataset``, ``root``: the corpus,
+    as in :func:`load_corpus`)."""
+    budget = load_budget(profile_or_budget)
+    run, feature_run, runs, env, frame = _system_run(budget, runs_dir, device=device, progress=progress,
+                                                     dataset=dataset, root=root)
+    grid, _ = build_system(frame, layer=feature_run.config["layer"], levels=int(budget["levels"]),
+                           dims=int(env["dims"]), listener={})
+    return SystemStudy(budget, run, feature_run, runs, env, frame, grid, run.metrics(), dataset)
 
 
 # -- tables for the notebook ----------------------------------------------------------------------------
 def genre_table(metrics: pd.DataFrame, *, agent: str | None = None, genres: Sequence[str] | None = None
                 ) -> pd.DataFrame:
     """The per-genre table of one agent (default: the trained one) over its seeds, per playback rule."""
-    from musicrec.experiments.features import genre_order
-
     agent = agent if agent is not None else trained_agent(metrics)
     rows = metrics[metrics.agent == agent]
     if rows.empty:
@@ -390,55 +357,6 @@ def agents_summary(metrics: pd.DataFrame) -> pd.DataFrame:
     table = pd.concat(tables, ignore_index=True).drop(columns=["genre", "thesis_mad"])
     table.insert(0, "agent", table.pop("agent"))
     return table
-
-
-def grid_occupancy(grid: SongGrid) -> pd.DataFrame:
-    """:meth:`SongGrid.occupancy` as a two-column table."""
-    return pd.DataFrame(list(grid.occupancy().items()), columns=["quantity", "value"])
-
-
-@dataclass
-class SystemStudy:
-    """Everything notebook 10 shows: the evaluation run and what it was made from."""
-
-    budget: dict[str, Any]
-    run: Run
-    feature_run: Run
-    agent_runs: dict[str, dict[int, Run]]
-    env: dict[str, Any]
-    frame: pd.DataFrame
-    grid: SongGrid
-    metrics: pd.DataFrame
-    dataset: str = "synthetic"
-
-    @property
-    def layer(self) -> str:
-        return self.feature_run.config["layer"]
-
-    @property
-    def main_experiment(self) -> str:
-        """The grid-agents experiment of the main agent (the first of the budget)."""
-        return next(iter(self.agent_runs))
-
-    @property
-    def seeds(self) -> list[int]:
-        return sorted(self.agent_runs[self.main_experiment])
-
-    def traces(self) -> dict[tuple[str, int, str], dict[str, np.ndarray]]:
-        return load_traces(self.run)
-
-
-def system_study(profile_or_budget: str | Mapping, runs_dir: str | os.PathLike = "runs", *, device: str = "cpu",
-                 progress: bool = True, dataset: str = "synthetic", root: str | os.PathLike | None = None
-                 ) -> SystemStudy:
-    """Run (or reuse) the evaluation of notebook 10 and gather its inputs (``dataset``, ``root``: the corpus,
-    as in :func:`load_corpus`)."""
-    budget = load_budget(profile_or_budget)
-    run, feature_run, runs, env, frame = _system_run(budget, runs_dir, device=device, progress=progress,
-                                                     dataset=dataset, root=root)
-    grid, _ = build_system(frame, layer=feature_run.config["layer"], levels=int(budget["levels"]),
-                           dims=int(env["dims"]), listener={})
-    return SystemStudy(budget, run, feature_run, runs, env, frame, grid, run.metrics(), dataset)
 
 
 def agent_quality(study: SystemStudy) -> pd.DataFrame:
@@ -483,11 +401,3 @@ def reach_table(metrics: pd.DataFrame) -> pd.DataFrame:
     table = rows.groupby("agent", sort=False).steps_to_top.agg(
         share=lambda s: s.notna().mean(), mean="mean", median="median")
     return table
-
-
-def rating4_share(env: Mapping[str, Any]) -> float:
-    """The share of grid positions the ideal user rates 4, over every target (the grid of ``env``)."""
-    from musicrec.users.grid import grid_geometry
-
-    table = grid_geometry(int(env["dims"]), int(env["levels"]), env.get("target", "wider")).rating_table()
-    return float((np.asarray(table) == 4).mean())

@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from musicrec.data.catalog import CATALOG_COLUMNS, stable_track_id
 from musicrec.errors import ParameterError
 
 VIBENET_FEATURES = ("acousticness", "danceability", "energy", "instrumentalness", "liveness", "speechiness",
@@ -158,3 +159,37 @@ def clip_feature_table(clips: Sequence[Mapping] | pd.DataFrame, *, seconds: floa
             results = list(pool.map(_features_share, shares))
     table = pd.DataFrame([row for share in results for row in share])
     return table.set_index("clip").loc[[r["track_id"] for r in records]].reset_index()
+
+
+def tracks_from_clips(clips: pd.DataFrame, metadata: pd.DataFrame, durations: Mapping[str, float]) -> pd.DataFrame:
+    """One row per track in the Spotify tracks schema from per-clip features.
+
+    Parameters
+    ----------
+    clips : pd.DataFrame
+        :func:`clip_feature_table` (``clip``, the vibenet features, ``tempo``, ``loudness``, ``chroma_*``).
+    metadata : pd.DataFrame
+        The corpus's track table (``track_id`` = the clip, ``genre``, ``track``, ``artist``, ``title``).
+    durations : mapping
+        The whole track's length in seconds, by ``track``.
+
+    Returns
+    -------
+    pd.DataFrame
+        :data:`musicrec.data.catalog.CATALOG_COLUMNS` (the mean of a track's clips; ``tempo`` their median;
+        ``key`` and ``mode`` from their mean chroma; ``track_id`` :func:`musicrec.data.catalog.stable_track_id`
+        of the track; ``popularity`` unknown, NaN), then ``source_track``, ``artist``, ``title``, ``clips``.
+    """
+    frame = clips.merge(metadata[["track_id", "genre", "track", "artist", "title"]], left_on="clip",
+                        right_on="track_id")
+    chroma = [c for c in clips.columns if c.startswith("chroma_")]
+    rows = []
+    for track, group in frame.groupby("track", sort=False):
+        key, mode, _ = key_and_mode(group[chroma].mean().to_numpy())
+        row = {"track_id": stable_track_id(track), "track_genre": group.genre.iloc[0], "popularity": np.nan,
+               "duration_ms": int(round(1000 * durations[track])), "key": key, "mode": mode,
+               "tempo": float(group.tempo.median()), "loudness": float(group.loudness.mean())}
+        row.update({name: float(group[name].mean()) for name in VIBENET_FEATURES})
+        row.update(source_track=track, artist=group.artist.iloc[0], title=group.title.iloc[0], clips=len(group))
+        rows.append(row)
+    return pd.DataFrame(rows)[list(CATALOG_COLUMNS) + ["source_track", "artist", "title", "clips"]]

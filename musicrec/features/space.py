@@ -214,3 +214,18 @@ def grouped_knn_table(features: dict[str, np.ndarray], labels, groupings: dict[s
                              "accuracy": float(np.mean(predicted == labels)),
                              "balanced_accuracy": balanced_accuracy(labels, predicted)})
     return pd.DataFrame(rows)
+
+
+def pca_coordinates(values: np.ndarray, dims: int = 4) -> tuple[np.ndarray, PCAModel]:
+    """z-scored PCA of one layer ``(clips, features)``: coordinates ``(clips, min(dims, *values.shape))`` and
+    the model."""
+    model = fit_pca(values, min(dims, min(values.shape)))
+    return model.transform(values), model
+
+
+def genre_distances(points: np.ndarray, labels) -> pd.DataFrame:
+    """Distances between genre centroids in ``points`` (e.g. the 4-D PCA coordinates), in GTZAN's genre order
+    (:func:`musicrec.data.corpus.genre_order`)."""
+    from musicrec.data.corpus import genre_order
+
+    return centroid_distances(points, labels, genre_order(labels))

@@ -23,10 +23,16 @@ Per target (:func:`target_metrics`), with steps counted 1..21 after the start so
   song of the target's genre, ``steps_to_song``: first step playing the target song itself;
 * ``genre_fraction``: share of the played songs in the target's genre;
 * ``repeat_rate``: share of steps 2..21 that play the song of the step before; ``distinct_songs``.
+
+A corpus's features table on the grid (:func:`evaluate`): :func:`build_system` places its songs
+(:class:`~musicrec.system.song_grid.SongGrid` of the PCA columns) and makes its listeners, every agent
+searches for every song, every playback rule replays the search; :func:`save_traces` and
+:func:`load_traces` keep what was played.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,20 +41,26 @@ import numpy as np
 import pandas as pd
 
 from musicrec.envs.grid_core import BatchedFeatureGrid, as_predict, check_settings
-from musicrec.errors import ParameterError
-from musicrec.system.playback import BatchedPlayer, Playback
+from musicrec.errors import ParameterError, check_choice
+from musicrec.system.playback import PLAYBACKS, BatchedPlayer, Playback
 from musicrec.system.song_grid import SongGrid
+from musicrec.users.grid import grid_geometry
 from musicrec.users.perceptual import PerceptualListener
 
 #: The thesis's table 1: mean absolute difference between the real and the ideal user's ratings.
 THESIS_TABLE1 = {"blues": 1.14, "classical": 2.12, "country": 1.49, "disco": 1.10, "hiphop": 0.80, "jazz": 1.60,
                  "metal": 1.40, "pop": 1.43, "reggae": 1.24, "rock": 1.35}
+#: The environment settings a grid policy takes (a subset of an agent's environment settings).
+POLICY_KEYS = ("dims", "levels", "target", "reward", "obs", "action", "episode_length")
+#: The searcher that names the target cell at every step (:func:`oracle_trajectories`): as the predict value
+#: of an agent in :func:`evaluate`, and as its name in the tables (the grid's ceiling: only the features
+#: decide what plays).
+ORACLE = "oracle (target cell)"
 
 
 def check_compatible(grid: SongGrid, env: Mapping[str, Any]) -> dict[str, Any]:
     """The agent's environment settings, validated against the song grid (same ``dims`` and ``levels``)."""
-    settings = check_settings(**{k: env[k] for k in ("dims", "levels", "target", "reward", "obs", "action",
-                                                     "episode_length") if k in env})
+    settings = check_settings(**{k: env[k] for k in POLICY_KEYS if k in env})
     if (settings["dims"], settings["levels"]) != (grid.dims, grid.levels):
         raise ParameterError(
             f"the agent was trained for dims={settings['dims']}, levels={settings['levels']}, but the songs are "
@@ -282,3 +294,160 @@ def per_genre(metrics: pd.DataFrame, *, by: Sequence[str] = ("playback",), genre
     table.insert(len(by) + 1, "thesis_mad", table.genre.map(THESIS_TABLE1))
     table.insert(len(by) + 1, "songs", table.pop("songs"))
     return table.reset_index(drop=True)
+
+
+# -- the corpus on the grid: every song as a target ---------------------------------------------------------
+def policy_settings(env: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments a grid policy takes from an agent's environment settings (:data:`POLICY_KEYS`)."""
+    return {k: env[k] for k in POLICY_KEYS}
+
+
+def feature_columns(frame: pd.DataFrame, layer: str) -> tuple[list[str], list[str]]:
+    """The full-layer columns (``<layer>_000`` ...) and the PCA columns (``pc1`` ...) of a features table."""
+    full = [c for c in frame.columns if c.startswith(f"{layer}_")]
+    pcs = [c for c in frame.columns if c.startswith("pc") and c[2:].isdigit()]
+    if not full:
+        raise ParameterError(f"the features table has no columns of layer {layer!r}")
+    return full, sorted(pcs, key=lambda c: int(c[2:]))
+
+
+def check_grid_supports(n_songs: int, *, dims: int, levels: int) -> None:
+    """Raise unless the corpus has at least one song per grid cell (else most cells play a neighbour's song)."""
+    cells = int(levels) ** int(dims)
+    if n_songs < cells:
+        raise ParameterError(
+            f"{n_songs} songs cannot fill a {levels}^{dims} = {cells}-cell grid: use an agent of fewer dimensions "
+            f"(a {levels}^{dims - 1} = {levels ** (dims - 1)}-cell grid) or a larger corpus")
+
+
+def rows_of_songs(track_ids: Sequence[str], values: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """The rows of ``values`` (one per id of ``track_ids``, e.g. a second tagger's layer) for every song of
+    ``frame``, in its order (``frame.track_id``); raises naming the songs that have none."""
+    index = pd.Series(np.arange(len(track_ids)), index=np.asarray(track_ids))
+    missing = sorted(set(frame.track_id) - set(index.index))
+    if missing:
+        raise ParameterError(f"the second tagger did not tag {len(missing)} song(s) of the corpus, e.g. {missing[:3]}")
+    return values[index.loc[frame.track_id].to_numpy()]
+
+
+def build_system(frame: pd.DataFrame, *, layer: str, levels: int, dims: int, listener: Mapping[str, Any],
+                 target: str = "wider", n_features: int | None = None, independent: np.ndarray | None = None
+                 ) -> tuple[SongGrid, dict[str, PerceptualListener]]:
+    """The song grid and the listeners (plain, genre-aware and, given its features, independent) of a
+    features table.
+
+    ``listener``: ``metric`` (default ``euclidean``) and ``genre_bonus`` (0: no genre-aware listener).
+    ``n_features``: the width the full features must have (the PCA model's input), checked.
+    ``independent``: ``(songs, d)`` features the system does not search (the second tagger's tags).
+    """
+    full, pcs = feature_columns(frame, layer)
+    if len(pcs) < dims:
+        raise ParameterError(f"the features table has {len(pcs)} PCA columns, the grid needs dims={dims}")
+    genres = frame["genre"].to_numpy()
+    grid = SongGrid(frame[pcs[:dims]].to_numpy(), levels=levels, dims=dims)
+    values = frame[full].to_numpy()
+    metric = listener.get("metric", "euclidean")
+    listeners = {"perceptual": PerceptualListener(values, genres=genres, target=target, metric=metric,
+                                                  n_features=n_features)}
+    bonus = int(listener.get("genre_bonus", 0))
+    if bonus:
+        listeners["genre_aware"] = PerceptualListener(values, genres=genres, target=target, metric=metric,
+                                                      genre_bonus=bonus, n_features=n_features)
+    if independent is not None:
+        listeners["independent"] = PerceptualListener(independent, genres=genres, target=target, metric=metric)
+    return grid, listeners
+
+
+def playbacks(settings: Mapping[str, Any]) -> list[Playback]:
+    """The playback rules of ``settings`` (``playbacks``, default all of :data:`PLAYBACKS`; ``rerank_k``,
+    default 10; ``anchor_rating``, default 4)."""
+    names = list(settings.get("playbacks", PLAYBACKS))
+    for name in names:
+        check_choice("playback", name, PLAYBACKS)
+    return [Playback(name, rerank_k=int(settings.get("rerank_k", 10)),
+                     anchor_rating=int(settings.get("anchor_rating", 4))) for name in names]
+
+
+def evaluate(frame: pd.DataFrame, agents: Mapping[tuple[str, int], Any], env: Mapping[str, Any],
+             settings: Mapping[str, Any], *, layer: str, n_features: int | None = None,
+             independent: np.ndarray | None = None
+             ) -> tuple[pd.DataFrame, dict[tuple[str, int, str], SystemTrace], SongGrid]:
+    """Every song of ``frame`` as a target, for each agent and playback rule.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        Corpus features (``genre``, ``<layer>_*``, ``pc*``), one row per song.
+    agents : mapping of (agent name, seed) to predict or (predict, agent env)
+        Deterministic ``predict(obs, state, episode_start)`` functions (or models), with the environment
+        settings each was trained on (default ``env``); the predict value :data:`ORACLE` runs
+        :func:`oracle_trajectories`.
+    env : mapping
+        The grid's environment settings (``dims``, ``levels``, ``target``); every agent's ``dims`` and
+        ``levels`` must match it.
+    settings : mapping
+        ``levels``, ``listener`` (see :func:`build_system`), ``playbacks``, ``rerank_k``, ``anchor_rating``
+        (see :func:`playbacks`): e.g. the system study's budget.
+    independent : np.ndarray, optional
+        The independent listener's features of every song (see :func:`rows_of_songs`).
+
+    Returns
+    -------
+    metrics : pd.DataFrame
+        One row per (agent, seed, playback, target song).
+    traces : dict
+        ``{(agent, seed, playback): SystemTrace}``.
+    grid : SongGrid
+    """
+    grid, listeners = build_system(frame, layer=layer, levels=int(settings["levels"]), dims=int(env["dims"]),
+                                   listener=settings.get("listener", {}), target=env.get("target", "wider"),
+                                   n_features=n_features, independent=independent)
+    check_compatible(grid, env)
+    songs = np.arange(grid.n_songs)
+    genres = frame["genre"].to_numpy()
+    rows, traces = [], {}
+    for (agent, seed), value in agents.items():
+        predict, agent_settings = value if isinstance(value, tuple) else (value, env)
+        agent_env = check_compatible(grid, agent_settings)
+        if isinstance(predict, str) and predict == ORACLE:
+            trajectories = oracle_trajectories(grid.song_cells[songs], **agent_env)
+        else:
+            trajectories = run_agent(predict, grid.song_cells[songs], **agent_env)
+        for playback in playbacks(settings):
+            trace = play_episodes(trajectories, grid, songs, listeners, playback)
+            traces[(agent, seed, playback.name)] = trace
+            rows.append(target_metrics(trace, genres).assign(agent=agent, seed=seed))
+    metrics = pd.concat(rows, ignore_index=True)
+    metrics.insert(0, "agent", metrics.pop("agent"))
+    metrics.insert(1, "seed", metrics.pop("seed"))
+    return metrics, traces, grid
+
+
+def rating4_share(env: Mapping[str, Any]) -> float:
+    """The share of grid positions the ideal user rates 4, over every target (the grid of ``env``)."""
+    table = grid_geometry(int(env["dims"]), int(env["levels"]), env.get("target", "wider")).rating_table()
+    return float((np.asarray(table) == 4).mean())
+
+
+# -- traces -------------------------------------------------------------------------------------------
+def save_traces(traces: Mapping[tuple[str, int, str], SystemTrace], path: str | os.PathLike) -> None:
+    """Positions and songs of every episode, keyed ``<agent>|<seed>|<playback>``, in one ``.npz`` file."""
+    arrays = {}
+    for (agent, seed, playback), trace in traces.items():
+        key = f"{agent}|{seed}|{playback}"
+        arrays[f"{key}|positions"] = trace.positions
+        arrays[f"{key}|songs"] = trace.songs
+        arrays[f"{key}|start_songs"] = trace.start_songs
+        arrays[f"{key}|target_songs"] = trace.target_songs
+    np.savez_compressed(path, **arrays)
+
+
+def load_traces(path: str | os.PathLike) -> dict[tuple[str, int, str], dict[str, np.ndarray]]:
+    """``{(agent, seed, playback): {"positions", "songs", "start_songs", "target_songs"}}`` of a file written
+    by :func:`save_traces`."""
+    out: dict[tuple[str, int, str], dict[str, np.ndarray]] = {}
+    with np.load(path) as data:
+        for name in data.files:
+            agent, seed, playback, what = name.split("|")
+            out.setdefault((agent, int(seed), playback), {})[what] = data[name]
+    return out

@@ -212,3 +212,8 @@ def song_grid_from_frame(frame: pd.DataFrame, columns: Sequence[str], *, levels:
     if missing:
         raise ParameterError(f"the features table lacks the column(s) {missing}")
     return SongGrid(frame[list(columns)].to_numpy(), levels=levels, dims=dims)
+
+
+def grid_occupancy(grid: SongGrid) -> pd.DataFrame:
+    """:meth:`SongGrid.occupancy` as a two-column table (``quantity``, ``value``)."""
+    return pd.DataFrame(list(grid.occupancy().items()), columns=["quantity", "value"])

@@ -237,3 +237,12 @@ def test_a_catalog_without_tracks_gets_a_clear_error(tmp_path, capsys):
     bad.to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(ParameterError, match="every one of its rows is invalid"):
         load_catalog(tmp_path / "bad.csv", on_invalid="drop")
+
+
+def test_stable_track_ids_are_spotify_shaped_and_fixed():
+    from musicrec.data.catalog import stable_track_id
+
+    # known answers: the ids of the real catalog's runs depend on them
+    assert stable_track_id("pkg:a.ogg") == "nQNOPOBLh9mw29aNW93Dhr"
+    assert stable_track_id("freedoom:music/d_e1m1.ogg") == "3tll8qHaVtXXEh3NaOfgWx"
+    assert re.fullmatch(r"[0-9A-Za-z]{22}", stable_track_id("")) and type(stable_track_id("x")) is str

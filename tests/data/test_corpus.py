@@ -217,3 +217,12 @@ def test_renderers_and_their_tools_end_when_the_build_is_killed(tmp_path):
     while any(_alive(pid) for pid in children) and time.time() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in children if _alive(pid)], "workers outlived the killed build"
+
+
+def test_genre_order_and_the_default_corpus_folder():
+    from musicrec.data.corpus import default_corpus_dir, genre_order
+    from musicrec.utils import project_path
+
+    assert genre_order(["rock", "edm", "blues", "ambient", "rock"]) == ["blues", "rock", "ambient", "edm"]
+    assert default_corpus_dir(20) == project_path("data/corpus") / "synth-20"
+    assert default_corpus_dir(2, 3.5).name == "synth-2-3.5s"

@@ -92,3 +92,32 @@ def test_genre_folders_that_differ_only_by_case_are_refused(tmp_path):
     make_gtzan(tmp_path, suffix=".wav", genres=("blues", "Blues", "jazz"), per_genre=1, seconds=0.5, sr=8000)
     with pytest.raises(ParameterError, match=r"genre folders 'Blues' and 'blues' differ only by case"):
         GenreCollection.open(tmp_path).table()
+
+
+def test_parse_datasets_checks_and_deduplicates():
+    from musicrec.data.gtzan import parse_datasets
+
+    assert parse_datasets("synthetic, real") == ["synthetic", "real"]
+    assert parse_datasets(["real", "real", "gtzan"]) == ["real", "gtzan"]
+    with pytest.raises(ParameterError, match="dataset='spotify'"):
+        parse_datasets("real,spotify")
+    with pytest.raises(ParameterError, match="names no corpus"):
+        parse_datasets(" , ")
+
+
+def test_clip_groups_and_their_counts():
+    import pandas as pd
+
+    from musicrec.data.gtzan import clip_groups, group_counts
+
+    table = pd.DataFrame({"track_id": ["m.0", "m.1", "m.2", "r.0"], "genre": ["metal", "metal", "metal", "rock"],
+                          "track": ["a", "a", "b", "c"], "artist": ["x", "x", "x", "y"]})
+    tracks = table[["track_id", "genre"]].iloc[[3, 0, 1, 2]].reset_index(drop=True)
+    groups = clip_groups("real", table, tracks)
+    assert list(groups.columns) == ["clip", "track", "artist"]
+    assert groups.track.tolist() == ["c", "a", "a", "b"]
+    counts = group_counts(tracks, groups)
+    assert counts.genre.tolist() == ["metal", "rock"]
+    assert counts.set_index("genre").loc["metal"].tolist() == [3, 2, 1]  # clips, distinct tracks, artists
+    with pytest.raises(ParameterError, match=r"lacks the grouping column\(s\) \['groove'\]"):
+        clip_groups("synthetic", table, tracks)

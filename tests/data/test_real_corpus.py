@@ -179,3 +179,14 @@ def test_real_packages_build_where_installed(tmp_path):
     for path in table.path:
         audio, sr = sf.read(path)
         assert sr == 22050 and len(audio) == 30 * 22050 and np.sqrt(np.mean(audio**2)) > 0.01
+
+
+def test_track_durations_come_from_the_manifest_the_corpus_was_cut_from():
+    manifest = rc.load_manifest()
+    first = manifest.drop_duplicates("track").iloc[0]
+    tracks = pd.DataFrame({"track": [first.track, first.track, "stand-in:x.ogg"]})
+    cut = rc.track_durations(tracks, {"manifest_sha1": rc.manifest_digest(manifest)}, fallback=7.0,
+                             manifest=manifest)
+    assert cut[first.track] == first.track_duration_s and cut["stand-in:x.ogg"] == 7.0
+    stand_in = rc.track_durations(tracks, {"manifest_sha1": "another"}, fallback=7.0, manifest=manifest)
+    assert stand_in == {first.track: 7.0, "stand-in:x.ogg": 7.0}

@@ -5,9 +5,12 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from musicrec.data.corpus import GENRES
+from musicrec.data.gtzan import clip_groups, group_counts
 from musicrec.errors import ParameterError
 from musicrec.experiments import features as fx
-from musicrec.features.space import PCAModel
+from musicrec.features.space import PCAModel, genre_distances, pca_coordinates
+from musicrec.profiles import load_profile
 
 TINY = {"model": "msd_vgg", "layers": {"layer 2": "pool2", "layer 3": "pool3", "last layer": "taggram"},
         "chosen_layer": "pool3", "pca_dims": [2, 4, "all"], "knn_k": [1, 3], "seed": 0, "corpus": "runs",
@@ -21,7 +24,7 @@ def runs_dir(tmp_path_factory):
 
 def test_corpus_features_from_cached_runs(runs_dir):
     frame = fx.corpus_features(TINY, runs_dir)
-    assert len(frame) == 10 and sorted(frame.genre) == sorted(fx.GENRES)
+    assert len(frame) == 10 and sorted(frame.genre) == sorted(GENRES)
     assert list(frame.columns[:3]) == ["track_id", "genre", "path"]
     assert [c for c in frame.columns if c.startswith("pc")] == ["pc1", "pc2", "pc3", "pc4"]
     layer_columns = [c for c in frame.columns if c.startswith("pool3_")]
@@ -46,14 +49,14 @@ def test_study_tables(runs_dir):
     assert set(knn.layer) == set(TINY["layers"]) and set(knn.k) == {1, 3}
     assert knn.accuracy.between(0, 1).all()
     tags = fx.genre_tag_table(tracks, embeddings, top=5, genre_tags=False)
-    assert tags.shape == (10, 5) and list(tags.index) == list(fx.GENRES)
-    synthetic_tags = {g: t for g, t in fx.GENRE_TAGS.items() if g in fx.GENRES}
+    assert tags.shape == (10, 5) and list(tags.index) == list(GENRES)
+    synthetic_tags = {g: t for g, t in fx.GENRE_TAGS.items() if g in GENRES}
     columns = set(fx.genre_tag_table(tracks, embeddings, top=5).columns)
     assert set(synthetic_tags.values()) <= columns and "ambient" not in columns - set(tags.columns)
     agreement = fx.genre_tag_agreement(tracks, embeddings)
     assert set(agreement.genre) == set(synthetic_tags) and (agreement.competing == 7).all()
-    coords, _ = fx.pca_coordinates(embeddings["pool2"], 4)
-    reading = fx.distance_summary(fx.genre_distances(coords, tracks.genre))
+    coords, _ = pca_coordinates(embeddings["pool2"], 4)
+    reading = fx.distance_summary(genre_distances(coords, tracks.genre))
     assert reading["classical / other pairs"] > 0 and "nearest to metal" in reading
 
 
@@ -104,6 +107,26 @@ def test_budget_errors():
         fx.load_budget(3)
     with pytest.raises(ParameterError, match="corpus='cloud'"):
         fx.corpus_root(dict(TINY, corpus="cloud"))
+    with pytest.raises(ParameterError, match="corpus='cloud' is not one of"):
+        fx.load_budget(dict(TINY, corpus="cloud"))
+    with pytest.raises(ParameterError, match=r"features budget: unknown budget key\(s\) \['clip_per_genre'\]"):
+        fx.load_budget(dict(TINY, clip_per_genre=2))
+    with pytest.raises(ParameterError, match="pca_dims must be positive integers or 'all'"):
+        fx.load_budget(dict(TINY, pca_dims=[2, "most"]))
+    with pytest.raises(ParameterError, match="second_model='msd_tiny'"):
+        fx.budget_with_overrides({"profile": "smoke", "second_model": "msd_tiny"})
+
+
+def test_the_typed_budget_reads_like_the_profile():
+    for profile in ("smoke", "default", "full"):
+        budget = fx.load_budget(profile)
+        plain = load_profile("features", profile)
+        assert {key: budget[key] for key in plain} == {
+            key: tuple(v) if isinstance(v, list) else v for key, v in plain.items()}
+        assert fx.load_budget(plain) == budget
+    overridden = fx.budget_with_overrides({"profile": "smoke", "clips_per_genre": 3})
+    assert overridden.clips_per_genre == 3 and overridden.profile == "smoke"
+    assert {**overridden} == {**fx.load_budget("smoke"), "clips_per_genre": 3}
 
 
 REAL = dict(TINY, real_tracks_per_label=2, second_model="mtt_musicnn", pca_dims=[2, "all"], knn_k=[1])
@@ -114,9 +137,9 @@ def test_real_stand_in_grouped_accuracy_and_second_tagger(runs_dir):
     assert identity["dataset"] == "real" and set(table.genre) == {"ambient", "classical", "electronic", "metal", "rock"}
     run = fx.embeddings_run(REAL, runs_dir, dataset="real", progress=False)
     tracks, embeddings = fx.load_embeddings(run)
-    groups = fx.clip_groups("real", table, tracks)
+    groups = clip_groups("real", table, tracks)
     assert list(groups.columns) == ["clip", "track", "artist"] and len(groups) == len(tracks)
-    counts = fx.group_counts(tracks, groups)
+    counts = group_counts(tracks, groups)
     assert {"distinct_tracks", "distinct_artists"} <= set(counts.columns)
     knn = fx.grouped_knn_study(REAL, tracks, embeddings, groups)
     assert set(knn.grouping) == {"clip", "track", "artist"} and knn.balanced_accuracy.between(0, 1).all()
@@ -127,9 +150,6 @@ def test_real_stand_in_grouped_accuracy_and_second_tagger(runs_dir):
     assert set(agreement.genre) == set(table.genre) and (agreement.competing == 5).all()  # classical has an MTT tag
     correlation = fx.shared_tag_correlation(tracks, embeddings, "msd_vgg", mtt_tracks, mtt, "mtt_musicnn")
     assert {"rock", "metal", "electronic", "ambient"} <= set(correlation.tag)
-    assert fx.parse_datasets("synthetic, real") == ["synthetic", "real"]
-    with pytest.raises(ParameterError, match="dataset='spotify'"):
-        fx.parse_datasets("real,spotify")
 
 
 def test_tempo_check_on_the_tiny_corpus(runs_dir):

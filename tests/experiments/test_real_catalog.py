@@ -1,39 +1,14 @@
-"""Notebook 16's tables: tracks from clips, the genre comparison, and the VAE run on a hand-made catalog."""
+"""Notebook 16's tables: the genre comparison on a hand-made catalog, the budget, and the catalog and VAE runs."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from musicrec.data.catalog import CATALOG_COLUMNS, GENRE_PROFILES
+from musicrec.data.catalog import GENRE_PROFILES
+from musicrec.errors import ParameterError
 from musicrec.experiments import real_catalog as rcat
-from musicrec.features.audio_features import MAJOR_PROFILE, MINOR_PROFILE, VIBENET_FEATURES
-
-
-def clips_of(tracks):
-    """Per-clip features of ``tracks`` = [(track, genre, [tempo per clip], chroma profile)]."""
-    clips, metadata = [], []
-    for t, (track, genre, tempos, chroma) in enumerate(tracks):
-        for c, tempo in enumerate(tempos):
-            clip = f"{genre}.{t}{c}"
-            row = {"clip": clip, **{name: 0.1 * (t + 1) + 0.01 * c for name in VIBENET_FEATURES},
-                   "tempo": tempo, "loudness": -20.0 - c}
-            row.update({f"chroma_{i:02d}": v for i, v in enumerate(chroma)})
-            clips.append(row)
-            metadata.append({"track_id": clip, "genre": genre, "track": track, "artist": f"artist {t}",
-                             "title": f"title {t}"})
-    return pd.DataFrame(clips), pd.DataFrame(metadata)
-
-
-def test_tracks_from_clips_in_the_spotify_schema():
-    clips, metadata = clips_of([("pkg:a.ogg", "metal", [100.0, 102.0, 180.0], np.roll(MINOR_PROFILE, 4)),
-                                ("pkg:b.ogg", "classical", [70.0], np.roll(MAJOR_PROFILE, 7))])
-    tracks = rcat.tracks_from_clips(clips, metadata, {"pkg:a.ogg": 200.5, "pkg:b.ogg": 61.0})
-    assert list(tracks.columns[: len(CATALOG_COLUMNS)]) == list(CATALOG_COLUMNS)
-    a, b = tracks.iloc[0], tracks.iloc[1]
-    assert (a.track_genre, a.clips, a.tempo, a.key, a["mode"], a.duration_ms) == ("metal", 3, 102.0, 4, 0, 200500)
-    assert a.loudness == pytest.approx(-21.0) and a.energy == pytest.approx(0.11)
-    assert (b.key, b["mode"], b.tempo) == (7, 1, 70.0) and np.isnan(b.popularity)
-    assert len(a.track_id) == 22 and rcat.track_id("pkg:a.ogg") == a.track_id != b.track_id
+from musicrec.features.audio_features import VIBENET_FEATURES
+from musicrec.profiles import load_profile
 
 
 def test_genre_comparison_sets_the_hand_set_means_beside_the_real_ones():
@@ -50,6 +25,20 @@ def test_genre_comparison_sets_the_hand_set_means_beside_the_real_ones():
     assert energy.within_sd == (abs(0.8 - energy.synthetic_mean) <= 0.1)
     mode = table.set_index("feature").loc["mode"]
     assert mode.real_mean == pytest.approx(1 / 3) and mode.synthetic_mean == GENRE_PROFILES.loc["metal", "p_major"]
+
+
+def test_the_typed_budget_reads_like_the_profile_and_names_what_is_wrong():
+    for profile in ("smoke", "default", "full"):
+        budget = rcat.load_budget(profile)
+        plain = load_profile("real_catalog", profile)
+        assert {key: budget[key] for key in plain} == plain and rcat.load_budget(plain) == budget
+        assert rcat.features_budget(budget).profile == plain["features"]["profile"]
+    with pytest.raises(ParameterError, match="latent_profile='huge'"):
+        rcat.load_budget({"features": {"profile": "smoke"}, "latent_profile": "huge"})
+    with pytest.raises(ParameterError, match=r"needs \['latent_profile'\]"):
+        rcat.load_budget({"features": {"profile": "smoke"}})
+    with pytest.raises(ParameterError, match="features: the features block .* names no profile"):
+        rcat.load_budget({"features": {"clips_per_genre": 2}, "latent_profile": "smoke"})
 
 
 def test_catalog_and_vae_runs_on_the_stand_in_corpus(tmp_path):

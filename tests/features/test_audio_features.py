@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from musicrec.data.catalog import CATALOG_COLUMNS, stable_track_id
 from musicrec.errors import ParameterError
 from musicrec.features import audio_features as af
 
@@ -58,3 +59,30 @@ def test_clip_feature_table_keeps_the_order_and_undoes_the_gain(tmp_path):
         af.clip_feature_table(pd.DataFrame(rows).drop(columns="source_rms_dbfs"), seconds=3.0)
     with pytest.raises(ParameterError, match="no clips"):
         af.clip_feature_table([], seconds=3.0)
+
+
+def clips_of(tracks):
+    """Per-clip features of ``tracks`` = [(track, genre, [tempo per clip], chroma profile)]."""
+    clips, metadata = [], []
+    for t, (track, genre, tempos, chroma) in enumerate(tracks):
+        for c, tempo in enumerate(tempos):
+            clip = f"{genre}.{t}{c}"
+            row = {"clip": clip, **{name: 0.1 * (t + 1) + 0.01 * c for name in af.VIBENET_FEATURES},
+                   "tempo": tempo, "loudness": -20.0 - c}
+            row.update({f"chroma_{i:02d}": v for i, v in enumerate(chroma)})
+            clips.append(row)
+            metadata.append({"track_id": clip, "genre": genre, "track": track, "artist": f"artist {t}",
+                             "title": f"title {t}"})
+    return pd.DataFrame(clips), pd.DataFrame(metadata)
+
+
+def test_tracks_from_clips_in_the_spotify_schema():
+    clips, metadata = clips_of([("pkg:a.ogg", "metal", [100.0, 102.0, 180.0], np.roll(af.MINOR_PROFILE, 4)),
+                                ("pkg:b.ogg", "classical", [70.0], np.roll(af.MAJOR_PROFILE, 7))])
+    tracks = af.tracks_from_clips(clips, metadata, {"pkg:a.ogg": 200.5, "pkg:b.ogg": 61.0})
+    assert list(tracks.columns[: len(CATALOG_COLUMNS)]) == list(CATALOG_COLUMNS)
+    a, b = tracks.iloc[0], tracks.iloc[1]
+    assert (a.track_genre, a.clips, a.tempo, a.key, a["mode"], a.duration_ms) == ("metal", 3, 102.0, 4, 0, 200500)
+    assert a.loudness == pytest.approx(-21.0) and a.energy == pytest.approx(0.11)
+    assert (b.key, b["mode"], b.tempo) == (7, 1, 70.0) and np.isnan(b.popularity)
+    assert len(a.track_id) == 22 and stable_track_id("pkg:a.ogg") == a.track_id != b.track_id

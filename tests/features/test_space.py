@@ -105,3 +105,19 @@ def test_grouped_knn_is_leave_one_group_out():
     assert len(table) == 4 and set(table.grouping) == {"clip", "g"}
     with pytest.raises(ParameterError, match="groups has 3 entries"):
         knn_group_predictions(x, y, [1, 2, 3], 1)
+
+
+def test_pca_coordinates_and_genre_distances_in_gtzan_order():
+    from musicrec.features.space import genre_distances, pca_coordinates
+
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((12, 6))
+    coords, model = pca_coordinates(values, 4)
+    assert coords.shape == (12, 4) and model.n_components == 4
+    np.testing.assert_allclose(coords, model.transform(values))
+    narrow, _ = pca_coordinates(values[:3], 4)  # no more components than clips
+    assert narrow.shape == (3, 3)
+    labels = ["rock", "zydeco", "blues"] * 4
+    table = genre_distances(coords, labels)
+    assert list(table.index) == ["blues", "rock", "zydeco"]  # GTZAN's order, unknown labels last
+    np.testing.assert_allclose(table.to_numpy(), centroid_distances(coords, labels, table.index).to_numpy())

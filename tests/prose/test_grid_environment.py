@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from musicrec.experiments import grid_references as refs
+from musicrec.prose import grid_environment as prose
 
 COUNTS = pd.DataFrame({"dims": [2, 2, 3, 3], "target_mode": ["TopTarget", "WiderTopTarget"] * 2,
                        "min": [1, 3, 1, 7], "mean": [1.0, 4.2, 1.0, 13.6], "max": [1, 5, 1, 19],
@@ -31,15 +31,15 @@ CLOSER = pd.DataFrame({"dims": [2, 2, 3], "target": ["top", "wider", "top"], "re
 
 
 def test_rating_counts_in_sentences():
-    text = refs.rating_count_sentences(COUNTS, CENTRE, levels=5)
+    text = prose.rating_count_sentences(COUNTS, CENTRE, levels=5)
     assert "exactly one position (the target) rates 4, for every target in 2D-3D" in text
     assert "WiderTopTarget in 2D: 3-5 of the 25 positions (12.0-20.0%, 4.2 on average)" in text
     assert "no position rates 1 or 3" in text
-    assert "exactly one" not in refs.rating_count_sentences(COUNTS.assign(max=2), CENTRE, levels=5)
+    assert "exactly one" not in prose.rating_count_sentences(COUNTS.assign(max=2), CENTRE, levels=5)
 
 
 def test_comparison_with_the_thesis_is_written_from_the_tables():
-    text = refs.comparison_with_thesis(reference=_reference(), counts=COUNTS, closer=CLOSER, centre=CENTRE,
+    text = prose.comparison_with_thesis(reference=_reference(), counts=COUNTS, closer=CLOSER, centre=CENTRE,
                                        levels=5, episode_length=21)
     bullets = text.split("\n")
     assert all(b.startswith("* **") for b in bullets) and len(bullets) == 7
@@ -60,10 +60,14 @@ def test_comparison_with_the_thesis_is_written_from_the_tables():
 
 def test_the_comparison_says_less_where_the_results_do_not_support_it():
     worse = _reference(rule_mean=[160.0, 190.0, 180.0, 198.2])
-    text = refs.comparison_with_thesis(reference=worse, counts=COUNTS, closer=CLOSER, centre=CENTRE,
+    text = prose.comparison_with_thesis(reference=worse, counts=COUNTS, closer=CLOSER, centre=CENTRE,
                                        levels=5, episode_length=21)
     assert "beats the best thesis agent in 0 of 2 configurations" in text and "here it does" not in text
     upside_down = _reference(optimum_lower=[194.0, 150.0, 180.0, 150.0], optimum_upper=[194.0, 150.0, 185.0, 150.0])
-    text = refs.comparison_with_thesis(reference=upside_down, counts=COUNTS, closer=CLOSER, centre=CENTRE,
+    text = prose.comparison_with_thesis(reference=upside_down, counts=COUNTS, closer=CLOSER, centre=CENTRE,
                                        levels=5, episode_length=21)
     assert "easier task" not in text
+
+
+def test_value_ranges():
+    assert prose.value_range(12.0, 12.04) == "12.0" and prose.value_range(12.0, 20.0, 0) == "12-20"
