@@ -8,7 +8,7 @@ Run kinds (folders under ``runs/``):
     tracks schema (``metrics.csv``): the mean of its clips (tempo: the median; key and mode from the mean
     chroma of its clips; ``duration_ms`` the whole track's; ``popularity`` is unknown and left empty).
 ``real_catalog_vae``
-    the VAE of notebook 11 (same hyper-parameters, ``musicrec/configs/profiles/latent.yml``) trained on the
+    the VAE of notebook 11 (same hyper-parameters, ``musicrec/configs/hyperparams/latent_vae.yml``) trained on the
     real catalog; the synthetic catalog's VAE is notebook 11's own cached run
     (:func:`musicrec.experiments.latent.vae_run`).
 

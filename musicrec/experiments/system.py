@@ -241,7 +241,7 @@ def system_run(profile_or_budget: str | Mapping, runs_dir: str | os.PathLike = "
 
 def _system_run(budget: SystemBudget, runs_dir, *, device: str, progress: bool, dataset: str, root):
     from musicrec.agents.grid_rule import GridRulePolicy
-    from musicrec.experiments.grid_agents import load_agent
+    from musicrec.agents.grid_training import load_agent
     from musicrec.features.space import PCAModel
     from musicrec.utils import setup_torch
 
