@@ -119,22 +119,58 @@ def kernel_spec(checkout: Path, report: Path):
                       env={"PYTHONPATH": python_path, KERNEL_REPORT_VARIABLE: str(report)})
 
 
-def kernel_manager_class(spec):
-    """A jupyter ``KernelManager`` class that starts ``spec`` whatever kernel name is asked for."""
+def kernel_manager_class(spec, ended: dict | None = None):
+    """A jupyter ``KernelManager`` class that starts ``spec`` whatever kernel name is asked for.
+
+    It is the asynchronous manager and client nbclient is built for: with the blocking client, waiting
+    for a cell's output blocked nbclient's event loop, so its check that the kernel lives never ran and
+    a run whose kernel crashed (e.g. a segfault in compiled code) waited for ever. The client also
+    watches the kernel's process, not only its heartbeat: a dead process makes ``is_alive`` false at
+    once, and its exit status goes into ``ended["returncode"]``.
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
+
+    ended = {} if ended is None else ended
 
     class CheckoutSpecs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
             return spec
 
-    class CheckoutKernelManager(KernelManager):
+    class WatchingKernelClient(AsyncKernelClient):
+        def is_alive(self) -> bool:
+            process = getattr(getattr(self.parent, "provisioner", None), "process", None)
+            if process is not None and process.poll() is not None:
+                ended["returncode"] = process.returncode
+                return False
+            return super().is_alive()
+
+    class CheckoutKernelManager(AsyncKernelManager):
         @default("kernel_spec_manager")
         def _kernel_spec_manager_default(self):
             return CheckoutSpecs(data_dir=self.data_dir)
 
+        @default("client_factory")
+        def _client_factory_default(self):
+            return WatchingKernelClient
+
     return CheckoutKernelManager
+
+
+def _ended_how(returncode: int | None) -> str:
+    """``exit status 1`` or ``signal SIGSEGV``, for the message of a dead kernel."""
+    import signal
+
+    if returncode is None:
+        return "no exit status known"
+    if returncode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
 
 
 def execute_notebook(
@@ -170,6 +206,7 @@ def execute_notebook(
         the checkout's ``figures/`` is left alone.
     """
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     check_choice("profile", profile, PROFILES)
     check_choice("device", device, DEVICES)
@@ -205,6 +242,7 @@ def execute_notebook(
     try:
         with tempfile.TemporaryDirectory(prefix="musicrec-kernel-") as scratch:
             report = Path(scratch) / "kernel.json"
+            ended: dict = {}
             try:
                 papermill.execute_notebook(
                     str(cells_from),
@@ -214,7 +252,7 @@ def execute_notebook(
                     kernel_name="python3",
                     progress_bar=progress,
                     request_save_on_cell_execute=False,
-                    kernel_manager_class=kernel_manager_class(kernel_spec(checkout, report)),
+                    kernel_manager_class=kernel_manager_class(kernel_spec(checkout, report), ended),
                 )
             except papermill.PapermillExecutionError as error:
                 failed = _keep_failed(tmp, source.name)
@@ -222,6 +260,11 @@ def execute_notebook(
                     f"{source.name} failed in cell {error.cell_index} (execution count {error.exec_count}): "
                     f"{error.ename}: {error.evalue}\nthe failed notebook is kept at {failed}"
                 ) from None
+            except DeadKernelError:
+                tmp.unlink(missing_ok=True)
+                raise NotebookFailed(
+                    f"the kernel running {source.name} died ({_ended_how(ended.get('returncode'))}); a crash in "
+                    "compiled code (numba, torch, an audio decoder) ends a kernel this way") from None
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise

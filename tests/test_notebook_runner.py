@@ -44,6 +44,25 @@ def test_failing_notebook_names_the_cell_and_leaves_the_original(tmp_path, monke
     assert not list(tmp_path.glob(".*.running.ipynb"))
 
 
+def test_a_kernel_that_crashes_ends_the_run_with_an_error_naming_the_signal(tmp_path):
+    import signal
+    import threading
+
+    path = _notebook(tmp_path / "03_crash.ipynb", [
+        nbformat.v4.new_code_cell("import os, signal, time\ntime.sleep(0.5)\nos.kill(os.getpid(), signal.SIGSEGV)"),
+        nbformat.v4.new_code_cell("print('never')")])
+    before = path.read_text()
+    # a runner that waits for a dead kernel would hang the suite: interrupt it after a minute instead
+    watchdog = threading.Timer(60, lambda: signal.raise_signal(signal.SIGINT))
+    watchdog.start()
+    try:
+        with pytest.raises(NotebookFailed, match=r"kernel running 03_crash.ipynb died \(killed by signal SIGSEGV\)"):
+            execute_notebook(path, profile="smoke", progress=False)
+    finally:
+        watchdog.cancel()
+    assert path.read_text() == before and not list(tmp_path.glob(".*.running.ipynb"))
+
+
 def test_bad_profile_and_missing_notebook(tmp_path):
     with pytest.raises(ParameterError, match="profile='huge'"):
         execute_notebook(tmp_path / "x.ipynb", profile="huge")
