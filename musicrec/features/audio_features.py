@@ -155,6 +155,12 @@ def clip_feature_table(clips: Sequence[Mapping] | pd.DataFrame, *, seconds: floa
     if jobs == 1:
         results = [_features_share(shares[0])]
     else:
+        # librosa's numba kernels compiled here first: workers compiling them at once can corrupt the
+        # cache (see musicrec.features.rhythm.compile_tempo_kernels)
+        from musicrec.features.rhythm import compile_tempo_kernels
+
+        compile_tempo_kernels(22050)
+        mean_chroma(np.random.default_rng(0).standard_normal(22050).astype(np.float32) * 0.1, 22050)
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(_features_share, shares))
     table = pd.DataFrame([row for share in results for row in share])

@@ -33,6 +33,18 @@ def estimate_tempo(audio: np.ndarray, sr: int, *, start_bpm: float = 120.0) -> f
     return float(np.atleast_1d(tempo)[0])
 
 
+def compile_tempo_kernels(sr: int = 22050) -> None:
+    """Compile (or load from numba's cache) librosa's kernels of :func:`estimate_tempo` in this process.
+
+    Called before worker processes start: numba caches a compiled gufunc as two files, and two processes
+    compiling the same one at once can leave a pair written by different processes, which crashes every
+    later process that loads it (a segfault; numba issue #10128, librosa issue #1998). Compiled here
+    first, the cache is complete before any worker reads it.
+    """
+    noise = np.random.default_rng(0).standard_normal(2 * sr).astype(np.float32) * 0.1
+    estimate_tempo(noise, sr)
+
+
 def _tempo_share(args) -> list[float]:
     """Tempo of each file of one worker's share (``paths``, ``seconds``)."""
     paths, seconds, sr = args
@@ -71,6 +83,7 @@ def estimate_tempos(paths: Sequence[str | os.PathLike], *, seconds: float, jobs:
     if jobs == 1:
         results = [_tempo_share(shares[0])]
     else:
+        compile_tempo_kernels(int(sr))
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(_tempo_share, shares))
     estimates = np.empty(len(paths))

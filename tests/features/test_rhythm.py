@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -26,3 +28,17 @@ def test_scores_forgive_octave_errors_only_in_accuracy2():
     assert scores.accuracy2.tolist() == [True, True, True, False]
     with pytest.raises(ParameterError, match="tolerance"):
         tempo_scores([1], [1], tolerance=0)
+
+
+def test_the_tempo_kernels_are_compiled_into_the_cache_before_workers_start(tmp_path):
+    # a fresh interpreter with its own numba cache: after the warm-up the cache holds librosa's
+    # peak-picking gufunc and its wrapper, both written by this one process
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", "from musicrec.features.rhythm import compile_tempo_kernels; "
+                    "compile_tempo_kernels(22050)"], env=env, check=True, timeout=300)
+    cached = {path.name for path in tmp_path.rglob("*.nbi")}
+    assert any("_localmax" in name and name.startswith("guf-") for name in cached), sorted(cached)
+    assert any("_localmax" in name and not name.startswith("guf-") for name in cached), sorted(cached)
