@@ -202,7 +202,7 @@ print("transition: greedy Q-policy", dict(policy[policy.user == "transition"][["
 
 # %% [markdown]
 # ## Comparison with the slides
-# Written from the tables above (`musicrec.experiments.genre.comparison_with_slides`).
+# Written from the tables above (`musicrec.prose.genre.comparison_with_slides`).
 
 # %%
 display(Markdown(genre.slides_comparison(study, budget, example_update=new_q)))
