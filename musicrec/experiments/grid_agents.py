@@ -33,10 +33,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musicrec.errors import ParameterError, check_choice
-from musicrec.profiles import Budget
 from musicrec.agents.grid_training import (constant_position, evaluate_bayes_filter, evaluate_rule_on_targets,
                                            train_in_folder)
+from musicrec.agents.sb3 import PRESETS as SB3_PRESETS
+from musicrec.errors import ParameterError, check_choice
+from musicrec.profiles import Budget
 from musicrec.runs import Run, code_fingerprint, library_versions, run_all
 from musicrec.seeds import confidence_interval, seed_summary
 
@@ -52,7 +53,9 @@ FULL_EVAL_LIMIT = 20_000
 SAMPLE_SEED = 12345
 #: The thesis's batch: 16 environments (its machine's cores); an "iteration" is one update of 16 x n steps.
 THESIS_ENVS = 16
-PRESET_LABELS = {"a2c": "A2C", "ppo": "PPO", "trpo": "TRPO (in ACKTR's place)"}
+#: Display names of the algorithms, from the SB3 presets' registry (one source for the labels): the batched
+#: learner's ``a2c`` and ``ppo`` are the algorithms of SB3's presets of those names.
+PRESET_LABELS = {name: SB3_PRESETS[name].label for name in ("a2c", "ppo", "trpo")}
 BATCHED_PRESETS = {"a2c": "batched_a2c", "ppo": "batched_ppo"}
 
 
