@@ -74,15 +74,6 @@ def load_profile(study: str, profile: str) -> dict[str, Any]:
     return budget
 
 
-def profile_or_mapping(study: str, profile_or_budget: str | Mapping[str, Any]) -> dict[str, Any]:
-    """A study's budget given as a profile name (read with :func:`load_profile`) or as a mapping (copied)."""
-    if isinstance(profile_or_budget, str):
-        return load_profile(study, profile_or_budget)
-    if not isinstance(profile_or_budget, Mapping):
-        raise ParameterError(f"profile_or_budget={profile_or_budget!r} must be a profile name or a mapping")
-    return dict(profile_or_budget)
-
-
 def _coerce(value: Any, kind: Any, name: str) -> Any:
     """``value`` converted to the annotated type ``kind``; TypeError/ValueError naming ``name`` if it is not one."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
@@ -161,6 +152,18 @@ class Budget(Mapping):
         """The budget of :attr:`study` under ``profile``, read from its file and validated."""
         values = load_profile(cls.study, profile)
         return cls.from_mapping(values, source=f"profiles/{cls.study}.yml:{profile}")
+
+    @classmethod
+    def of(cls, budget: "str | Mapping[str, Any]") -> "Budget":
+        """A study's budget however it is given: a profile name (read from the file), a mapping (e.g. a
+        notebook that changed a key) or a budget already; validated."""
+        if isinstance(budget, cls):
+            return budget
+        if isinstance(budget, str):
+            return cls.load(budget)
+        if not isinstance(budget, Mapping):
+            raise ParameterError(f"budget={budget!r} must be a profile name or a mapping")
+        return cls.from_mapping(budget, source=f"{cls.study} budget")
 
     def validate(self, source: str) -> None:
         """Checks beyond the types (a subclass raises ParameterError naming ``source``)."""

@@ -39,7 +39,7 @@ from musicrec.data.corpus import build_corpus, corpus_config, default_corpus_dir
 from musicrec.data.gtzan import DATASETS, dataset_table
 from musicrec.errors import ParameterError, check_choice
 from musicrec.features.space import knn_accuracy_table, pca_coordinates
-from musicrec.profiles import Budget, profile_or_mapping
+from musicrec.profiles import Budget
 from musicrec.runs import DIGEST_CACHE_FILE, Run, files_digest, write_csv_atomic, write_metrics
 from musicrec.utils import project_path
 
@@ -108,9 +108,7 @@ class FeaturesBudget(Budget):
 def load_budget(profile_or_budget: str | Mapping) -> FeaturesBudget:
     """The validated budget of notebooks 08-09: a profile name (``smoke``/``default``/``full``) or a budget
     mapping."""
-    if isinstance(profile_or_budget, str):
-        return FeaturesBudget.load(profile_or_budget)
-    return FeaturesBudget.from_mapping(profile_or_mapping(STUDY, profile_or_budget), source=f"{STUDY} budget")
+    return FeaturesBudget.of(profile_or_budget)
 
 
 def budget_with_overrides(spec: Mapping[str, Any]) -> FeaturesBudget:

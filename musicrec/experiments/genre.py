@@ -64,7 +64,7 @@ def load_budget(profile: str) -> GenreBudget:
 
 def as_budget(budget: Mapping) -> GenreBudget:
     """A budget given as a plain mapping (a notebook that changed a key) validated as a :class:`GenreBudget`."""
-    return GenreBudget.from_mapping({"profile": "custom", **budget})
+    return GenreBudget.of(budget)
 
 
 def run_config(user: str, agent: str, seed: int, budget: Mapping) -> dict:

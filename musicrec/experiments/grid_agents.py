@@ -26,8 +26,7 @@ import functools
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -266,9 +265,7 @@ def load_budget(profile: str) -> GridAgentsBudget:
 
 def as_budget(budget: GridAgentsBudget | Mapping[str, Any]) -> GridAgentsBudget:
     """A budget given as a mapping (tests, the system study) becomes a :class:`GridAgentsBudget`."""
-    if isinstance(budget, GridAgentsBudget):
-        return budget
-    return GridAgentsBudget.from_mapping(budget, source="budget")
+    return GridAgentsBudget.of(budget)
 
 
 # -- run configs ----------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from musicrec.agents.latent_training import (SCORING_POLICIES, LatentSpace, eval
                                              train_and_evaluate)
 from musicrec.data.catalog import AUDIO_FEATURES, load_catalog, normalise_features, synthetic_catalog
 from musicrec.errors import ParameterError, check_choice, check_number
-from musicrec.profiles import Budget, profile_or_mapping
+from musicrec.profiles import Budget
 from musicrec.runs import Run, run_all
 from musicrec.users.listener import TASTE_FEATURES
 from musicrec.utils import project_path
@@ -213,9 +213,7 @@ def load_budget(profile: str) -> LatentBudget:
 
 def as_budget(budget: BudgetLike) -> LatentBudget:
     """A budget given as a profile name or a plain mapping (a notebook that changed a key), validated."""
-    if isinstance(budget, LatentBudget):
-        return budget
-    return LatentBudget.from_mapping(profile_or_mapping(STUDY, budget), source="latent budget")
+    return LatentBudget.of(budget)
 
 
 # -- catalog and VAE ---------------------------------------------------------------------------------

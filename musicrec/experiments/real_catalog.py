@@ -34,7 +34,7 @@ import pandas as pd
 from musicrec.data.catalog import AUDIO_FEATURES, GENRE_PROFILES, normalise_features
 from musicrec.errors import ParameterError
 from musicrec.experiments import features
-from musicrec.profiles import PROFILES, Budget, load_profile, profile_or_mapping
+from musicrec.profiles import PROFILES, Budget, load_profile
 from musicrec.runs import Run, write_csv_atomic
 
 STUDY = "real_catalog"
@@ -71,9 +71,7 @@ class RealCatalogBudget(Budget):
 
 def load_budget(profile_or_budget: str | Mapping) -> RealCatalogBudget:
     """The validated budget of notebook 16: a profile name or a budget mapping."""
-    if isinstance(profile_or_budget, str):
-        return RealCatalogBudget.load(profile_or_budget)
-    return RealCatalogBudget.from_mapping(profile_or_mapping(STUDY, profile_or_budget), source=f"{STUDY} budget")
+    return RealCatalogBudget.of(profile_or_budget)
 
 
 def features_budget(budget: Mapping[str, Any]) -> features.FeaturesBudget:

@@ -181,13 +181,7 @@ class SessionsBudget(Budget):
 def as_budget(budget: str | Mapping) -> SessionsBudget:
     """A budget given as a profile name (read from the file) or a mapping (a notebook that changed a key),
     validated as a :class:`SessionsBudget`."""
-    if isinstance(budget, SessionsBudget):
-        return budget
-    if isinstance(budget, str):
-        return SessionsBudget.load(budget)
-    if not isinstance(budget, Mapping):
-        raise ParameterError(f"budget={budget!r} must be a profile name or a mapping")
-    return SessionsBudget.from_mapping({"profile": "custom", **budget})
+    return SessionsBudget.of(budget)
 
 
 # -- data -------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ import pandas as pd
 from musicrec.data.corpus import genre_order
 from musicrec.errors import ParameterError, check_choice
 from musicrec.experiments import features
-from musicrec.profiles import PROFILES, Budget, load_profile, profile_or_mapping
+from musicrec.profiles import PROFILES, Budget, load_profile
 from musicrec.runs import Run, write_csv_atomic
 from musicrec.system.evaluation import (
     ORACLE,
@@ -132,9 +132,7 @@ def _check_keys(source: str, name: str, value: Mapping, *, required: Sequence[st
 
 def load_budget(profile_or_budget: str | Mapping) -> SystemBudget:
     """The validated budget of notebook 10: a profile name or a budget mapping."""
-    if isinstance(profile_or_budget, str):
-        return SystemBudget.load(profile_or_budget)
-    return SystemBudget.from_mapping(profile_or_mapping(STUDY, profile_or_budget), source=f"{STUDY} budget")
+    return SystemBudget.of(profile_or_budget)
 
 
 # -- inputs: corpus features and agents --------------------------------------------------------------

@@ -103,7 +103,7 @@ def test_gtzan_runs_are_keyed_by_content_and_write_identical_metrics(tmp_path, r
 def test_budget_errors():
     with pytest.raises(ParameterError, match="profile='huge'"):
         fx.load_budget("huge")
-    with pytest.raises(ParameterError, match="profile_or_budget=3"):
+    with pytest.raises(ParameterError, match="budget=3 must be a profile name or a mapping"):
         fx.load_budget(3)
     with pytest.raises(ParameterError, match="corpus='cloud'"):
         fx.corpus_root(dict(TINY, corpus="cloud"))

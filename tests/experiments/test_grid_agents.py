@@ -11,7 +11,7 @@ from musicrec.agents.grid_training import load_agent
 from musicrec.envs.grid_core import evaluate_all_targets
 from musicrec.errors import ParameterError
 from musicrec.experiments import grid_agents
-from musicrec.profiles import PROFILES, load_profile
+from musicrec.profiles import PROFILE_DIR, PROFILES, load_profile
 
 # A tiny budget: 8 envs x 5 steps per rollout for n = 5, two evaluations per run.
 TINY = {"profile": "test", "seeds": [0], "n_envs": 8, "sb3_n_envs": 4, "workers": 1, "eval_points": 2,
@@ -184,8 +184,7 @@ def test_noise_table_compares_the_agent_with_the_bayes_filter(tmp_path):
 
 
 def test_profile_file_has_no_keys_the_budget_does_not_know():
-    raw = yaml.safe_load((grid_agents.Path(grid_agents.__file__).parent.parent / "configs" / "profiles"
-                          / "grid_agents.yml").read_text())
+    raw = yaml.safe_load((PROFILE_DIR / "grid_agents.yml").read_text())
     known = {f.name for f in dataclasses.fields(grid_agents.GridAgentsBudget)}
     for block in raw.values():
         assert set(block) <= known, set(block) - known

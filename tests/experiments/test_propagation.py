@@ -1,21 +1,11 @@
-import numpy as np
-import pandas as pd
-
 import pytest
 
 from musicrec.errors import ParameterError
 from musicrec.experiments.propagation import check_budget, error_table
-from musicrec.offline.propagation import error_grid
 
 
-def test_error_table():
-    rng = np.random.default_rng(0)
-    points = rng.random((300, 2))
-    truth = np.exp(-((points - 0.5) ** 2).sum(axis=1) / 0.05) * 11
-    logs = pd.DataFrame({"track": rng.choice(300, 200), "listened": rng.random(200),
-                         "liked": rng.integers(0, 2, 200).astype(float)})
-    grid = error_grid(points, points, logs, truth, cluster_counts=[5, 10], decay_rates=[0.0, 1.0],
-                      per_cluster=4, seeds=[0, 1], lam=10.0)
+def test_error_table(small_error_grid):
+    grid = small_error_grid
     table = error_table(grid)
     assert table.method.tolist()[0] == "clusters" and table.seeds.eq(2).all()
     assert len(table) == 2 * 2 + 2 + 2

@@ -1,31 +1,12 @@
-import numpy as np
-import pandas as pd
 import pytest
 
 from musicrec.agents.grid_rule import GridRulePolicy
+from musicrec.data.corpus import GENRES
 from musicrec.errors import ParameterError
 from musicrec.experiments import system
 from musicrec.profiles import load_profile
 from musicrec.system.evaluation import ORACLE, evaluate
 from musicrec.system.playback import PLAYBACKS
-
-ENV = {"dims": 2, "levels": 5, "target": "wider", "reward": "bullseye", "obs": "grid", "action": "flat",
-       "episode_length": 21}
-GENRES = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
-
-
-def features_frame(n_per_genre=4, width=6, pcs=2, seed=0):
-    """A features table shaped like ``corpus_features``: genre, pool3_*, pc*."""
-    rng = np.random.default_rng(seed)
-    genres = np.repeat(GENRES, n_per_genre)
-    full = rng.normal(size=(len(GENRES), width))[np.repeat(np.arange(len(GENRES)), n_per_genre)]
-    full = full + 0.5 * rng.normal(size=full.shape)
-    frame = pd.DataFrame(full, columns=[f"pool3_{i:03d}" for i in range(width)])
-    frame.insert(0, "genre", genres)
-    frame.insert(0, "track_id", [f"{g}.{i:05d}" for i, g in enumerate(genres)])
-    for j in range(pcs):
-        frame[f"pc{j + 1}"] = full[:, j] + 0.1 * full[:, -1]
-    return frame
 
 
 def test_profiles_name_an_agent_and_a_corpus():
@@ -65,17 +46,17 @@ def test_the_typed_budget_reads_like_the_profile_and_names_what_is_wrong():
         system.load_budget({**smoke, "features": {"profile": "smoke", "clips": 3}})
 
 
-def test_the_notebook_tables_of_the_metrics():
-    frame = features_frame()
-    factored = {**ENV, "action": "factored"}
-    agents = {("rule", 0): GridRulePolicy(**ENV), ("rule factored", 1): (GridRulePolicy(**factored), factored),
+def test_the_notebook_tables_of_the_metrics(song_features, thesis_grid):
+    frame = song_features()
+    factored = {**thesis_grid, "action": "factored"}
+    agents = {("rule", 0): GridRulePolicy(**thesis_grid), ("rule factored", 1): (GridRulePolicy(**factored), factored),
               (ORACLE, 0): ORACLE}
     budget = {"levels": 5, "listener": {"metric": "euclidean", "genre_bonus": 1}, "playbacks": list(PLAYBACKS),
               "rerank_k": 5, "anchor_rating": 4}
-    metrics, _, _ = evaluate(frame, agents, ENV, budget, layer="pool3", n_features=6)
+    metrics, _, _ = evaluate(frame, agents, thesis_grid, budget, layer="pool3", n_features=6)
     assert system.trained_agent(metrics) == "rule"
     table = system.genre_table(metrics.assign(agent="trained"))
-    assert table.genre.tolist()[:11] == GENRES + ["all"]
+    assert table.genre.tolist()[:11] == list(GENRES) + ["all"]
     assert table.thesis_mad.iloc[0] == 1.14
     summary = system.agents_summary(metrics)
     assert len(summary) == 3 * len(PLAYBACKS)

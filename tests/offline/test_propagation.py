@@ -4,7 +4,7 @@ import pytest
 
 from musicrec.envs.latent import LatentRecommenderEnv
 from musicrec.errors import ParameterError
-from musicrec.offline.propagation import (error_grid, estimate_errors, kmeans, knn_estimate, log_sessions, log_summary,
+from musicrec.offline.propagation import (estimate_errors, kmeans, knn_estimate, log_sessions, log_summary,
                                           normalised_distances, observed_tracks, propagate, propagated_simulator,
                                           start_weights)
 
@@ -79,14 +79,8 @@ def test_log_sessions_and_start_weights():
     assert weights.sum() == pytest.approx(1.0) and (weights[logs.start_track.unique()] > 0).all()
 
 
-def test_error_grid():
-    rng = np.random.default_rng(0)
-    points = rng.random((300, 2))
-    truth = np.exp(-((points - 0.5) ** 2).sum(axis=1) / 0.05) * 11
-    logs = pd.DataFrame({"track": rng.choice(300, 200), "listened": rng.random(200),
-                         "liked": rng.integers(0, 2, 200).astype(float)})
-    grid = error_grid(points, points, logs, truth, cluster_counts=[5, 10], decay_rates=[0.0, 1.0],
-                      per_cluster=4, seeds=[0, 1], lam=10.0)
+def test_error_grid(small_error_grid):
+    grid = small_error_grid
     assert len(grid) == 2 * 2 * (2 + 2)
     assert set(grid.method) == {"clusters", "knn_latent", "global_mean"}
     assert (grid.observed <= 4 * grid.n_clusters).all() and (grid.rmse > 0).all()

@@ -1,7 +1,6 @@
 """A features table on the grid: every song as the target of every agent, under every playback rule."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from musicrec.agents.grid_rule import GridRulePolicy
@@ -20,35 +19,17 @@ from musicrec.system.evaluation import (
 from musicrec.system.playback import PLAYBACKS
 from musicrec.system.song_grid import grid_occupancy
 
-ENV = {"dims": 2, "levels": 5, "target": "wider", "reward": "bullseye", "obs": "grid", "action": "flat",
-       "episode_length": 21}
-GENRES = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
-
-
-def features_frame(n_per_genre=4, width=6, pcs=2, seed=0):
-    """A features table shaped like ``corpus_features``: genre, pool3_*, pc*."""
-    rng = np.random.default_rng(seed)
-    genres = np.repeat(GENRES, n_per_genre)
-    full = rng.normal(size=(len(GENRES), width))[np.repeat(np.arange(len(GENRES)), n_per_genre)]
-    full = full + 0.5 * rng.normal(size=full.shape)
-    frame = pd.DataFrame(full, columns=[f"pool3_{i:03d}" for i in range(width)])
-    frame.insert(0, "genre", genres)
-    frame.insert(0, "track_id", [f"{g}.{i:05d}" for i, g in enumerate(genres)])
-    for j in range(pcs):
-        frame[f"pc{j + 1}"] = full[:, j] + 0.1 * full[:, -1]
-    return frame
-
 
 def settings(**overrides):
     return {"levels": 5, "listener": {"metric": "euclidean", "genre_bonus": 1}, "playbacks": list(PLAYBACKS),
             "rerank_k": 5, "anchor_rating": 4, **overrides}
 
 
-def test_evaluate_every_song_for_every_agent_and_playback():
-    frame = features_frame()
-    factored = {**ENV, "action": "factored"}
-    agents = {("rule", 0): GridRulePolicy(**ENV), ("rule factored", 1): (GridRulePolicy(**factored), factored)}
-    metrics, traces, grid = evaluate(frame, agents, ENV, settings(), layer="pool3", n_features=6)
+def test_evaluate_every_song_for_every_agent_and_playback(song_features, thesis_grid):
+    frame = song_features()
+    factored = {**thesis_grid, "action": "factored"}
+    agents = {("rule", 0): GridRulePolicy(**thesis_grid), ("rule factored", 1): (GridRulePolicy(**factored), factored)}
+    metrics, traces, grid = evaluate(frame, agents, thesis_grid, settings(), layer="pool3", n_features=6)
     assert len(metrics) == 2 * len(PLAYBACKS) * len(frame)
     assert list(metrics.columns[:2]) == ["agent", "seed"]
     assert set(traces) == {(a, s, p) for a, s in agents for p in PLAYBACKS}
@@ -57,18 +38,18 @@ def test_evaluate_every_song_for_every_agent_and_playback():
     assert occupancy["songs"] == len(frame) and occupancy["cells"] == 25
 
 
-def test_oracle_reference_plays_the_target_cell():
-    frame = features_frame()
-    metrics, traces, grid = evaluate(frame, {(ORACLE, 0): ORACLE}, ENV, settings(playbacks=["thesis"]),
+def test_oracle_reference_plays_the_target_cell(song_features, thesis_grid):
+    frame = song_features()
+    metrics, traces, grid = evaluate(frame, {(ORACLE, 0): ORACLE}, thesis_grid, settings(playbacks=["thesis"]),
                                      layer="pool3")
     trace = traces[(ORACLE, 0, "thesis")]
     np.testing.assert_array_equal(trace.songs, np.repeat(grid.representatives[grid.song_cells][:, None], 21, axis=1))
     assert (metrics.steps_to_cell == 1).all() and (metrics.ideal_rating == 4).all()
 
 
-def test_traces_round_trip(tmp_path):
-    frame = features_frame()
-    metrics, traces, _ = evaluate(frame, {("rule baseline", 0): GridRulePolicy(**policy_settings(ENV))}, ENV,
+def test_traces_round_trip(tmp_path, song_features, thesis_grid):
+    frame = song_features()
+    metrics, traces, _ = evaluate(frame, {("rule baseline", 0): GridRulePolicy(**policy_settings(thesis_grid))}, thesis_grid,
                                   settings(playbacks=["thesis"]), layer="pool3")
     save_traces(traces, tmp_path / "traces.npz")
     loaded = load_traces(tmp_path / "traces.npz")
@@ -77,31 +58,31 @@ def test_traces_round_trip(tmp_path):
     assert set(loaded[("rule baseline", 0, "thesis")]) == {"positions", "songs", "start_songs", "target_songs"}
 
 
-def test_bad_corpus_and_agents_are_refused():
-    agents = {("rule", 0): GridRulePolicy(**ENV)}
+def test_bad_corpus_and_agents_are_refused(song_features, thesis_grid):
+    agents = {("rule", 0): GridRulePolicy(**thesis_grid)}
     with pytest.raises(ParameterError, match=r"20 songs for a grid of levels\*\*dims = 5\*\*2 = 25 cells"):
-        evaluate(features_frame(n_per_genre=2), agents, ENV, settings(), layer="pool3")
+        evaluate(song_features(n_per_genre=2), agents, thesis_grid, settings(), layer="pool3")
     with pytest.raises(ParameterError, match="features have 6 dimensions per song, expected n_features=128"):
-        evaluate(features_frame(), agents, ENV, settings(), layer="pool3", n_features=128)
+        evaluate(song_features(), agents, thesis_grid, settings(), layer="pool3", n_features=128)
     with pytest.raises(ParameterError, match="has 2 PCA columns, the grid needs dims=4"):
-        evaluate(features_frame(), agents, {**ENV, "dims": 4}, settings(), layer="pool3")
+        evaluate(song_features(), agents, {**thesis_grid, "dims": 4}, settings(), layer="pool3")
     with pytest.raises(ParameterError, match="trained for dims=2, levels=5, but the songs are on a grid with "
                                              "dims=2, levels=4"):
-        evaluate(features_frame(), agents, ENV, settings(levels=4), layer="pool3")
+        evaluate(song_features(), agents, thesis_grid, settings(levels=4), layer="pool3")
     with pytest.raises(ParameterError, match="trained for dims=3, levels=5, but the songs are on a grid with dims=2"):
-        env3 = {**ENV, "dims": 3}
-        evaluate(features_frame(), {("rule", 0): (GridRulePolicy(**env3), env3)}, ENV, settings(), layer="pool3")
+        env3 = {**thesis_grid, "dims": 3}
+        evaluate(song_features(), {("rule", 0): (GridRulePolicy(**env3), env3)}, thesis_grid, settings(), layer="pool3")
     with pytest.raises(ParameterError, match="no columns of layer 'pool2'"):
-        evaluate(features_frame(), agents, ENV, settings(), layer="pool2")
+        evaluate(song_features(), agents, thesis_grid, settings(), layer="pool2")
     with pytest.raises(ParameterError, match="playback='shuffle' is not one of"):
-        evaluate(features_frame(), agents, ENV, settings(playbacks=["shuffle"]), layer="pool3")
+        evaluate(song_features(), agents, thesis_grid, settings(playbacks=["shuffle"]), layer="pool3")
 
 
-def test_independent_listener_and_the_grid_check():
-    frame = features_frame()
+def test_independent_listener_and_the_grid_check(song_features, thesis_grid):
+    frame = song_features()
     rng = np.random.default_rng(3)
     independent = rng.normal(size=(len(frame), 4))
-    metrics, traces, _ = evaluate(frame, {("rule", 0): GridRulePolicy(**ENV)}, ENV, settings(playbacks=["thesis"]),
+    metrics, traces, _ = evaluate(frame, {("rule", 0): GridRulePolicy(**thesis_grid)}, thesis_grid, settings(playbacks=["thesis"]),
                                   layer="pool3", independent=independent)
     assert {"mad_independent", "rating_independent", "closer_agreement_independent"} <= set(metrics.columns)
     assert not np.allclose(metrics.mad, metrics.mad_independent)
@@ -111,8 +92,8 @@ def test_independent_listener_and_the_grid_check():
     assert 0.10 < rating4_share({"dims": 3, "levels": 5, "target": "wider"}) < 0.12
 
 
-def test_columns_and_rows_of_the_songs():
-    frame = features_frame(pcs=3)
+def test_columns_and_rows_of_the_songs(song_features):
+    frame = song_features(pcs=3)
     full, pcs = feature_columns(frame, "pool3")
     assert full == [f"pool3_{i:03d}" for i in range(6)] and pcs == ["pc1", "pc2", "pc3"]
     tagged = list(reversed(frame.track_id))
