@@ -55,21 +55,11 @@ from stable_baselines3.common.utils import FloatSchedule, LinearSchedule
 from torch import nn
 from torch.nn import functional as F
 
-from musicrec.agents.sb3 import AgentPreset, register_preset
+from musicrec.agents.sb3 import PRESETS, RECURRENT_A2C_FIXED
 from musicrec.errors import ParameterError
 
 #: The settings that turn ``RecurrentPPO`` into n-step A2C (a run may not override them).
-A2C_FIXED: dict[str, Any] = {
-    "n_epochs": 1,
-    "batch_size": None,          # one minibatch: the whole rollout of n_steps x n_envs transitions
-    "gae_lambda": 1.0,           # plain n-step returns
-    "normalize_advantage": False,
-    "clip_range_vf": None,
-    "target_kl": None,
-}
-
-POLICY_PATH = "musicrec.agents.recurrent_a2c:GruActorCriticPolicy"
-ALGORITHM_PATH = "musicrec.agents.recurrent_a2c:RecurrentA2C"
+A2C_FIXED = RECURRENT_A2C_FIXED
 
 
 class OrderedRecurrentRolloutBuffer(RecurrentRolloutBuffer):
@@ -303,6 +293,5 @@ class GruActorCriticPolicy(RecurrentActorCriticPolicy):
         return values, log_prob, entropy
 
 
-PRESET = AgentPreset(ALGORITHM_PATH, POLICY_PATH, recurrent=True, fixed=A2C_FIXED,
-                     label="Recurrent A2C (GRU)")
-register_preset("recurrent_a2c", PRESET)
+#: The ``recurrent_a2c`` preset of :data:`musicrec.agents.sb3.PRESETS` (this module's classes, A2C_FIXED).
+PRESET = PRESETS["recurrent_a2c"]

@@ -12,8 +12,12 @@ preset            algorithm
                   ACKTR, which SB3 dropped (label it "TRPO (in ACKTR's place)")
 ``ddpg``          SB3 ``DDPG`` (continuous actions)
 ``recurrent_a2c`` ``RecurrentPPO`` configured as n-step A2C with a GRU policy
-                  (registered by :mod:`musicrec.agents.recurrent_a2c`)
+                  (:mod:`musicrec.agents.recurrent_a2c`)
+``ddpg_mask``     DDPG with dimension-mask exploration noise (:mod:`musicrec.agents.session_ddpg`)
 ================  =========================================================================
+
+Every preset is listed in :data:`PRESETS` (one table, one label each); an algorithm class is imported
+only when a run uses it.
 
 Hyperparameters come from ``musicrec/configs/hyperparams/<preset>.yml`` (a ``default:`` block and one
 block per env id), updated by ``config["hyperparams"]``. Everything is validated before any training
@@ -62,6 +66,16 @@ class AgentPreset:
         return getattr(__import__(module, fromlist=[name]), name)
 
 
+#: The settings that turn ``RecurrentPPO`` into n-step A2C (a run may not override them).
+RECURRENT_A2C_FIXED: dict[str, Any] = {
+    "n_epochs": 1,
+    "batch_size": None,          # one minibatch: the whole rollout of n_steps x n_envs transitions
+    "gae_lambda": 1.0,           # plain n-step returns
+    "normalize_advantage": False,
+    "clip_range_vf": None,
+    "target_kl": None,
+}
+
 PRESETS: dict[str, AgentPreset] = {
     "a2c": AgentPreset("stable_baselines3:A2C", "MlpPolicy", label="A2C"),
     "ppo": AgentPreset("stable_baselines3:PPO", "MlpPolicy", label="PPO"),
@@ -69,6 +83,11 @@ PRESETS: dict[str, AgentPreset] = {
                                  label="RecurrentPPO (LSTM)"),
     "trpo": AgentPreset("sb3_contrib:TRPO", "MlpPolicy", label="TRPO (in ACKTR's place)"),
     "ddpg": AgentPreset("stable_baselines3:DDPG", "MlpPolicy", label="DDPG"),
+    "recurrent_a2c": AgentPreset("musicrec.agents.recurrent_a2c:RecurrentA2C",
+                                 "musicrec.agents.recurrent_a2c:GruActorCriticPolicy", recurrent=True,
+                                 fixed=RECURRENT_A2C_FIXED, label="Recurrent A2C (GRU)"),
+    "ddpg_mask": AgentPreset("musicrec.agents.session_ddpg:MaskedDDPG", "MlpPolicy",
+                             label="DDPG (dimension-mask noise)"),
 }
 
 #: File names inside a run folder.
@@ -77,23 +96,6 @@ VEC_NORMALIZE_FILE = "vecnormalize.npz"
 
 # Hyperparameters that train() sets itself.
 _RESERVED = {"policy", "env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model"}
-
-
-# Modules that register further presets when imported (imported on first use, see _load_presets).
-PRESET_MODULES = ("musicrec.agents.recurrent_a2c",)
-
-
-def register_preset(name: str, preset: AgentPreset) -> None:
-    """Add an agent preset (e.g. a recurrent A2C built on RecurrentPPO)."""
-    PRESETS[name] = preset
-
-
-def _load_presets() -> None:
-    """Import the modules of :data:`PRESET_MODULES` so their presets are known."""
-    import importlib
-
-    for module in PRESET_MODULES:
-        importlib.import_module(module)
 
 
 def policy_class(policy: str):
@@ -152,7 +154,6 @@ def resolve_config(config: Mapping[str, Any], env_config: Mapping[str, Any]) -> 
 
     if not isinstance(config, Mapping) or not isinstance(env_config, Mapping):
         raise ParameterError("config and env_config must be mappings")
-    _load_presets()
     preset_name = check_choice("preset", config.get("preset"), sorted(PRESETS))
     preset = PRESETS[preset_name]
     env_id = env_config.get("id")
@@ -350,7 +351,6 @@ def load_model(preset: str, path: str | os.PathLike, *, device: str = "cpu"):
     Only for files you made yourself: a ``model.zip`` from elsewhere can run code when loaded this
     way. The studies read models with :func:`load_weights`, which reads tensors only.
     """
-    _load_presets()
     check_choice("preset", preset, sorted(PRESETS))
     path = _model_file(path)
     try:

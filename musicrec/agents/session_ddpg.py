@@ -31,7 +31,6 @@ import pandas as pd
 from stable_baselines3 import DDPG
 from stable_baselines3.common.noise import ActionNoise
 
-from musicrec.agents.sb3 import AgentPreset, register_preset
 from musicrec.data.sessions import SessionArrays, SessionData
 from musicrec.errors import ParameterError, check_choice, check_number
 from musicrec.metrics import first_prediction_accuracy, mean_average_accuracy
@@ -120,8 +119,6 @@ class MaskedDDPG(DDPG):
         return action, buffer_action
 
 
-register_preset("ddpg_mask", AgentPreset("musicrec.agents.session_ddpg:MaskedDDPG", "MlpPolicy",
-                                         label="DDPG (dimension-mask noise)"))
 
 
 #: The session environment of each task.
