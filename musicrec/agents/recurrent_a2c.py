@@ -55,11 +55,7 @@ from stable_baselines3.common.utils import FloatSchedule, LinearSchedule
 from torch import nn
 from torch.nn import functional as F
 
-from musicrec.agents.sb3 import PRESETS, RECURRENT_A2C_FIXED
 from musicrec.errors import ParameterError
-
-#: The settings that turn ``RecurrentPPO`` into n-step A2C (a run may not override them).
-A2C_FIXED = RECURRENT_A2C_FIXED
 
 
 class OrderedRecurrentRolloutBuffer(RecurrentRolloutBuffer):
@@ -95,7 +91,7 @@ def learning_rate_schedule(learning_rate: float | str):
 
 
 class RecurrentA2C(RecurrentPPO):
-    """``RecurrentPPO`` with :class:`OrderedRecurrentRolloutBuffer`; with :data:`A2C_FIXED` it is A2C.
+    """``RecurrentPPO`` with :class:`OrderedRecurrentRolloutBuffer`; with :data:`musicrec.agents.sb3.RECURRENT_A2C_FIXED` it is A2C.
 
     ``learning_rate`` also takes ``"lin_<lr>"``: linear decay from ``<lr>`` to 0 over the run
     (:func:`learning_rate_schedule`).
@@ -291,7 +287,3 @@ class GruActorCriticPolicy(RecurrentActorCriticPolicy):
         log_prob = sum(log_p.gather(1, actions[:, i:i + 1]).squeeze(1) for i, log_p in enumerate(log_ps))
         entropy = sum(-(log_p.exp() * log_p).sum(dim=1) for log_p in log_ps)
         return values, log_prob, entropy
-
-
-#: The ``recurrent_a2c`` preset of :data:`musicrec.agents.sb3.PRESETS` (this module's classes, A2C_FIXED).
-PRESET = PRESETS["recurrent_a2c"]

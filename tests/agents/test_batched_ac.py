@@ -10,7 +10,8 @@ import musicrec.envs  # noqa: F401  (registers the ids)
 from musicrec.agents.batched_ac import (
     ActorCritic, BatchedActorCritic, Evaluations, LearnerSettings, Rollout, copy_sb3_gru_policy, fast_tanh,
 )
-from musicrec.agents.recurrent_a2c import A2C_FIXED, GruActorCriticPolicy, RecurrentA2C
+from musicrec.agents.recurrent_a2c import GruActorCriticPolicy, RecurrentA2C
+from musicrec.agents.sb3 import RECURRENT_A2C_FIXED
 from musicrec.envs.grid_vec import GridVecEnv
 from musicrec.errors import ParameterError
 
@@ -35,7 +36,7 @@ def test_the_batched_learner_makes_sb3s_recurrent_a2c_update(action):
     kwargs = {"dims": 2, "levels": 3, "target": "wider", "reward": "rating", "episode_length": 3, "action": action}
     n_envs, n_steps = 3, 5
     model = RecurrentA2C(GruActorCriticPolicy, GridVecEnv(n_envs, seed=0, **kwargs), n_steps=n_steps, seed=0, device="cpu",
-                         policy_kwargs={**RMSPROP, "value_gain": 2 ** 0.5}, **A2C_FIXED, **A2C_SETTINGS)
+                         policy_kwargs={**RMSPROP, "value_gain": 2 ** 0.5}, **RECURRENT_A2C_FIXED, **A2C_SETTINGS)
     settings = LearnerSettings(n_steps=n_steps, normalize_obs=False, normalize_returns=False, **A2C_SETTINGS)
     learner = BatchedActorCritic(kwargs, n_envs, settings, seed=1)
     copy_sb3_gru_policy(model.policy, learner.policy)

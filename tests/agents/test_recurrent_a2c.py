@@ -10,8 +10,8 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 import musicrec.envs  # noqa: F401  (registers the ids)
-from musicrec.agents.recurrent_a2c import A2C_FIXED, GruActorCriticPolicy, RecurrentA2C, learning_rate_schedule
-from musicrec.agents.sb3 import PRESETS, load_model, policy_class, resolve_config, train
+from musicrec.agents.recurrent_a2c import GruActorCriticPolicy, RecurrentA2C, learning_rate_schedule
+from musicrec.agents.sb3 import PRESETS, RECURRENT_A2C_FIXED, load_model, policy_class, resolve_config, train
 from musicrec.errors import ParameterError
 
 # A tiny grid with short episodes, so a 5-step rollout holds episode boundaries.
@@ -76,7 +76,7 @@ def test_ppo_configured_as_a2c_makes_the_a2c_update(changes, same):
 
 def recurrent_a2c_model(policy, env, policy_kwargs, n_steps=5):
     return RecurrentA2C(policy, env, n_steps=n_steps, seed=0, device="cpu",
-                        policy_kwargs={**RMSPROP, **policy_kwargs}, **A2C_FIXED, **A2C_SETTINGS)
+                        policy_kwargs={**RMSPROP, **policy_kwargs}, **RECURRENT_A2C_FIXED, **A2C_SETTINGS)
 
 
 def manual_a2c_step(policy, buffer, *, ent_coef, vf_coef, max_grad_norm):
@@ -173,7 +173,7 @@ def test_one_recurrent_pass_equals_step_by_step():
 
 def test_preset_is_registered_and_fixes_the_a2c_settings():
     resolved = resolve_config({"preset": "recurrent_a2c", "total_timesteps": 10}, TINY)
-    for key, value in A2C_FIXED.items():
+    for key, value in RECURRENT_A2C_FIXED.items():
         assert resolved["hyperparams"][key] == value
     hyper = resolved["hyperparams"]
     assert hyper["learning_rate"] == 7e-4 and hyper["gamma"] == 0.99 and hyper["ent_coef"] == 0.01
@@ -215,7 +215,7 @@ def test_linear_learning_rate_decay_falls_to_zero_over_the_run():
     assert schedule(1.0) == pytest.approx(7e-4) and schedule(0.5) == pytest.approx(3.5e-4) and schedule(0.0) == 0
     assert learning_rate_schedule(7e-4) == 7e-4
     model = RecurrentA2C(GruActorCriticPolicy, vec_env(), learning_rate="lin_7e-4", n_steps=5, seed=0,
-                         device="cpu", **A2C_FIXED)
+                         device="cpu", **RECURRENT_A2C_FIXED)
     rates, train_step = [], model.train
 
     def train_and_record():
@@ -236,7 +236,7 @@ def test_bad_learning_rate_schedule_is_named(value):
 @pytest.mark.parametrize("gain", [1.0, 2 ** 0.5])
 def test_value_head_gain_sets_the_initial_value_weights(tmp_path, gain):
     model = RecurrentA2C(GruActorCriticPolicy, vec_env(), n_steps=5, seed=0, device="cpu",
-                         policy_kwargs={"value_gain": gain}, **A2C_FIXED)
+                         policy_kwargs={"value_gain": gain}, **RECURRENT_A2C_FIXED)
     weight = model.policy.value_net.weight.detach()
     assert float(weight.norm()) == pytest.approx(gain, rel=1e-5)  # one orthogonal row scaled by the gain
     assert float(model.policy.value_net.bias.detach().abs().max()) == 0
