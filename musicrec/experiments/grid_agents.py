@@ -204,7 +204,7 @@ class GridAgentsBudget(Budget):
     """Environment steps (summed over the parallel environments) per experiment."""
     workers: int = 2
     """Runs trained at the same time (one process and one torch thread each)."""
-    n_envs: int = 256
+    n_envs: int = 128
     """Environments per update of the batched learner."""
     large_n_envs: int = 1024
     """Environments per update of the experiments marked ``large_batch`` (the factored grids of 4D and more)."""

@@ -8,7 +8,7 @@ import torch
 
 import musicrec.envs  # noqa: F401  (registers the ids)
 from musicrec.agents.batched_ac import (
-    ActorCritic, BatchedActorCritic, Evaluations, LearnerSettings, Rollout, copy_sb3_gru_policy, fast_tanh,
+    ActorCritic, BatchedActorCritic, Evaluations, LearnerSettings, Rollout, copy_sb3_gru_policy,
 )
 from musicrec.agents.recurrent_a2c import GruActorCriticPolicy, RecurrentA2C
 from musicrec.agents.sb3 import RECURRENT_A2C_FIXED
@@ -81,9 +81,18 @@ def test_keeping_the_rollouts_graph_gives_the_recomputed_update(env):
     assert kept.num_timesteps == recomputed.num_timesteps == 3 * 6 * 8
 
 
-def test_fast_tanh_is_tanh():
-    x = torch.linspace(-12, 12, 10001)
-    torch.testing.assert_close(fast_tanh(x), torch.tanh(x), rtol=0, atol=3e-7)
+def test_the_policy_steps_its_gru_as_torchs_gru_and_resets_it_at_episode_starts():
+    torch.manual_seed(0)
+    policy = ActorCritic(4, 1, 25)
+    obs, starts = torch.randn(6, 3, 4), torch.zeros(6, 3)
+    starts[3, 1] = 1.0  # environment 1 starts a new episode at t = 3
+    hidden = torch.randn(3, 64)
+    features = policy.sequence(obs, hidden, starts)
+    expected, _ = policy.gru(obs, hidden[None])
+    torch.testing.assert_close(features[:, [0, 2]], expected[:, [0, 2]], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(features[:3, 1], expected[:3, 1], rtol=1e-5, atol=1e-6)
+    restarted, _ = policy.gru(obs[3:, 1:2], torch.zeros(1, 1, 64))
+    torch.testing.assert_close(features[3:, 1], restarted[:, 0], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("algorithm", ["a2c", "ppo"])
