@@ -17,9 +17,9 @@
 #
 # A larger n also means fewer updates per environment step (one update per n steps of every environment), so
 # the comparison depends on what is held equal. We show both: the policies **at equal updates** and **at
-# equal environment steps**. The agent, its settings and the batch of 256 environments are those of
+# equal environment steps**. The agent, its settings and the batch of 128 environments are those of
 # notebook 03; the learning rate study runs the thesis's two rates (7e-4, 7e-5) beside ours (5e-3, decayed
-# linearly to 0), all with 256 environments, so each of the thesis's rates is a smaller step relative to the
+# linearly to 0), all with 128 environments, so each of the thesis's rates is a smaller step relative to the
 # batch than it was with the thesis's 16.
 
 # %% tags=["parameters"]
@@ -114,7 +114,7 @@ axes[1].axhline(optimum, ls="--", c="k", lw=1, label="exact optimum")
 axes[1].set(title="Deterministic policy, all targets", ylabel="mean return over targets")
 for ax in axes:
     ax.legend(loc="lower right", fontsize=8)
-fig.suptitle("n = 10, 256 environments: learning rate")
+fig.suptitle(f"n = 10, {budget.n_envs} environments: learning rate")
 fig.tight_layout()
 out.figure(fig, "learning_rate")
 plt.show()
@@ -133,4 +133,4 @@ display(out.table(at_steps.assign(held_equal="env steps"), "at_equal_steps").rou
 
 # %%
 display(Markdown(grid_prose.nstep_returns(table, at_updates, at_steps)))
-display(Markdown(grid_prose.learning_rates(table, default_rate=default_rate)))
+display(Markdown(grid_prose.learning_rates(table, default_rate=default_rate, n_envs=budget.n_envs)))

@@ -94,8 +94,8 @@ def nstep_returns(table: pd.DataFrame, at_updates: pd.DataFrame, at_steps: pd.Da
     return "\n".join(lines)
 
 
-def learning_rates(table: pd.DataFrame, *, default_rate: float) -> str:
-    """Notebook 04: the thesis's two learning rates (fig. 15) at our batch, beside our default."""
+def learning_rates(table: pd.DataFrame, *, default_rate: float, n_envs: int) -> str:
+    """Notebook 04: the thesis's two learning rates (fig. 15) at our batch of ``n_envs``, beside our default."""
     t = table.set_index("experiment")
     lines = []
     for name, rate in (("wider_grid_n10", default_rate), ("wider_grid_n10_lr7e-4", 7e-4),
@@ -103,9 +103,9 @@ def learning_rates(table: pd.DataFrame, *, default_rate: float) -> str:
         if name in t.index:
             lines.append(f"* lr {rate:g}, n = 10: {agent_result(t.loc[name])}.")
     lines.append("* The thesis lowered the rate from 7e-4 to 7e-5 with 16 environments and saw \"high variance\" "
-                 "after 120k iterations (fig. 15); our updates average 16 times as many environments, so each "
-                 "rate is a smaller step relative to the batch, and the ranking of the three rates above is the "
-                 "comparison that carries over.")
+                 f"after 120k iterations (fig. 15); our updates average {_fmt(n_envs / 16, 0 if n_envs % 16 == 0 else 1)} "
+                 f"times as many environments ({n_envs}), so each rate is a smaller step relative to the batch, "
+                 "and the ranking of the three rates above is the comparison that carries over.")
     return "\n".join(lines)
 
 
