@@ -159,7 +159,7 @@ class SessionsBudget(Budget):
     simulator: dict[str, Any]
     """Settings of :class:`musicrec.data.session_simulator.SimulatorConfig` (``n_sessions``, ``n_users``, ...)."""
     architecture: dict[str, Any]
-    """Model sizes: ``emb_dim, hidden`` (RNNs), ``d_model, heads, layers, ff, dropout, drop_net_rate``
+    """Model sizes: ``emb_dim, hidden`` (RNNs; GRU4Rec reads ``gru4rec_emb_dim, gru4rec_hidden`` where given), ``d_model, heads, layers, ff, dropout, drop_net_rate``
     (Transformers, BERT-fused), ``bert_d_model, bert_heads, bert_layers, bert_ff`` (BERT encoder),
     ``word2vec_epochs``, ``ddpg_dim, ddpg_window`` (DDPG's word2vec embedding)."""
     training: dict[str, Any]
@@ -324,8 +324,6 @@ def _model_config(task: str, model: str, data: SessionData, budget: SessionsBudg
         config["architecture"]["covariates"] = n_covariates(model, data.train)
     if model == "lstm_word2vec":
         config["architecture"]["word2vec_epochs"] = int(budget["architecture"]["word2vec_epochs"])
-    if model == "gru4rec":
-        config["architecture"]["dropout"] = float(budget["architecture"]["dropout"])
     if model in ("bert", "bert_fused"):
         config["pretrain"] = {"epochs": int(training["bert_pretrain_epochs"]),
                               "lr": float(training["bert_pretrain_lr"]),

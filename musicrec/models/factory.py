@@ -32,9 +32,12 @@ TIMING_COLUMNS = ("time_s",)
 
 
 def model_family(model: str) -> str:
-    """``ddpg``, ``transformer``, ``bert``, ``bert_fused`` or ``rnn``: which architecture settings a model reads."""
+    """``ddpg``, ``transformer``, ``bert``, ``bert_fused``, ``gru4rec`` or ``rnn``: which architecture settings a
+    model reads."""
     if model.startswith("ddpg"):
         return "ddpg"
+    if model == "gru4rec":
+        return "gru4rec"
     if model in ("transformer", "sasrec"):
         return "transformer"
     if model in BERT_MODELS:
@@ -46,6 +49,10 @@ def architecture(arch: Mapping[str, Any], family: str) -> dict:
     """The settings of ``arch`` (a profile's ``architecture``) that a model ``family`` is built with."""
     if family == "rnn":
         keys = ("emb_dim", "hidden")
+    elif family == "gru4rec":
+        # GRU4Rec may be given its own sizes (gru4rec_emb_dim, gru4rec_hidden), else those of the RNNs
+        return {"emb_dim": arch.get("gru4rec_emb_dim", arch["emb_dim"]),
+                "hidden": arch.get("gru4rec_hidden", arch["hidden"]), "dropout": float(arch["dropout"])}
     elif family == "transformer":
         keys = ("d_model", "heads", "layers", "ff", "dropout")
     elif family == "bert":
@@ -114,7 +121,7 @@ def build_model(task: str, model: str, data: SessionData, *, arch: Mapping[str, 
         if model == "transformer":
             return sequence.TransformerSeq2Seq(n, features=features, **architecture(arch, "transformer"))
         if model == "gru4rec":
-            return next_track.GRU4Rec(n, features=features, dropout=arch["dropout"], **architecture(arch, "rnn"))
+            return next_track.GRU4Rec(n, features=features, **architecture(arch, "gru4rec"))
         if model == "sasrec":
             return next_track.SASRec(n, features=features, **architecture(arch, "transformer"))
     if model in BERT_MODELS:
