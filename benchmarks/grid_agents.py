@@ -43,6 +43,7 @@ CASES = {
     "SB3 recurrent_a2c, 4D factored, 256 envs": ("recurrent_a2c", ENV_4D, 256, {}),
     "SB3 TRPO, 2D BoardObs, 16 envs": ("trpo", {"dims": 2, "obs": "board"}, 16, {}),
     "batched A2C, 2D, 16 envs": ("batched", ENV_2D, 16, {}),
+    "batched A2C, 2D, 128 envs (the default profile's batch)": ("batched", ENV_2D, 128, {}),
     "batched A2C, 2D, 256 envs": ("batched", ENV_2D, 256, {}),
     "batched A2C, 2D, 1024 envs": ("batched", ENV_2D, 1024, {}),
     "batched A2C, 2D, 4096 envs": ("batched", ENV_2D, 4096, {}),

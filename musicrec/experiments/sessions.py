@@ -159,9 +159,10 @@ class SessionsBudget(Budget):
     simulator: dict[str, Any]
     """Settings of :class:`musicrec.data.session_simulator.SimulatorConfig` (``n_sessions``, ``n_users``, ...)."""
     architecture: dict[str, Any]
-    """Model sizes: ``emb_dim, hidden`` (RNNs; GRU4Rec reads ``gru4rec_emb_dim, gru4rec_hidden`` where given), ``d_model, heads, layers, ff, dropout, drop_net_rate``
-    (Transformers, BERT-fused), ``bert_d_model, bert_heads, bert_layers, bert_ff`` (BERT encoder),
-    ``word2vec_epochs``, ``ddpg_dim, ddpg_window`` (DDPG's word2vec embedding)."""
+    """Model sizes: ``emb_dim, hidden`` (RNNs; GRU4Rec reads ``gru4rec_emb_dim, gru4rec_hidden`` where given),
+    ``d_model, heads, layers, ff, dropout, drop_net_rate`` (Transformers, BERT-fused), ``bert_d_model,
+    bert_heads, bert_layers, bert_ff`` (BERT encoder), ``word2vec_epochs``, ``ddpg_dim, ddpg_window`` (DDPG's
+    word2vec embedding)."""
     training: dict[str, Any]
     """Training: ``batch_size``, ``{skip,sequence}_{epochs,patience,lr}`` (a rate, a list or a mapping model ->
     rate or list: :func:`learning_rates`), ``lr_widen: {factor, steps}``, ``bert_pretrain_{epochs,lr}``,

@@ -103,9 +103,10 @@ def learning_rates(table: pd.DataFrame, *, default_rate: float, n_envs: int) -> 
         if name in t.index:
             lines.append(f"* lr {rate:g}, n = 10: {agent_result(t.loc[name])}.")
     lines.append("* The thesis lowered the rate from 7e-4 to 7e-5 with 16 environments and saw \"high variance\" "
-                 f"after 120k iterations (fig. 15); our updates average {_fmt(n_envs / 16, 0 if n_envs % 16 == 0 else 1)} "
-                 f"times as many environments ({n_envs}), so each rate is a smaller step relative to the batch, "
-                 "and the ranking of the three rates above is the comparison that carries over.")
+                 f"after 120k iterations (fig. 15); our updates average "
+                 f"{_fmt(n_envs / 16, 0 if n_envs % 16 == 0 else 1)} times as many environments ({n_envs}), so "
+                 "each rate is a smaller step relative to the batch, and the ranking of the three rates above is "
+                 "the comparison that carries over.")
     return "\n".join(lines)
 
 

@@ -386,3 +386,13 @@ def test_the_ceiling_predicts_what_the_simulator_plays():
     with pytest.raises(ParameterError, match="session kind 'radio'"):
         baselines.ceiling_predictions(arrays.subset(slice(0, 1)), knowledge.subset(slice(0, 1)).__class__(
             np.array(["radio"], dtype=object), knowledge.playlist[:1], knowledge.offset[:1], knowledge.library[:1]))
+
+
+def test_gru4rec_reads_its_own_sizes_where_the_profile_gives_them():
+    from musicrec.models.factory import architecture
+
+    arch = {"emb_dim": 32, "hidden": 64, "dropout": 0.2}
+    assert architecture(arch, "gru4rec") == {"emb_dim": 32, "hidden": 64, "dropout": 0.2}
+    own = architecture({**arch, "gru4rec_emb_dim": 64, "gru4rec_hidden": 128}, "gru4rec")
+    assert own == {"emb_dim": 64, "hidden": 128, "dropout": 0.2}
+    assert architecture({**arch, "gru4rec_hidden": 128}, "rnn") == {"emb_dim": 32, "hidden": 64}
