@@ -32,6 +32,19 @@ def test_in_place_run_injects_parameters(tmp_path):
     assert timings["wall_s"].isna().tolist() == [False, True]
 
 
+def test_the_timings_command_replaces_its_table_and_refuses_a_folder(tmp_path, capsys):
+    from musicrec.cli import main
+
+    path = _notebook(tmp_path / "01_ok.ipynb", [nbformat.v4.new_code_cell("1")])
+    execute_notebook(path, profile="smoke", progress=False)
+    table = tmp_path / "timings.csv"
+    table.write_text("an older table")
+    assert main(["notebook", "timings", str(path), "--csv", str(table)]) == 0
+    assert table.read_text().startswith("notebook,profile,wall_s")
+    assert main(["notebook", "timings", str(path), "--csv", str(tmp_path)]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err
+
+
 def test_failing_notebook_names_the_cell_and_leaves_the_original(tmp_path, monkeypatch):
     monkeypatch.setattr("musicrec.notebooks.FAILED_DIR", tmp_path / "failed")
     path = _notebook(tmp_path / "02_bad.ipynb", [nbformat.v4.new_code_cell("x = 1"),

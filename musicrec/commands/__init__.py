@@ -51,6 +51,16 @@ def folder_path(text: str) -> Path:
     return path
 
 
+def output_file(text: str) -> Path:
+    """A file the command writes and replaces (a generated table): not a folder, in a folder."""
+    path = cli_path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{path.parent} is a file, not a folder")
+    return path
+
+
 def new_file(text: str) -> Path:
     """A file to create: not a folder, not an existing file (nothing of a user's is overwritten)."""
     path = cli_path(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from musicrec.commands import existing_file, folder_path
+from musicrec.commands import existing_file, folder_path, output_file
 
 PROFILE_CHOICES = ("smoke", "default", "full")
 DEVICE_CHOICES = ("cpu", "cuda", "auto")
@@ -41,7 +41,7 @@ def register(subparsers) -> None:
 
     timings = sub.add_parser("timings", help="wall time of each executed notebook (from papermill's metadata)")
     timings.add_argument("notebooks", nargs="*", help="executed notebooks (default: every numbered notebook)")
-    timings.add_argument("--csv", type=folder_path, default=None,
+    timings.add_argument("--csv", type=output_file, default=None,
                          help="also write the table to this CSV (make reproduce: figures/notebook_timings.csv)")
     timings.set_defaults(func=_timings)
 
