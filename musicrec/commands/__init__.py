@@ -63,13 +63,9 @@ def output_file(text: str) -> Path:
 
 def new_file(text: str) -> Path:
     """A file to create: not a folder, not an existing file (nothing of a user's is overwritten)."""
-    path = cli_path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    path = output_file(text)
     if path.exists():
         raise argparse.ArgumentTypeError(f"{text} already exists; remove it or choose another name")
-    if path.parent.exists() and not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{path.parent} is a file, not a folder")
     return path
 
 
