@@ -197,8 +197,9 @@ def noisy_users(table: pd.DataFrame) -> str:
         where = ", ".join(f"{r.dims}D p = {r.noise:g}" for r in ties.itertuples())
         gap = (ties.bayes_mean - ties.agent_mean).abs()
         lower = "lower" if (ties.agent_mean < ties.bayes_mean).all() else "away"
+        spread = _fmt(gap.min()) if _fmt(gap.min()) == _fmt(gap.max()) else f"{_fmt(gap.min())}-{_fmt(gap.max())}"
         lines.append(f"* At {where} the agent's 95% interval over {int(ties.seeds.min())} seeds still covers the Bayes "
-                     f"filter's mean, though the agent's mean is {_fmt(gap.min())}-{_fmt(gap.max())} {lower}: that many "
+                     f"filter's mean, though the agent's mean is {spread} {lower}: that many "
                      f"seeds cannot separate them there. The agent beats the filter nowhere.")
     else:
         lines.append("* The Bayes filter, which knows the noise model, beats the learned agent at every noise level.")

@@ -72,7 +72,7 @@ def test_noisy_users_says_where_the_agent_wins_ties_or_loses():
                                (0.3, 190.0, 198.0, "undecided (the agent's 95% interval covers the Bayes mean)"))]
     text = grid_prose.noisy_users(pd.DataFrame(rows))
     assert "At 2D p = 0.3 the agent's 95% interval over 3 seeds still covers" in text
-    assert "mean is 8.0-8.0 lower" in text and "beats the filter nowhere" in text
+    assert "mean is 8.0 lower" in text and "beats the filter nowhere" in text
     rows[1]["verdict"] = "agent beats Bayes filter"
     assert "beats the Bayes filter at 2D p = 0.3" in grid_prose.noisy_users(pd.DataFrame(rows))
     rows[1]["verdict"] = "Bayes filter beats agent"
