@@ -22,7 +22,8 @@
 # so do we. One difference is deliberate and measured: the learner updates from 128 environments at once
 # (the thesis: 16), which is what lets its budgets run on a CPU, and takes a larger step (lr 5e-3 instead of
 # 7e-4); notebook 04 shows both rates. The batch and the rate come from pilots on 2D, n = 20, recorded in
-# `musicrec/configs/hyperparams/batched_a2c.yml` (256 environments ended lower at equal environment steps: fewer updates). The update itself is the thesis's: `tests/agents/test_batched_ac.py`
+# `musicrec/configs/hyperparams/batched_a2c.yml` (256 environments ended lower at equal environment steps:
+# fewer updates). The update itself is the thesis's: `tests/agents/test_batched_ac.py`
 # shows it equals SB3's recurrent A2C (`musicrec/agents/recurrent_a2c.py`) from the same weights and rollout.
 #
 # Two measures, each a mean ± std over seeds: the thesis's training curve (the mean return of the last 10

@@ -197,7 +197,8 @@ def noisy_users(table: pd.DataFrame) -> str:
         where = ", ".join(f"{r.dims}D p = {r.noise:g}" for r in ties.itertuples())
         gap = (ties.bayes_mean - ties.agent_mean).abs()
         lower = "lower" if (ties.agent_mean < ties.bayes_mean).all() else "away"
-        spread = _fmt(gap.min()) if _fmt(gap.min()) == _fmt(gap.max()) else f"{_fmt(gap.min())}-{_fmt(gap.max())}"
+        low, high = _fmt(gap.min()), _fmt(gap.max())
+        spread = low if low == high else f"{low}-{high}"
         lines.append(f"* At {where} the agent's 95% interval over {int(ties.seeds.min())} seeds still covers the Bayes "
                      f"filter's mean, though the agent's mean is {spread} {lower}: that many "
                      f"seeds cannot separate them there. The agent beats the filter nowhere.")
