@@ -20,7 +20,8 @@
 # dimension-mask exploration; decaying, constant or no mask noise for figure 4). Beside them, the sequential
 # recommenders the field uses as baselines, **GRU4Rec** and **SASRec** (`musicrec/models/next_track.py`),
 # trained on the next track at every position of a session. Heuristics: random tracks, the most popular
-# tracks, item co-occurrence, session-kNN, and "continue the most common playlist".
+# tracks, item co-occurrence, session-kNN, "continue the most common playlist", and the last track's nearest
+# unplayed neighbour in DDPG's word2vec embedding (one fixed policy of DDPG's action space).
 #
 # Every choice (learning rates, epochs) is made on **validation sessions held out of the training sessions**;
 # every neural model stops early on them; the test sessions are scored only for the chosen settings.
@@ -215,8 +216,10 @@ plt.show()
 # ## DDPG exploration (the paper's figure 4)
 # Validation MAA during training (first `eval_valid` validation sessions, full-catalog evaluation every
 # `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the decaying dimension mask (the paper's), a
-# constant mask and no exploration noise; the random and most-popular heuristics on the same sessions. The
-# paper's question: is noise alone unstable, and is the decayed mask noise smoother and higher?
+# constant mask and no exploration noise; the random and most-popular heuristics on the same sessions, and one
+# fixed policy of DDPG's own action space (the actor that always returns the last track's embedding, i.e. the
+# last track's nearest unplayed neighbour in the same word2vec embedding). The paper's question: is noise alone
+# unstable, and is the decayed mask noise smoother and higher?
 
 # %%
 ddpg_keys = [m for m in ("ddpg", "ddpg_constant_noise", "ddpg_no_noise") if m in curves]
@@ -232,8 +235,9 @@ ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
 fig.tight_layout()
 out.figure(fig, "ddpg_exploration")
 plt.show()
-display(Markdown(sessions_prose.exploration_sentences({m: curves[m] for m in ddpg_keys}, sessions.SEQUENCE_MODELS,
-                                                      references)))
+display(Markdown(sessions_prose.exploration_sentences(
+    {m: curves[m] for m in ddpg_keys}, sessions.SEQUENCE_MODELS, references,
+    fixed_action=sessions.SEQUENCE_BASELINE_LABELS["last_track_neighbours"])))
 
 # %% [markdown]
 # ## What the models learn: MAA by kind of session

@@ -101,6 +101,7 @@ SEQUENCE_BASELINE_LABELS = {
     "cooccurrence": "Item co-occurrence",
     "session_knn": "Session-kNN",
     "common_continuation": "Continue the most common playlist",
+    "last_track_neighbours": "Last track's nearest neighbour (a fixed DDPG action)",
     "ceiling": "Ceiling (knows kind, playlist, offset, library)",
 }
 CEILING_LABEL = SEQUENCE_BASELINE_LABELS["ceiling"]
@@ -574,13 +575,26 @@ def learning_curves(study: pd.DataFrame) -> dict[str, list[pd.DataFrame]]:
 
 
 # -- sequence baselines and tables -----------------------------------------------------------------------
+def sequence_baseline_params(name: str, budget: str | Mapping) -> dict:
+    """The settings a heuristic takes from the profile: session-kNN's ``k``; the last-track neighbours act in
+    the word2vec embedding of the DDPG runs (its size, window and epochs; seed 0)."""
+    budget = as_budget(budget)
+    if name == "session_knn":
+        return {"k": int(budget["knn_k"])}
+    if name == "last_track_neighbours":
+        architecture = budget["architecture"]
+        return {"dim": int(architecture["ddpg_dim"]), "window": int(architecture["ddpg_window"]),
+                "epochs": int(architecture["word2vec_epochs"]), "seed": 0}
+    return {}
+
+
 def sequence_baseline_run(name: str, data: SessionData, budget: str | Mapping, runs_dir) -> Run:
     """Fit (or reuse) a track-sequence heuristic and score it on the training probe and the test set."""
     from musicrec.models import baselines
 
     budget = as_budget(budget)
     check_choice("baseline", name, baselines.SEQUENCE_BASELINES)
-    params = {"k": int(budget["knn_k"])} if name == "session_knn" else {}
+    params = sequence_baseline_params(name, budget)
     config = {"version": VERSION, "baseline": name, "params": params, "data": data.key,
               "eval_train": int(budget["eval_train"])}
 
@@ -742,12 +756,14 @@ def coinciding_scores(summaries: pd.DataFrame, labels: dict, *, column: str = "t
                                        "per_seed_first", "per_seed_second"])
 
 
-def sequence_reference_curve_maa(data: SessionData, budget: str | Mapping, names: Sequence[str] = ("random", "most_popular")
+def sequence_reference_curve_maa(data: SessionData, budget: str | Mapping,
+                                 names: Sequence[str] = ("random", "most_popular", "last_track_neighbours")
                                  ) -> dict[str, float]:
     """Validation MAA of reference heuristics on the sessions DDPG's curves are measured on (the first
     ``eval_valid`` validation sessions): label -> MAA."""
     eval_valid = int(as_budget(budget)["eval_valid"])
-    return {SEQUENCE_BASELINE_LABELS[name]: heuristic_validation_maa(name, data, eval_valid=eval_valid)
+    return {SEQUENCE_BASELINE_LABELS[name]: heuristic_validation_maa(name, data, eval_valid=eval_valid,
+                                                                     params=sequence_baseline_params(name, budget))
             for name in names}
 
 

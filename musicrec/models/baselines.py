@@ -23,6 +23,10 @@ tokens ``(n, 10)``):
 * :class:`CommonContinuation` ("continue the most common playlist"): among the training continuations
   after the first half's last track, take the most common next track, keep the continuations that agree
   with it, and repeat; when none is left, fall back to the most popular remaining tracks.
+* :class:`LastTrackNeighbours`: the unplayed track nearest (by dot product) to the last track in the
+  word2vec embedding the DDPG actor acts in, chained; it is the DDPG actor that always returns the last
+  track's embedding, scored as DDPG is (:func:`musicrec.envs.sessions.track_rollout`), so it is one fixed
+  policy of DDPG's own action space.
 
 The track-sequence ceiling (:func:`ceiling_predictions`, simulated sessions only) is not fitted: it is
 told what the simulator knows of each session (:class:`~musicrec.data.sessions.SessionKnowledge`).
@@ -222,12 +226,44 @@ class CommonContinuation:
         return out
 
 
+class LastTrackNeighbours:
+    """The next track is the unplayed track nearest to the one before it in a word2vec embedding.
+
+    Parameters
+    ----------
+    dim, window, epochs, seed : int
+        The word2vec embedding (as :func:`musicrec.models.word2vec.train_word2vec`); DDPG's are
+        ``ddpg_dim``, ``ddpg_window`` and ``word2vec_epochs`` of the profile.
+    """
+
+    def __init__(self, dim: int = 16, window: int = 10, epochs: int = 10, seed: int = 0):
+        self.dim, self.window, self.epochs, self.seed = int(dim), int(window), int(epochs), int(seed)
+
+    def fit(self, train: SessionArrays, n_tokens: int) -> "LastTrackNeighbours":
+        from musicrec.envs.sessions import unit_rows
+        from musicrec.models.word2vec import train_word2vec
+
+        self.embedding = unit_rows(train_word2vec(train, n_tokens, dim=self.dim, window=self.window,
+                                                  epochs=self.epochs, seed=self.seed))
+        return self
+
+    def last_track_action(self, observations: np.ndarray) -> np.ndarray:
+        """The DDPG state's last-track block (state = mean, last track, their product; see the env)."""
+        return observations[:, self.dim:2 * self.dim]
+
+    def predict(self, arrays: SessionArrays) -> np.ndarray:
+        from musicrec.envs.sessions import track_rollout
+
+        return track_rollout(self.last_track_action, arrays, self.embedding)
+
+
 SEQUENCE_BASELINES = {
     "random": RandomTracks,
     "most_popular": MostPopular,
     "cooccurrence": CoOccurrence,
     "session_knn": SessionKNN,
     "common_continuation": CommonContinuation,
+    "last_track_neighbours": LastTrackNeighbours,
 }
 
 

@@ -9,7 +9,9 @@ NaN where a model has none.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,14 +120,15 @@ def ceiling_scores(data: SessionData) -> tuple[dict[str, float], np.ndarray]:
     return scores, correct
 
 
-def heuristic_validation_maa(name: str, data: SessionData, *, eval_valid: int) -> float:
-    """Validation MAA of the track-sequence heuristic ``name`` (fitted on the training sessions) on the first
-    ``eval_valid`` validation sessions."""
+def heuristic_validation_maa(name: str, data: SessionData, *, eval_valid: int,
+                             params: Mapping[str, Any] | None = None) -> float:
+    """Validation MAA of the track-sequence heuristic ``name`` (built with ``params``, fitted on the training
+    sessions) on the first ``eval_valid`` validation sessions."""
     from musicrec.models import baselines
     from musicrec.models.training import correctness
 
     curve_valid = data.valid.subset(slice(0, int(eval_valid)))
-    model = baselines.SEQUENCE_BASELINES[name]().fit(data.train, data.n_tokens)
+    model = baselines.SEQUENCE_BASELINES[name](**dict(params or {})).fit(data.train, data.n_tokens)
     correct = correctness("sequence", model.predict(curve_valid), curve_valid)
     return mean_average_accuracy(correct, curve_valid.second_mask)
 

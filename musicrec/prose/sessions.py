@@ -265,13 +265,14 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
 
 
 def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: Mapping[str, str],
-                          references: Mapping[str, float], *, last: int = 5) -> str:
+                          references: Mapping[str, float], *, last: int = 5, fixed_action: str | None = None) -> str:
     """The paper's figure 4 question (is noise alone unstable, decayed mask noise smoother and higher?).
 
     ``curves``: model key -> the ``eval.csv`` of every seed (``timesteps, val_maa``); ``references``: label ->
-    validation MAA of a reference policy (random, most popular). Stability is the mean absolute change of the
-    validation MAA between consecutive evaluations; the level is the mean over the ``last`` evaluations; both
-    averaged over seeds.
+    validation MAA of a reference policy (random, most popular); ``fixed_action``: the label of a reference
+    that is one fixed policy of DDPG's own action space (the last track's embedding), compared apart. Stability
+    is the mean absolute change of the validation MAA between consecutive evaluations; the level is the mean
+    over the ``last`` evaluations; both averaged over seeds.
     """
     lines = []
     for key, frames in curves.items():
@@ -293,11 +294,23 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
     by_level = max(lines, key=lambda line: line[1])
     by_jitter = min(lines, key=lambda line: line[3])
     text.append(f"Highest final level: {labels[by_level[0]]}; smoothest curve: {labels[by_jitter[0]]}.")
-    if references:
-        top_name, top_value = max(references.items(), key=lambda item: item[1])
+    heuristics = {name: value for name, value in references.items() if name != fixed_action}
+    if heuristics:
+        top_name, top_value = max(heuristics.items(), key=lambda item: item[1])
         if by_level[1] < top_value:
             text.append(f"Every variant ends below {top_name} ({_pct(top_value, 2)}): none of the three learns a "
                         "useful track sequence here, so the figure cannot tell which exploration helps.")
         else:
             text.append(f"{labels[by_level[0]]} ends above {top_name} ({_pct(top_value, 2)}).")
+    if fixed_action in references:
+        fixed = references[fixed_action]
+        if by_level[1] < fixed:
+            times = (f"{fixed / by_level[1]:.0f} times the best variant's final level" if by_level[1] > 0
+                     else "while the best variant ends at zero")
+            text.append(f"{fixed_action} scores {_pct(fixed, 2)}, {times}: the actor can express a far better "
+                        "policy than the one DDPG learns, so what falls short is the learning (critic and "
+                        "exploration), not the action space.")
+        else:
+            text.append(f"{labels[by_level[0]]} ends at or above {fixed_action} ({_pct(fixed, 2)}), one fixed "
+                        "policy of its own action space.")
     return bullets(text)

@@ -255,6 +255,30 @@ def test_most_popular_and_cooccurrence_skip_the_input_tracks():
     assert cooc[0, 0] == T[1] and T[0] not in cooc[0]
 
 
+def test_last_track_neighbours_chain_the_nearest_unplayed_track():
+    # twelve tracks on an arc, 10 degrees apart: each track's nearest neighbours are the adjacent ones
+    model = baselines.LastTrackNeighbours(dim=2)
+    angles = np.radians(10 * np.arange(30))
+    model.embedding = np.zeros((N_SPECIAL + 30, 2), dtype=np.float32)
+    model.embedding[N_SPECIAL:] = np.c_[np.cos(angles), np.sin(angles)]
+    model.embedding[N_SPECIAL + 12:] = 0  # the other tracks score 0 against every action
+    test = _arrays([[T[5], T[6], T[0], T[0]]])  # last input track T[6]; T[5] is already played
+    assert model.predict(test)[0, :5].tolist() == [T[7], T[8], T[9], T[10], T[11]]
+
+
+def test_last_track_neighbours_are_ddpgs_rollout_of_the_last_track_action(data):
+    from musicrec.envs.sessions import track_observation, track_rollout
+
+    arrays, n, _ = data
+    model = baselines.LastTrackNeighbours(dim=8, epochs=1).fit(arrays, n)
+    predictions = model.predict(arrays)
+    observations = track_observation(np.ones((2, 8)), np.ones(2), np.full((2, 8), 2.0))
+    assert (model.last_track_action(observations) == 2.0).all()  # the last-track block of DDPG's state
+    np.testing.assert_array_equal(predictions, track_rollout(lambda o: o[:, 8:16], arrays, model.embedding))
+    for row, first in zip(predictions, arrays.first_tracks):
+        assert len(set(row.tolist())) == MAX_HALF and not set(row.tolist()) & set(first.tolist())
+
+
 def test_session_covariates_shift_the_skip_logits(data):
     arrays, n, features = data
     set_seed(0)

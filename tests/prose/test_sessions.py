@@ -62,6 +62,19 @@ def test_exploration_sentences_name_the_smoothest_and_the_highest():
     assert "Every variant ends below Most popular" in low
 
 
+def test_exploration_sentences_compare_the_fixed_action_apart_from_the_heuristics():
+    steps = np.arange(0, 31) * 100
+    curve = [pd.DataFrame({"timesteps": steps, "val_maa": np.full(31, 0.01)}) for _ in range(3)]
+    references = {"Most popular": 0.005, "Last track": 0.04}
+    text = sessions_prose.exploration_sentences({"ddpg": curve}, {"ddpg": "decayed"}, references,
+                                                fixed_action="Last track")
+    assert "decayed ends above Most popular" in text            # not compared with the fixed action
+    assert "Last track scores 4.00%, 4 times the best variant's final level" in text
+    above = sessions_prose.exploration_sentences({"ddpg": curve}, {"ddpg": "decayed"}, {"Last track": 0.005},
+                                                 fixed_action="Last track")
+    assert "decayed ends at or above Last track (0.50%)" in above
+
+
 def test_coinciding_means_are_found_with_their_seeds():
     summaries = pd.DataFrame({"model": ["lstm_no_skip"] * 2 + ["ddpg"] * 2 + ["lstm"] * 2,
                               "train_maa": [0.4, 0.6, 0.3, 0.7, 0.2, 0.3]})
