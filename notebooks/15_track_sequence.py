@@ -213,10 +213,11 @@ out.figure(fig, "learning_curves")
 plt.show()
 
 # %% [markdown]
-# ## DDPG exploration (the paper's figure 4)
-# Validation MAA during training (first `eval_valid` validation sessions, full-catalog evaluation every
-# `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the decaying dimension mask (the paper's), a
-# constant mask and no exploration noise; the random and most-popular heuristics on the same sessions, and one
+# ## DDPG exploration (the question of the paper's figure 4, asked of track sequences)
+# The paper's figure 4 is on skip decisions (notebook 14 runs it there); here the same three variants act on
+# track sequences. Validation MAA during training (first `eval_valid` validation sessions, full-catalog
+# evaluation every `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the decaying dimension mask
+# (the paper's), a constant mask and no exploration noise; the random and most-popular heuristics on the same sessions, and one
 # fixed policy of DDPG's own action space (the actor that always returns the last track's embedding, i.e. the
 # last track's nearest unplayed neighbour in the same word2vec embedding). The paper's question: is noise alone
 # unstable, and is the decayed mask noise smoother and higher?
@@ -237,7 +238,8 @@ out.figure(fig, "ddpg_exploration")
 plt.show()
 display(Markdown(sessions_prose.exploration_sentences(
     {m: curves[m] for m in ddpg_keys}, sessions.SEQUENCE_MODELS, references,
-    fixed_action=sessions.SEQUENCE_BASELINE_LABELS["last_track_neighbours"])))
+    fixed_action=sessions.SEQUENCE_BASELINE_LABELS["last_track_neighbours"],
+    variants={"decaying": "ddpg", "constant": "ddpg_constant_noise", "none": "ddpg_no_noise"})))
 
 # %% [markdown]
 # ## What the models learn: MAA by kind of session

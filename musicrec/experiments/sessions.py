@@ -53,6 +53,7 @@ from musicrec.models.scoring import (
     heuristic_validation_maa,
     probability_scores,
     rule_scores,
+    rule_validation_maa,
     selection_score,
     sequence_baseline_scores,
     write_run_outputs,
@@ -75,6 +76,7 @@ SKIP_MODELS = {
     "bert_fused": "BERT-augmented Transformer",
     "ddpg": "DDPG without noise",
     "ddpg_noise": "DDPG with mask noise",
+    "ddpg_constant_noise": "DDPG with constant mask noise",
 }
 SKIP_RULES = {
     "all_skipped": "Baseline (predict all skipped)",
@@ -765,6 +767,15 @@ def sequence_reference_curve_maa(data: SessionData, budget: str | Mapping,
     return {SEQUENCE_BASELINE_LABELS[name]: heuristic_validation_maa(name, data, eval_valid=eval_valid,
                                                                      params=sequence_baseline_params(name, budget))
             for name in names}
+
+
+def skip_reference_curve_maa(data: SessionData, budget: str | Mapping,
+                             rules: Sequence[str] = ("all_skipped", "first_half_majority", "oracle")
+                             ) -> dict[str, float]:
+    """Validation MAA of skip rules on the sessions DDPG's skip curves are measured on (the first ``eval_valid``
+    validation sessions): label -> MAA."""
+    eval_valid = int(as_budget(budget)["eval_valid"])
+    return {SKIP_RULES[rule]: rule_validation_maa(rule, data, eval_valid=eval_valid) for rule in rules}
 
 
 def stopped_by_the_budget(study: pd.DataFrame, epochs: int) -> list[str]:

@@ -120,6 +120,19 @@ def ceiling_scores(data: SessionData) -> tuple[dict[str, float], np.ndarray]:
     return scores, correct
 
 
+def rule_validation_maa(rule: str, data: SessionData, *, eval_valid: int) -> float:
+    """Validation MAA of the skip rule ``rule`` (:data:`SKIP_RULE_NAMES`) on the first ``eval_valid`` validation
+    sessions (the sessions of DDPG's curves); NaN for an oracle on real data."""
+    from musicrec.models import baselines
+
+    check_choice("rule", rule, SKIP_RULE_NAMES)
+    curve_valid = data.valid.subset(slice(0, int(eval_valid)))
+    if rule.startswith("oracle") and curve_valid.skip_probability is None:
+        return float("nan")
+    correct = (getattr(baselines, SKIP_RULE_NAMES[rule])(curve_valid) == curve_valid.second_skips).astype(float)
+    return mean_average_accuracy(correct, curve_valid.second_mask)
+
+
 def heuristic_validation_maa(name: str, data: SessionData, *, eval_valid: int,
                              params: Mapping[str, Any] | None = None) -> float:
     """Validation MAA of the track-sequence heuristic ``name`` (built with ``params``, fitted on the training

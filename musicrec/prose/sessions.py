@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from musicrec.errors import ParameterError
 from musicrec.prose import bullets, require_columns
 
 
@@ -69,7 +70,7 @@ def skip_sentences(stats: pd.DataFrame, rules: Mapping[str, float], *, labels: M
     means, stds = stats.test_maa, stats.test_maa_std
 
     def has(*keys):
-        return all(labels[k] in means.index for k in keys)
+        return all(k in labels and labels[k] in means.index for k in keys)
 
     def m(key):
         return means[labels[key]]
@@ -128,9 +129,11 @@ def skip_sentences(stats: pd.DataFrame, rules: Mapping[str, float], *, labels: M
     if has("ddpg", "ddpg_noise"):
         text.append(f"**DDPG**: {_pm(m('ddpg'), stds[labels['ddpg']])} without and "
                     f"{_pm(m('ddpg_noise'), stds[labels['ddpg_noise']])} with the decaying dimension-mask "
-                    f"exploration (paper: {_pct(paper_maa[labels['ddpg']])} and {_pct(paper_maa[labels['ddpg_noise']])}); "
-                    f"the better one is {100 * (best_mean - max(m('ddpg'), m('ddpg_noise'))):.1f} points below "
-                    f"{labels[best]}.")
+                    f"exploration (paper: {_pct(paper_maa[labels['ddpg']])} and {_pct(paper_maa[labels['ddpg_noise']])})"
+                    + (f", {_pm(m('ddpg_constant_noise'), stds[labels['ddpg_constant_noise']])} with a constant mask"
+                       if has("ddpg_constant_noise") else "")
+                    + f"; the better of the paper's two is "
+                    f"{100 * (best_mean - max(m('ddpg'), m('ddpg_noise'))):.1f} points below {labels[best]}.")
     if coincidences is not None:
         if len(coincidences):
             parts = [f"{r.first} and {r.second} (means {r.mean_first:.7f} and {r.mean_second:.7f}; per seed "
@@ -265,12 +268,16 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
 
 
 def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: Mapping[str, str],
-                          references: Mapping[str, float], *, last: int = 5, fixed_action: str | None = None) -> str:
+                          references: Mapping[str, float], *, last: int = 5, fixed_action: str | None = None,
+                          variants: Mapping[str, str] | None = None, ceiling: str | None = None) -> str:
     """The paper's figure 4 question (is noise alone unstable, decayed mask noise smoother and higher?).
 
     ``curves``: model key -> the ``eval.csv`` of every seed (``timesteps, val_maa``); ``references``: label ->
     validation MAA of a reference policy (random, most popular); ``fixed_action``: the label of a reference
-    that is one fixed policy of DDPG's own action space (the last track's embedding), compared apart. Stability
+    that is one fixed policy of DDPG's own action space (the last track's embedding), compared apart;
+    ``variants``: which key is the ``decaying`` mask, the ``constant`` mask (the paper's "action noise alone")
+    and ``none`` (no exploration noise), for the two sentences that test the paper's claims; ``ceiling``: the
+    label of a reference that bounds every policy (the oracle), compared apart from the heuristics. Stability
     is the mean absolute change of the validation MAA between consecutive evaluations; the level is the mean
     over the ``last`` evaluations; both averaged over seeds.
     """
@@ -294,14 +301,18 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
     by_level = max(lines, key=lambda line: line[1])
     by_jitter = min(lines, key=lambda line: line[3])
     text.append(f"Highest final level: {labels[by_level[0]]}; smoothest curve: {labels[by_jitter[0]]}.")
-    heuristics = {name: value for name, value in references.items() if name != fixed_action}
+    heuristics = {name: value for name, value in references.items() if name not in (fixed_action, ceiling)}
     if heuristics:
         top_name, top_value = max(heuristics.items(), key=lambda item: item[1])
         if by_level[1] < top_value:
-            text.append(f"Every variant ends below {top_name} ({_pct(top_value, 2)}): none of the three learns a "
-                        "useful track sequence here, so the figure cannot tell which exploration helps.")
+            text.append(f"Every variant ends below {top_name} ({_pct(top_value, 2)}): none of the {len(lines)} "
+                        "learns a policy better than that heuristic here.")
         else:
             text.append(f"{labels[by_level[0]]} ends above {top_name} ({_pct(top_value, 2)}).")
+    if ceiling in references:
+        text.append(f"{ceiling} bounds every policy: the best variant ends "
+                    f"{100 * (references[ceiling] - by_level[1]):.2f} points below it.")
+    text.extend(_exploration_claims({line[0]: line[1:] for line in lines}, labels, dict(variants or {})))
     if fixed_action in references:
         fixed = references[fixed_action]
         if by_level[1] < fixed:
@@ -314,3 +325,32 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
             text.append(f"{labels[by_level[0]]} ends at or above {fixed_action} ({_pct(fixed, 2)}), one fixed "
                         "policy of its own action space.")
     return bullets(text)
+
+
+def _exploration_claims(stats: Mapping[str, tuple], labels: Mapping[str, str], variants: Mapping[str, str]
+                        ) -> list[str]:
+    """The paper's two claims of figure 4 checked on ``stats`` (key -> level, level std, change, peak, ...)."""
+    unknown = sorted(set(variants) - {"decaying", "constant", "none"})
+    if unknown:
+        raise ParameterError(f"variants takes decaying, constant and none, not {unknown}")
+    present = {role: key for role, key in variants.items() if key in stats}
+    text = []
+    if {"decaying", "constant"} <= set(present):
+        decaying, constant = stats[present["decaying"]], stats[present["constant"]]
+        holds = constant[2] > decaying[2]
+        text.append(f"The paper's \"noise alone is very unstable\": the constant mask's curve changes by "
+                    f"{100 * constant[2]:.2f} points from one evaluation to the next, the decaying mask's by "
+                    f"{100 * decaying[2]:.2f}: " + ("it holds here." if holds else "it does not hold here."))
+    if {"decaying", "none"} <= set(present):
+        decaying, none = stats[present["decaying"]], stats[present["none"]]
+        gap = decaying[0] - none[0]
+        spread = max(decaying[1], none[1])
+        smoother = "holds" if decaying[2] < none[2] else "does not hold"
+        higher = ("cannot be told from seed noise" if abs(gap) <= spread
+                  else "holds" if gap > 0 else "does not hold")
+        text.append(f"The paper's \"decayed mask smoother and higher than no noise\": step-to-step change "
+                    f"{100 * decaying[2]:.2f} vs {100 * none[2]:.2f} points, final level {_pct(decaying[0], 2)} vs "
+                    f"{_pct(none[0], 2)} ({labels[present['decaying']]} vs {labels[present['none']]}): smoother "
+                    f"{smoother}; higher {higher} (gap {100 * gap:+.2f} points, largest std over seeds "
+                    f"{100 * spread:.2f}).")
+    return text

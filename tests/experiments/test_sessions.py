@@ -53,6 +53,16 @@ def test_skip_table_has_the_issue_columns_and_rule_rows(budget, runs, data):
     assert len(predictions) == int(test.n_second.sum())
 
 
+def test_skip_curve_references_are_the_rules_on_the_curves_sessions(budget, data):
+    references = sessions.skip_reference_curve_maa(data, budget)
+    assert list(references) == ["Baseline (predict all skipped)", "First-half majority", "Oracle (true p > 0.5)"]
+    curve_valid = data.valid.subset(slice(0, int(budget["eval_valid"])))
+    from musicrec.metrics import mean_average_accuracy
+    by_hand = mean_average_accuracy(curve_valid.second_skips.astype(float), curve_valid.second_mask)
+    assert references["Baseline (predict all skipped)"] == pytest.approx(by_hand)
+    assert references["Oracle (true p > 0.5)"] >= references["First-half majority"] - 0.05
+
+
 def test_finished_runs_are_reused_and_seeds_reproduce(budget, runs, data, tmp_path):
     first = sessions.model_run("skip", "lstm", data, budget, 0, runs)
     again = sessions.model_run("skip", "lstm", data, budget, 0, runs)

@@ -81,3 +81,29 @@ def test_coinciding_means_are_found_with_their_seeds():
     found = sessions.coinciding_scores(summaries, sessions.SKIP_MODELS)
     assert len(found) == 1 and found.per_seed_first.iloc[0] == [0.4, 0.6]
     assert found.difference.iloc[0] == pytest.approx(0.0)
+
+
+def test_exploration_claims_test_the_papers_two_sentences_on_the_curves():
+    steps = np.arange(0, 31) * 100
+    rising = [pd.DataFrame({"timesteps": steps, "val_maa": np.linspace(0.3, 0.6, 31) + 0.01 * s}) for s in range(3)]
+    jagged = [pd.DataFrame({"timesteps": steps, "val_maa": 0.45 + 0.1 * (-1.0) ** np.arange(31)}) for _ in range(3)]
+    labels = {"ddpg": "decaying", "ddpg_constant_noise": "constant", "ddpg_no_noise": "none"}
+    variants = {"decaying": "ddpg", "constant": "ddpg_constant_noise", "none": "ddpg_no_noise"}
+    text = sessions_prose.exploration_sentences(
+        {"ddpg": rising, "ddpg_constant_noise": jagged, "ddpg_no_noise": jagged}, labels, {"all skipped": 0.4},
+        variants=variants)
+    assert "noise alone is very unstable" in text and "it holds here." in text
+    assert "final level 59.00% vs 47.00% (decaying vs none): smoother holds; higher holds" in text
+    reversed_ = sessions_prose.exploration_sentences(
+        {"ddpg": jagged, "ddpg_constant_noise": rising, "ddpg_no_noise": rising}, labels, {"all skipped": 0.4},
+        variants=variants)
+    assert "it does not hold here." in reversed_ and "smoother does not hold; higher does not hold" in reversed_
+    close = sessions_prose.exploration_sentences({"ddpg": rising, "ddpg_no_noise": rising}, labels, {},
+                                                 variants=variants)
+    assert "higher cannot be told from seed noise" in close
+    bounded = sessions_prose.exploration_sentences({"ddpg": rising}, labels, {"all skipped": 0.4, "oracle": 0.7},
+                                                   ceiling="oracle")
+    assert "decaying ends above all skipped" in bounded and "oracle bounds every policy" in bounded
+    assert "11.00 points below it" in bounded
+    with pytest.raises(ParameterError, match="variants takes"):
+        sessions_prose.exploration_sentences({"ddpg": rising}, labels, {}, variants={"mask": "ddpg"})
