@@ -17,7 +17,8 @@
 # work), a BERT-style encoder pretrained by masked-track prediction and fine-tuned to fill the masked second
 # half, the **BERT-augmented Transformer** (that BERT kept fixed and read by every layer of a Transformer
 # encoder-decoder, `musicrec/models/bert_fused.py`), and the DDPG actor-critic (negative sampling,
-# dimension-mask exploration; decaying, constant or no mask noise for figure 4). Beside them, the sequential
+# dimension-mask exploration; decaying, constant or no mask noise for figure 4; and an actor that starts as the
+# last track's embedding, see below). Beside them, the sequential
 # recommenders the field uses as baselines, **GRU4Rec** and **SASRec** (`musicrec/models/next_track.py`),
 # trained on the next track at every position of a session. Heuristics: random tracks, the most popular
 # tracks, item co-occurrence, session-kNN, "continue the most common playlist", and the last track's nearest
@@ -217,18 +218,22 @@ plt.show()
 # The paper's figure 4 is on skip decisions (notebook 14 runs it there); here the same three variants act on
 # track sequences. Validation MAA during training (first `eval_valid` validation sessions, full-catalog
 # evaluation every `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the decaying dimension mask
-# (the paper's), a constant mask and no exploration noise; the random and most-popular heuristics on the same sessions, and one
-# fixed policy of DDPG's own action space (the actor that always returns the last track's embedding, i.e. the
-# last track's nearest unplayed neighbour in the same word2vec embedding). The paper's question: is noise alone
-# unstable, and is the decayed mask noise smoother and higher?
+# (the paper's), a constant mask and no exploration noise; the random and most-popular heuristics on the same
+# sessions, and one fixed policy of DDPG's own action space (the actor that always returns the last track's
+# embedding, i.e. the last track's nearest unplayed neighbour in the same word2vec embedding). The paper's
+# question: is noise alone unstable, and is the decayed mask noise smoother and higher?
+#
+# A fourth variant (ours) tells whether DDPG's learning or its starting point is what fails: its actor returns
+# the last track's embedding plus an MLP's output whose last layer starts at zero
+# (`LastTrackResidualPolicy`), so it starts as that fixed policy, and trains as the decaying-mask variant.
 
 # %%
-ddpg_keys = [m for m in ("ddpg", "ddpg_constant_noise", "ddpg_no_noise") if m in curves]
+ddpg_keys = [m for m in ("ddpg", "ddpg_constant_noise", "ddpg_no_noise", "ddpg_residual") if m in curves]
 references = sessions.sequence_reference_curve_maa(data, budget)
 fig, ax = plt.subplots(figsize=(9, 4.4))
 for i, model in enumerate(ddpg_keys):
     plot_mean_band(ax, curves[model], "timesteps", "val_maa", label=sessions.SEQUENCE_MODELS[model], color=f"C{i}")
-for (label, value), style in zip(references.items(), (":", "-.")):
+for (label, value), style in zip(references.items(), (":", "-.", "--")):
     ax.axhline(value, color="0.3", ls=style, lw=1, label=label)
 ax.set(title="DDPG on track sequences: validation MAA during training", xlabel="environment steps",
        ylabel="validation MAA (fraction)")
@@ -239,7 +244,8 @@ plt.show()
 display(Markdown(sessions_prose.exploration_sentences(
     {m: curves[m] for m in ddpg_keys}, sessions.SEQUENCE_MODELS, references,
     fixed_action=sessions.SEQUENCE_BASELINE_LABELS["last_track_neighbours"],
-    variants={"decaying": "ddpg", "constant": "ddpg_constant_noise", "none": "ddpg_no_noise"})))
+    variants={"decaying": "ddpg", "constant": "ddpg_constant_noise", "none": "ddpg_no_noise"},
+    from_fixed_action="ddpg_residual")))
 
 # %% [markdown]
 # ## What the models learn: MAA by kind of session

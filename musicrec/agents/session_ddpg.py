@@ -28,8 +28,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch as th
 from stable_baselines3 import DDPG
 from stable_baselines3.common.noise import ActionNoise
+from stable_baselines3.td3.policies import Actor, TD3Policy
+from torch import nn
 
 from musicrec.data.sessions import SessionArrays, SessionData
 from musicrec.errors import ParameterError, check_choice, check_number
@@ -121,23 +124,60 @@ class MaskedDDPG(DDPG):
 
 
 
+class LastTrackResidualActor(Actor):
+    """SB3's TD3/DDPG actor whose action is the state's last-track embedding plus the MLP's output, clipped to
+    ``[-1, 1]``. The MLP's last layer starts at zero, so the untrained actor *is* the fixed policy "play the
+    last track's nearest unplayed neighbour" (:class:`musicrec.models.baselines.LastTrackNeighbours`); training
+    then shows whether DDPG's updates improve on that policy or move away from it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from musicrec.envs.sessions import last_track_block
+
+        last_layer = [module for module in self.mu if isinstance(module, nn.Linear)][-1]
+        nn.init.zeros_(last_layer.weight)
+        nn.init.zeros_(last_layer.bias)
+        self.block = last_track_block(int(np.prod(self.action_space.shape)))
+
+    def forward(self, obs: th.Tensor) -> th.Tensor:
+        features = self.extract_features(obs, self.features_extractor)
+        return th.clamp(obs[..., self.block] + self.mu(features), -1.0, 1.0)
+
+
+class LastTrackResidualPolicy(TD3Policy):
+    """SB3's TD3/DDPG policy with :class:`LastTrackResidualActor` (for the track-sequence env's states)."""
+
+    def make_actor(self, features_extractor=None) -> LastTrackResidualActor:
+        kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
+        return LastTrackResidualActor(**kwargs).to(self.device)
+
+
+#: The policy of ``ddpg_mask`` runs that start from the last track's embedding.
+RESIDUAL_POLICY = "musicrec.agents.session_ddpg:LastTrackResidualPolicy"
+
 #: The session environment of each task.
 SESSION_ENV_IDS = {"skip": "musicrec/SessionSkip-v0", "sequence": "musicrec/SessionTrack-v0"}
 
 
-def session_agent_spec(task: str, *, total_timesteps: int, mask_noise: Mapping[str, Any] | None
-                       ) -> tuple[dict, dict]:
+def session_agent_spec(task: str, *, total_timesteps: int, mask_noise: Mapping[str, Any] | None,
+                       residual: bool = False) -> tuple[dict, dict]:
     """The agent and environment specs (for :func:`musicrec.agents.sb3.train`) of the ``ddpg_mask`` preset on
     the session environment of ``task`` (``skip`` or ``sequence``).
 
     ``mask_noise`` overrides the preset's dimension-mask settings: ``{}`` keeps them (decaying mask),
     e.g. ``{"decay": 1.0}`` changes some (a constant mask), None removes the exploration noise.
+    ``residual`` (``sequence`` only): the actor starts as the last track's embedding
+    (:class:`LastTrackResidualPolicy`).
     """
     from musicrec.hyperparams import load_hyperparams
 
     check_choice("task", task, SESSION_ENV_IDS)
     env_id = SESSION_ENV_IDS[task]
     agent = {"preset": "ddpg_mask", "total_timesteps": int(total_timesteps)}
+    if residual:
+        if task != "sequence":
+            raise ParameterError("a residual actor (from the last track's embedding) is for the sequence task")
+        agent["policy"] = RESIDUAL_POLICY
     if mask_noise is None:
         agent["hyperparams"] = {"mask_noise": None}
     elif mask_noise:

@@ -150,6 +150,11 @@ def track_observation(history_sum: np.ndarray, history_count: np.ndarray, last: 
     return np.concatenate([mean, last, mean * last], axis=-1).astype(np.float32)
 
 
+def last_track_block(dim: int) -> slice:
+    """Where the last track's embedding sits in a state of :func:`track_observation` (``dim``: embedding size)."""
+    return slice(int(dim), 2 * int(dim))
+
+
 class SessionTrackEnv(_SessionEnv):
     """Next-track choice among the played track and sampled negatives (see the module docstring)."""
 

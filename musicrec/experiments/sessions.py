@@ -96,6 +96,7 @@ SEQUENCE_MODELS = {
     "ddpg": "DDPG (decaying mask noise)",
     "ddpg_constant_noise": "DDPG (constant mask noise)",
     "ddpg_no_noise": "DDPG (no noise)",
+    "ddpg_residual": "DDPG from the last track's embedding (residual actor)",
 }
 SEQUENCE_BASELINE_LABELS = {
     "random": "Random tracks",
@@ -108,8 +109,8 @@ SEQUENCE_BASELINE_LABELS = {
 }
 CEILING_LABEL = SEQUENCE_BASELINE_LABELS["ceiling"]
 #: Rough training cost per run relative to an LSTM (the slowest are started first in parallel runs).
-MODEL_COST = {"ddpg": 4.0, "ddpg_noise": 4.0, "ddpg_constant_noise": 4.0, "ddpg_no_noise": 4.0, "bert_fused": 3.0,
-              "transformer": 2.5, "sasrec": 2.0, "bert": 2.0}
+MODEL_COST = {"ddpg": 4.0, "ddpg_noise": 4.0, "ddpg_constant_noise": 4.0, "ddpg_no_noise": 4.0, "ddpg_residual": 4.0,
+              "bert_fused": 3.0, "transformer": 2.5, "sasrec": 2.0, "bert": 2.0}
 POSITIONS = (1, 3, 5, 7, 9)
 
 #: The paper's table 1 (skip prediction, MAA in %, loss as printed), on the real MSSD.
@@ -364,7 +365,7 @@ def _ddpg_specs(task: str, model: str, budget: SessionsBudget) -> tuple[dict, di
     from musicrec.agents.session_ddpg import session_agent_spec
 
     return session_agent_spec(task, total_timesteps=int(budget["training"][f"ddpg_{task}_steps"]),
-                              mask_noise=ddpg_mask_noise(task, model))
+                              mask_noise=ddpg_mask_noise(task, model), residual=model == "ddpg_residual")
 
 
 # -- runs ---------------------------------------------------------------------------------------------

@@ -249,7 +249,9 @@ class LastTrackNeighbours:
 
     def last_track_action(self, observations: np.ndarray) -> np.ndarray:
         """The DDPG state's last-track block (state = mean, last track, their product; see the env)."""
-        return observations[:, self.dim:2 * self.dim]
+        from musicrec.envs.sessions import last_track_block
+
+        return observations[:, last_track_block(self.dim)]
 
     def predict(self, arrays: SessionArrays) -> np.ndarray:
         from musicrec.envs.sessions import track_rollout

@@ -129,7 +129,8 @@ def skip_sentences(stats: pd.DataFrame, rules: Mapping[str, float], *, labels: M
     if has("ddpg", "ddpg_noise"):
         text.append(f"**DDPG**: {_pm(m('ddpg'), stds[labels['ddpg']])} without and "
                     f"{_pm(m('ddpg_noise'), stds[labels['ddpg_noise']])} with the decaying dimension-mask "
-                    f"exploration (paper: {_pct(paper_maa[labels['ddpg']])} and {_pct(paper_maa[labels['ddpg_noise']])})"
+                    f"exploration (paper: {_pct(paper_maa[labels['ddpg']])} and "
+                    f"{_pct(paper_maa[labels['ddpg_noise']])})"
                     + (f", {_pm(m('ddpg_constant_noise'), stds[labels['ddpg_constant_noise']])} with a constant mask"
                        if has("ddpg_constant_noise") else "")
                     + f"; the better of the paper's two is "
@@ -269,7 +270,8 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
 
 def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: Mapping[str, str],
                           references: Mapping[str, float], *, last: int = 5, fixed_action: str | None = None,
-                          variants: Mapping[str, str] | None = None, ceiling: str | None = None) -> str:
+                          variants: Mapping[str, str] | None = None, ceiling: str | None = None,
+                          from_fixed_action: str | None = None) -> str:
     """The paper's figure 4 question (is noise alone unstable, decayed mask noise smoother and higher?).
 
     ``curves``: model key -> the ``eval.csv`` of every seed (``timesteps, val_maa``); ``references``: label ->
@@ -277,7 +279,8 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
     that is one fixed policy of DDPG's own action space (the last track's embedding), compared apart;
     ``variants``: which key is the ``decaying`` mask, the ``constant`` mask (the paper's "action noise alone")
     and ``none`` (no exploration noise), for the two sentences that test the paper's claims; ``ceiling``: the
-    label of a reference that bounds every policy (the oracle), compared apart from the heuristics. Stability
+    label of a reference that bounds every policy (the oracle), compared apart from the heuristics;
+    ``from_fixed_action``: the key of a variant whose actor starts as the fixed action. Stability
     is the mean absolute change of the validation MAA between consecutive evaluations; the level is the mean
     over the ``last`` evaluations; both averaged over seeds.
     """
@@ -324,6 +327,18 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
         else:
             text.append(f"{labels[by_level[0]]} ends at or above {fixed_action} ({_pct(fixed, 2)}), one fixed "
                         "policy of its own action space.")
+    if from_fixed_action in curves and curves[from_fixed_action]:
+        frames = curves[from_fixed_action]
+        mean_curve = np.mean([f.val_maa.to_numpy() for f in frames], axis=0)
+        start = mean_curve[0]
+        level = np.mean([f.val_maa.iloc[-last:].mean() for f in frames])
+        below = np.nonzero(mean_curve < start / 2)[0]
+        fall = (f"falls below half of that by {int(frames[0].timesteps.iloc[below[0]]):,} steps"
+                if len(below) else "never falls below half of that")
+        verdict = ("DDPG's updates move the actor away from the better policy it starts from"
+                   if level < start else "DDPG's updates keep or improve the policy it starts from")
+        text.append(f"{labels[from_fixed_action]} starts at {_pct(start, 2)} (the fixed action), {fall} and ends "
+                    f"at {_pct(level, 2)}: {verdict}.")
     return bullets(text)
 
 

@@ -73,3 +73,27 @@ def test_session_agent_spec_sets_the_mask_noise():
     assert constant["hyperparams"]["mask_noise"]["decay"] == 1.0
     with pytest.raises(ParameterError, match="task='genre'"):
         session_agent_spec("genre", total_timesteps=10, mask_noise=None)
+
+
+def test_the_residual_actor_starts_as_the_last_track_action_and_training_moves_it(tmp_path):
+    from musicrec.agents.session_ddpg import LastTrackResidualPolicy, session_agent_spec
+    from musicrec.envs.sessions import SessionTrackEnv, last_track_block, track_rollout
+
+    agent, env_spec = session_agent_spec("sequence", total_timesteps=300, mask_noise={}, residual=True)
+    agent["hyperparams"] = {"learning_starts": 100, "batch_size": 32}
+    untrained = MaskedDDPG(LastTrackResidualPolicy, SessionTrackEnv(), policy_kwargs={"net_arch": [8]}, seed=0)
+    env = SessionTrackEnv()
+    observations = np.stack([env.reset(seed=i)[0] for i in range(5)])
+    block = observations[:, last_track_block(env.dim)]
+    np.testing.assert_allclose(untrained.predict(observations, deterministic=True)[0], np.clip(block, -1, 1),
+                               atol=1e-6)
+    trained = train(agent, env_spec, 0, tmp_path / "residual", progress_bar=False).model
+    assert isinstance(trained.policy, LastTrackResidualPolicy)
+    assert not np.allclose(trained.predict(observations, deterministic=True)[0], block, atol=1e-4)
+    # one rollout of the untrained actor is the nearest-neighbour chain of the last track
+    episodes, embedding = env.episodes, env.embedding
+    np.testing.assert_array_equal(
+        track_rollout(lambda o: untrained.predict(o, deterministic=True)[0], episodes, embedding),
+        track_rollout(lambda o: o[:, last_track_block(env.dim)], episodes, embedding))
+    with pytest.raises(ParameterError, match="residual actor"):
+        session_agent_spec("skip", total_timesteps=10, mask_noise=None, residual=True)

@@ -107,3 +107,14 @@ def test_exploration_claims_test_the_papers_two_sentences_on_the_curves():
     assert "11.00 points below it" in bounded
     with pytest.raises(ParameterError, match="variants takes"):
         sessions_prose.exploration_sentences({"ddpg": rising}, labels, {}, variants={"mask": "ddpg"})
+
+
+def test_exploration_sentences_follow_the_variant_that_starts_at_the_fixed_action():
+    steps = np.arange(0, 31) * 100
+    falling = [pd.DataFrame({"timesteps": steps, "val_maa": np.r_[0.03, np.full(30, 0.001)]}) for _ in range(3)]
+    text = sessions_prose.exploration_sentences({"ddpg_residual": falling}, {"ddpg_residual": "residual"},
+                                                {"Last track": 0.03}, fixed_action="Last track",
+                                                from_fixed_action="ddpg_residual")
+    assert ("residual starts at 3.00% (the fixed action), falls below half of that by 100 steps and ends at "
+            "0.10%") in text
+    assert "move the actor away from the better policy" in text
