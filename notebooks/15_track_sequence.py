@@ -215,8 +215,8 @@ plt.show()
 
 # %% [markdown]
 # ## DDPG exploration (the question of the paper's figure 4, asked of track sequences)
-# The paper's figure 4 is on skip decisions (notebook 14 runs it there); here the same three variants act on
-# track sequences. Validation MAA during training (first `eval_valid` validation sessions, full-catalog
+# The paper's figure 4 is on skip decisions (notebook 14 runs it there); here the same three variants (and two
+# of ours, below) act on track sequences. Validation MAA during training (first `eval_valid` validation sessions, full-catalog
 # evaluation every `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the decaying dimension mask
 # (the paper's), a constant mask and no exploration noise; the random and most-popular heuristics on the same
 # sessions, and one fixed policy of DDPG's own action space (the actor that always returns the last track's
@@ -225,19 +225,21 @@ plt.show()
 #
 # A fourth variant (ours) tells whether DDPG's learning or its starting point is what fails: its actor returns
 # the last track's embedding plus an MLP's output whose last layer starts at zero
-# (`LastTrackResidualPolicy`), so it starts as that fixed policy, and trains as the decaying-mask variant.
+# (`LastTrackResidualPolicy`), so it starts as that fixed policy, and trains as the decaying-mask variant. A
+# fifth updates that actor (and the target networks) only once every 20 critic updates (TD3's delayed policy
+# updates), so that the critic has learnt more from the data before the actor follows its gradient.
 
 # %%
-ddpg_keys = [m for m in ("ddpg", "ddpg_constant_noise", "ddpg_no_noise", "ddpg_residual") if m in curves]
+ddpg_keys = [m for m in sessions.SEQUENCE_MODELS if m.startswith("ddpg") and m in curves]
 references = sessions.sequence_reference_curve_maa(data, budget)
-fig, ax = plt.subplots(figsize=(9, 4.4))
+fig, ax = plt.subplots(figsize=(10, 6.2))
 for i, model in enumerate(ddpg_keys):
     plot_mean_band(ax, curves[model], "timesteps", "val_maa", label=sessions.SEQUENCE_MODELS[model], color=f"C{i}")
 for (label, value), style in zip(references.items(), (":", "-.", "--")):
     ax.axhline(value, color="0.3", ls=style, lw=1, label=label)
 ax.set(title="DDPG on track sequences: validation MAA during training", xlabel="environment steps",
        ylabel="validation MAA (fraction)")
-ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
 fig.tight_layout()
 out.figure(fig, "ddpg_exploration")
 plt.show()
@@ -245,7 +247,7 @@ display(Markdown(sessions_prose.exploration_sentences(
     {m: curves[m] for m in ddpg_keys}, sessions.SEQUENCE_MODELS, references,
     fixed_action=sessions.SEQUENCE_BASELINE_LABELS["last_track_neighbours"],
     variants={"decaying": "ddpg", "constant": "ddpg_constant_noise", "none": "ddpg_no_noise"},
-    from_fixed_action="ddpg_residual")))
+    from_fixed_action=["ddpg_residual", "ddpg_residual_delayed"])))
 
 # %% [markdown]
 # ## What the models learn: MAA by kind of session

@@ -84,7 +84,8 @@ class MaskedDDPG(DDPG):
     """SB3 DDPG whose exploration action is masked by :class:`DimensionMaskNoise`.
 
     ``mask_noise`` is a mapping of the noise's keyword arguments (``fraction``, ``decay``,
-    ``min_fraction``), or None for no exploration noise at all.
+    ``min_fraction``), or None for no exploration noise at all. ``policy_delay`` updates the actor (and the
+    target networks) once every ``policy_delay`` critic updates, as TD3 does; 1 is DDPG.
     """
 
     def __init__(self, policy, env, learning_rate=1e-3, buffer_size: int = 1_000_000,
@@ -94,7 +95,7 @@ class MaskedDDPG(DDPG):
                  optimize_memory_usage: bool = False, n_steps: int = 1,
                  tensorboard_log: str | None = None, policy_kwargs: dict | None = None, verbose: int = 0,
                  seed: int | None = None, device="auto", _init_setup_model: bool = True,
-                 mask_noise: Mapping[str, Any] | None = None):
+                 mask_noise: Mapping[str, Any] | None = None, policy_delay: int = 1):
         # the keywords are spelled out so that musicrec.agents.sb3.resolve_config can validate them
         super().__init__(policy, env, learning_rate=learning_rate, buffer_size=buffer_size,
                          learning_starts=learning_starts, batch_size=batch_size, tau=tau, gamma=gamma,
@@ -103,6 +104,9 @@ class MaskedDDPG(DDPG):
                          optimize_memory_usage=optimize_memory_usage, n_steps=n_steps,
                          tensorboard_log=tensorboard_log, policy_kwargs=policy_kwargs, verbose=verbose,
                          seed=seed, device=device, _init_setup_model=_init_setup_model)
+        # TD3's delayed policy updates (DDPG fixes them at 1): the actor and the target networks are updated
+        # once every policy_delay critic updates
+        self.policy_delay = int(check_number("policy_delay", policy_delay, low=1, integer=True))
         self.mask_noise_spec = dict(mask_noise) if mask_noise else None
         self.mask_noise = None
         if mask_noise:
@@ -160,14 +164,15 @@ SESSION_ENV_IDS = {"skip": "musicrec/SessionSkip-v0", "sequence": "musicrec/Sess
 
 
 def session_agent_spec(task: str, *, total_timesteps: int, mask_noise: Mapping[str, Any] | None,
-                       residual: bool = False) -> tuple[dict, dict]:
+                       residual: bool = False, policy_delay: int = 1) -> tuple[dict, dict]:
     """The agent and environment specs (for :func:`musicrec.agents.sb3.train`) of the ``ddpg_mask`` preset on
     the session environment of ``task`` (``skip`` or ``sequence``).
 
     ``mask_noise`` overrides the preset's dimension-mask settings: ``{}`` keeps them (decaying mask),
     e.g. ``{"decay": 1.0}`` changes some (a constant mask), None removes the exploration noise.
     ``residual`` (``sequence`` only): the actor starts as the last track's embedding
-    (:class:`LastTrackResidualPolicy`).
+    (:class:`LastTrackResidualPolicy`); ``policy_delay`` > 1 updates the actor once every that many critic
+    updates.
     """
     from musicrec.hyperparams import load_hyperparams
 
@@ -178,6 +183,8 @@ def session_agent_spec(task: str, *, total_timesteps: int, mask_noise: Mapping[s
         if task != "sequence":
             raise ParameterError("a residual actor (from the last track's embedding) is for the sequence task")
         agent["policy"] = RESIDUAL_POLICY
+    if int(policy_delay) != 1:
+        agent.setdefault("hyperparams", {})["policy_delay"] = int(policy_delay)
     if mask_noise is None:
         agent["hyperparams"] = {"mask_noise": None}
     elif mask_noise:

@@ -97,6 +97,7 @@ SEQUENCE_MODELS = {
     "ddpg_constant_noise": "DDPG (constant mask noise)",
     "ddpg_no_noise": "DDPG (no noise)",
     "ddpg_residual": "DDPG from the last track's embedding (residual actor)",
+    "ddpg_residual_delayed": "DDPG from the last track's embedding, actor updated every 20th critic update",
 }
 SEQUENCE_BASELINE_LABELS = {
     "random": "Random tracks",
@@ -110,6 +111,7 @@ SEQUENCE_BASELINE_LABELS = {
 CEILING_LABEL = SEQUENCE_BASELINE_LABELS["ceiling"]
 #: Rough training cost per run relative to an LSTM (the slowest are started first in parallel runs).
 MODEL_COST = {"ddpg": 4.0, "ddpg_noise": 4.0, "ddpg_constant_noise": 4.0, "ddpg_no_noise": 4.0, "ddpg_residual": 4.0,
+              "ddpg_residual_delayed": 4.0,
               "bert_fused": 3.0, "transformer": 2.5, "sasrec": 2.0, "bert": 2.0}
 POSITIONS = (1, 3, 5, 7, 9)
 
@@ -350,6 +352,10 @@ def _model_config(task: str, model: str, data: SessionData, budget: SessionsBudg
 
 
 # -- DDPG ---------------------------------------------------------------------------------------------
+#: Critic updates per actor update of ``ddpg_residual_delayed`` (TD3's delayed policy updates; DDPG's is 1).
+RESIDUAL_POLICY_DELAY = 20
+
+
 def ddpg_mask_noise(task: str, model: str) -> dict | None:
     """The dimension-mask settings of a DDPG model over ``ddpg_mask.yml``'s: ``{}`` keeps the preset's
     decaying mask, ``{"decay": 1.0}`` a constant one, None no exploration noise (the paper's figure 4)."""
@@ -365,7 +371,8 @@ def _ddpg_specs(task: str, model: str, budget: SessionsBudget) -> tuple[dict, di
     from musicrec.agents.session_ddpg import session_agent_spec
 
     return session_agent_spec(task, total_timesteps=int(budget["training"][f"ddpg_{task}_steps"]),
-                              mask_noise=ddpg_mask_noise(task, model), residual=model == "ddpg_residual")
+                              mask_noise=ddpg_mask_noise(task, model), residual=model.startswith("ddpg_residual"),
+                              policy_delay=RESIDUAL_POLICY_DELAY if model == "ddpg_residual_delayed" else 1)
 
 
 # -- runs ---------------------------------------------------------------------------------------------

@@ -271,7 +271,7 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
 def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: Mapping[str, str],
                           references: Mapping[str, float], *, last: int = 5, fixed_action: str | None = None,
                           variants: Mapping[str, str] | None = None, ceiling: str | None = None,
-                          from_fixed_action: str | None = None) -> str:
+                          from_fixed_action: Sequence[str] = ()) -> str:
     """The paper's figure 4 question (is noise alone unstable, decayed mask noise smoother and higher?).
 
     ``curves``: model key -> the ``eval.csv`` of every seed (``timesteps, val_maa``); ``references``: label ->
@@ -280,7 +280,7 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
     ``variants``: which key is the ``decaying`` mask, the ``constant`` mask (the paper's "action noise alone")
     and ``none`` (no exploration noise), for the two sentences that test the paper's claims; ``ceiling``: the
     label of a reference that bounds every policy (the oracle), compared apart from the heuristics;
-    ``from_fixed_action``: the key of a variant whose actor starts as the fixed action. Stability
+    ``from_fixed_action``: the keys of the variants whose actor starts as the fixed action. Stability
     is the mean absolute change of the validation MAA between consecutive evaluations; the level is the mean
     over the ``last`` evaluations; both averaged over seeds.
     """
@@ -327,8 +327,8 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
         else:
             text.append(f"{labels[by_level[0]]} ends at or above {fixed_action} ({_pct(fixed, 2)}), one fixed "
                         "policy of its own action space.")
-    if from_fixed_action in curves and curves[from_fixed_action]:
-        frames = curves[from_fixed_action]
+    for key in [key for key in from_fixed_action if curves.get(key)]:
+        frames = curves[key]
         mean_curve = np.mean([f.val_maa.to_numpy() for f in frames], axis=0)
         start = mean_curve[0]
         level = np.mean([f.val_maa.iloc[-last:].mean() for f in frames])
@@ -337,7 +337,7 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
                 if len(below) else "never falls below half of that")
         verdict = ("DDPG's updates move the actor away from the better policy it starts from"
                    if level < start else "DDPG's updates keep or improve the policy it starts from")
-        text.append(f"{labels[from_fixed_action]} starts at {_pct(start, 2)} (the fixed action), {fall} and ends "
+        text.append(f"{labels[key]} starts at {_pct(start, 2)} (the fixed action), {fall} and ends "
                     f"at {_pct(level, 2)}: {verdict}.")
     return bullets(text)
 

@@ -97,3 +97,22 @@ def test_the_residual_actor_starts_as_the_last_track_action_and_training_moves_i
         track_rollout(lambda o: o[:, last_track_block(env.dim)], episodes, embedding))
     with pytest.raises(ParameterError, match="residual actor"):
         session_agent_spec("skip", total_timesteps=10, mask_noise=None, residual=True)
+
+
+def test_policy_delay_updates_the_actor_less_often(tmp_path):
+    from musicrec.agents.session_ddpg import session_agent_spec
+    from musicrec.envs.sessions import SessionTrackEnv, last_track_block
+
+    agent, env_spec = session_agent_spec("sequence", total_timesteps=300, mask_noise={}, residual=True,
+                                         policy_delay=1000)
+    assert agent["hyperparams"] == {"policy_delay": 1000}
+    agent["hyperparams"].update(learning_starts=100, batch_size=32)
+    trained = train(agent, env_spec, 0, tmp_path / "delayed", progress_bar=False).model
+    assert trained.policy_delay == 1000 and trained._n_updates > 0
+    env = SessionTrackEnv()
+    observations = np.stack([env.reset(seed=i)[0] for i in range(5)])
+    # fewer critic updates than the delay: the actor has not moved from the last track's embedding
+    np.testing.assert_allclose(trained.predict(observations, deterministic=True)[0],
+                               observations[:, last_track_block(env.dim)], atol=1e-6)
+    with pytest.raises(ParameterError, match="policy_delay"):
+        MaskedDDPG("MlpPolicy", SessionTrackEnv(), policy_delay=0)

@@ -114,7 +114,7 @@ def test_exploration_sentences_follow_the_variant_that_starts_at_the_fixed_actio
     falling = [pd.DataFrame({"timesteps": steps, "val_maa": np.r_[0.03, np.full(30, 0.001)]}) for _ in range(3)]
     text = sessions_prose.exploration_sentences({"ddpg_residual": falling}, {"ddpg_residual": "residual"},
                                                 {"Last track": 0.03}, fixed_action="Last track",
-                                                from_fixed_action="ddpg_residual")
+                                                from_fixed_action=["ddpg_residual"])
     assert ("residual starts at 3.00% (the fixed action), falls below half of that by 100 steps and ends at "
             "0.10%") in text
     assert "move the actor away from the better policy" in text
