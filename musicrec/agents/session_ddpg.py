@@ -183,13 +183,13 @@ def session_agent_spec(task: str, *, total_timesteps: int, mask_noise: Mapping[s
         if task != "sequence":
             raise ParameterError("a residual actor (from the last track's embedding) is for the sequence task")
         agent["policy"] = RESIDUAL_POLICY
-    if int(policy_delay) != 1:
-        agent.setdefault("hyperparams", {})["policy_delay"] = int(policy_delay)
     if mask_noise is None:
         agent["hyperparams"] = {"mask_noise": None}
     elif mask_noise:
         agent["hyperparams"] = {"mask_noise": {**load_hyperparams("ddpg_mask", env_id)["mask_noise"],
                                                **mask_noise}}
+    if int(policy_delay) != 1:
+        agent.setdefault("hyperparams", {})["policy_delay"] = int(policy_delay)
     return agent, {"id": env_id, "kwargs": {}}
 
 

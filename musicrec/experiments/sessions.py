@@ -111,8 +111,7 @@ SEQUENCE_BASELINE_LABELS = {
 CEILING_LABEL = SEQUENCE_BASELINE_LABELS["ceiling"]
 #: Rough training cost per run relative to an LSTM (the slowest are started first in parallel runs).
 MODEL_COST = {"ddpg": 4.0, "ddpg_noise": 4.0, "ddpg_constant_noise": 4.0, "ddpg_no_noise": 4.0, "ddpg_residual": 4.0,
-              "ddpg_residual_delayed": 4.0,
-              "bert_fused": 3.0, "transformer": 2.5, "sasrec": 2.0, "bert": 2.0}
+              "ddpg_residual_delayed": 4.0, "bert_fused": 3.0, "transformer": 2.5, "sasrec": 2.0, "bert": 2.0}
 POSITIONS = (1, 3, 5, 7, 9)
 
 #: The paper's table 1 (skip prediction, MAA in %, loss as printed), on the real MSSD.

@@ -106,6 +106,8 @@ def test_policy_delay_updates_the_actor_less_often(tmp_path):
     agent, env_spec = session_agent_spec("sequence", total_timesteps=300, mask_noise={}, residual=True,
                                          policy_delay=1000)
     assert agent["hyperparams"] == {"policy_delay": 1000}
+    quiet, _ = session_agent_spec("sequence", total_timesteps=10, mask_noise=None, policy_delay=5)
+    assert quiet["hyperparams"] == {"mask_noise": None, "policy_delay": 5}
     agent["hyperparams"].update(learning_starts=100, batch_size=32)
     trained = train(agent, env_spec, 0, tmp_path / "delayed", progress_bar=False).model
     assert trained.policy_delay == 1000 and trained._n_updates > 0
