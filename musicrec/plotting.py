@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import cycle
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,3 +59,14 @@ def plot_mean_band(ax, frames: Sequence[pd.DataFrame], x: str, y: str, *, label:
     (line,) = ax.plot(grid, mean, label=f"{label} (n={len(frames)})", color=color)
     ax.fill_between(grid, low, high, alpha=0.2, color=line.get_color(), linewidth=0)
     return line
+
+
+def plot_curves_with_references(ax, curves: Mapping[str, Sequence[pd.DataFrame]], keys: Sequence[str],
+                                labels: Mapping[str, str], references: Mapping[str, float], *,
+                                x: str = "timesteps", y: str = "val_maa") -> None:
+    """Mean +- std over seeds of each model's curve (``curves[key]``, labelled ``labels[key]``) and a grey
+    horizontal line per reference (label -> value), each in its own line style."""
+    for i, key in enumerate(keys):
+        plot_mean_band(ax, curves[key], x, y, label=labels[key], color=f"C{i}")
+    for (label, value), style in zip(references.items(), cycle((":", "-.", "--", (0, (1, 4))))):
+        ax.axhline(value, color="0.3", ls=style, lw=1, label=label)

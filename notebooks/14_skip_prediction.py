@@ -71,7 +71,7 @@ from musicrec.cli import main as musicrec_cli
 from musicrec.experiments import sessions
 from musicrec.models import scoring
 from musicrec.prose import sessions as sessions_prose
-from musicrec.plotting import plot_mean_band, setup_style
+from musicrec.plotting import plot_curves_with_references, plot_mean_band, setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
 
@@ -264,10 +264,7 @@ plt.show()
 ddpg_keys = [m for m in ("ddpg_noise", "ddpg_constant_noise", "ddpg") if m in curves]
 references = sessions.skip_reference_curve_maa(data, budget)
 fig, ax = plt.subplots(figsize=(9, 5.2))
-for i, model in enumerate(ddpg_keys):
-    plot_mean_band(ax, curves[model], "timesteps", "val_maa", label=sessions.SKIP_MODELS[model], color=f"C{i}")
-for (label, value), style in zip(references.items(), (":", "-.", "--")):
-    ax.axhline(value, color="0.3", ls=style, lw=1, label=label)
+plot_curves_with_references(ax, curves, ddpg_keys, sessions.SKIP_MODELS, references)
 ax.set(title="DDPG on skip decisions: validation MAA during training", xlabel="environment steps",
        ylabel="validation MAA (fraction)")
 if "ddpg_noise" in curves:

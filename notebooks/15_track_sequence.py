@@ -64,7 +64,7 @@ from IPython.display import Markdown, display
 
 from musicrec.experiments import sessions
 from musicrec.prose import sessions as sessions_prose
-from musicrec.plotting import plot_mean_band, setup_style
+from musicrec.plotting import plot_curves_with_references, plot_mean_band, setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
 
@@ -233,10 +233,7 @@ plt.show()
 ddpg_keys = [m for m in sessions.SEQUENCE_MODELS if m.startswith("ddpg") and m in curves]
 references = sessions.sequence_reference_curve_maa(data, budget)
 fig, ax = plt.subplots(figsize=(10, 6.2))
-for i, model in enumerate(ddpg_keys):
-    plot_mean_band(ax, curves[model], "timesteps", "val_maa", label=sessions.SEQUENCE_MODELS[model], color=f"C{i}")
-for (label, value), style in zip(references.items(), (":", "-.", "--")):
-    ax.axhline(value, color="0.3", ls=style, lw=1, label=label)
+plot_curves_with_references(ax, curves, ddpg_keys, sessions.SEQUENCE_MODELS, references)
 ax.set(title="DDPG on track sequences: validation MAA during training", xlabel="environment steps",
        ylabel="validation MAA (fraction)")
 ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
