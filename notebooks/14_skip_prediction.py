@@ -124,9 +124,9 @@ print(f"test sessions: {len(test)}; correlation of first- and second-half skip r
 # Each candidate learning rate of the profile is trained with the first seed, with early stopping on the
 # validation MAA (the weights of the best epoch are kept, `skip_patience` epochs without improvement end a run);
 # the one with the best validation MAA is used for every seed (its first-seed run is the same cached run). When
-# the best value is at an edge of the grid, the grid is widened by `lr_widen` (one more value beyond that edge);
-# `at_edge` marks a choice still at an edge after the widening. The DDPG models keep their preset
-# (`musicrec/configs/hyperparams/ddpg_mask.yml`).
+# the best value is at an edge of the grid, the grid is widened by `lr_widen` (one more value beyond that edge,
+# at most `steps` times a side); `at_edge` marks a choice still at an edge after the widening. The DDPG models
+# keep their preset (`musicrec/configs/hyperparams/ddpg_mask.yml`).
 
 # %%
 selection = out.table(sessions.select_learning_rates("skip", data, budget, runs_dir), "skip_lr_selection")

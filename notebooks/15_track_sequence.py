@@ -84,7 +84,7 @@ print("data:", data.summary)
 # Each candidate learning rate is trained with the first seed, with early stopping on the validation MAA (the
 # weights of the best epoch are kept; `sequence_patience` epochs without improvement end a run); the best is used
 # for every seed. When the best value is at an edge of the grid, the grid is widened by `lr_widen` (one more value
-# beyond that edge); `at_edge` marks a choice still at an edge after the widening.
+# beyond that edge, at most `steps` times a side); `at_edge` marks a choice still at an edge after the widening.
 
 # %%
 selection = out.table(sessions.select_learning_rates("sequence", data, budget, runs_dir), "sequence_lr_selection")
@@ -216,10 +216,10 @@ plt.show()
 # %% [markdown]
 # ## DDPG exploration (the question of the paper's figure 4, asked of track sequences)
 # The paper's figure 4 is on skip decisions (notebook 14 runs it there); here the same three variants (and two
-# of ours, below) act on track sequences. Validation MAA during training (first `eval_valid` validation sessions, full-catalog
-# evaluation every `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the decaying dimension mask
-# (the paper's), a constant mask and no exploration noise; the random and most-popular heuristics on the same
-# sessions, and one fixed policy of DDPG's own action space (the actor that always returns the last track's
+# of ours, below) act on track sequences. Validation MAA during training (first `eval_valid` validation
+# sessions, full-catalog evaluation every `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the
+# decaying dimension mask (the paper's), a constant mask and no exploration noise; the random and
+# most-popular heuristics on the same sessions, and one fixed policy of DDPG's own action space (the actor that always returns the last track's
 # embedding, i.e. the last track's nearest unplayed neighbour in the same word2vec embedding). The paper's
 # question: is noise alone unstable, and is the decayed mask noise smoother and higher?
 #
