@@ -269,8 +269,7 @@ ax.set(title="DDPG on skip decisions: validation MAA during training", xlabel="e
        ylabel="validation MAA (fraction)")
 if "ddpg_noise" in curves:
     twin = ax.twinx()
-    twin.plot(curves["ddpg_noise"][0].timesteps, curves["ddpg_noise"][0].mask_fraction, color="C0", ls=":", lw=1,
-              label="mask fraction (decaying)")
+    twin.plot(curves["ddpg_noise"][0].timesteps, curves["ddpg_noise"][0].mask_fraction, color="C0", ls=":", lw=1)
     twin.set(ylabel="share of dimensions masked (dotted)", ylim=(0, 1))
     twin.grid(False)
 ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)

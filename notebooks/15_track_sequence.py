@@ -18,11 +18,11 @@
 # half, the **BERT-augmented Transformer** (that BERT kept fixed and read by every layer of a Transformer
 # encoder-decoder, `musicrec/models/bert_fused.py`), and the DDPG actor-critic (negative sampling,
 # dimension-mask exploration; decaying, constant or no mask noise for figure 4; and an actor that starts as the
-# last track's embedding, see below). Beside them, the sequential
-# recommenders the field uses as baselines, **GRU4Rec** and **SASRec** (`musicrec/models/next_track.py`),
-# trained on the next track at every position of a session. Heuristics: random tracks, the most popular
-# tracks, item co-occurrence, session-kNN, "continue the most common playlist", and the last track's nearest
-# unplayed neighbour in DDPG's word2vec embedding (one fixed policy of DDPG's action space).
+# last track's embedding, see below). Beside them, the sequential recommenders the field uses as baselines,
+# **GRU4Rec** and **SASRec** (`musicrec/models/next_track.py`), trained on the next track at every position of
+# a session. Heuristics: random tracks, the most popular tracks, item co-occurrence, session-kNN, "continue
+# the most common playlist", and the last track's nearest unplayed neighbour in DDPG's word2vec embedding (one
+# fixed policy of DDPG's action space).
 #
 # Every choice (learning rates, epochs) is made on **validation sessions held out of the training sessions**;
 # every neural model stops early on them; the test sessions are scored only for the chosen settings.
@@ -219,9 +219,10 @@ plt.show()
 # of ours, below) act on track sequences. Validation MAA during training (first `eval_valid` validation
 # sessions, full-catalog evaluation every `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the
 # decaying dimension mask (the paper's), a constant mask and no exploration noise; the random and
-# most-popular heuristics on the same sessions, and one fixed policy of DDPG's own action space (the actor that always returns the last track's
-# embedding, i.e. the last track's nearest unplayed neighbour in the same word2vec embedding). The paper's
-# question: is noise alone unstable, and is the decayed mask noise smoother and higher?
+# most-popular heuristics on the same sessions, and one fixed policy of DDPG's own action space (the actor
+# that always returns the last track's embedding, i.e. the last track's nearest unplayed neighbour in the same
+# word2vec embedding). The paper's question: is noise alone unstable, and is the decayed mask noise smoother
+# and higher?
 #
 # A fourth variant (ours) tells whether DDPG's learning or its starting point is what fails: its actor returns
 # the last track's embedding plus an MLP's output whose last layer starts at zero

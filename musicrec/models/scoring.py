@@ -47,6 +47,17 @@ def accuracy_scores(correct: np.ndarray, arrays: SessionArrays) -> tuple[float, 
             first_prediction_accuracy(correct, arrays.second_mask))
 
 
+def rule_correctness(rule: str, arrays: SessionArrays) -> np.ndarray | None:
+    """0/1 correctness ``(n, 10)`` of the skip rule ``rule`` (:data:`SKIP_RULE_NAMES`) on ``arrays``' second
+    halves; None for an oracle where the simulator's probabilities are missing (real data)."""
+    from musicrec.models import baselines
+
+    check_choice("rule", rule, SKIP_RULE_NAMES)
+    if rule.startswith("oracle") and arrays.skip_probability is None:
+        return None
+    return (getattr(baselines, SKIP_RULE_NAMES[rule])(arrays) == arrays.second_skips).astype(float)
+
+
 def rule_scores(rule: str, data: SessionData) -> dict[str, float]:
     """Scores of a skip rule (:data:`SKIP_RULE_NAMES`) on the training, validation and test sessions.
 
@@ -54,15 +65,11 @@ def rule_scores(rule: str, data: SessionData) -> dict[str, float]:
     cross-entropy of the probabilities they threshold (the oracle's: the floor of any model's loss); the other
     rules have no loss (NaN).
     """
-    from musicrec.models import baselines
-
-    check_choice("rule", rule, SKIP_RULE_NAMES)
-    predict = getattr(baselines, SKIP_RULE_NAMES[rule])
     scores = {}
     for part, arrays in (("train", data.train), ("val", data.valid), ("test", data.test)):
-        if rule.startswith("oracle") and arrays.skip_probability is None:
+        correct = rule_correctness(rule, arrays)
+        if correct is None:
             return nan_scores()
-        correct = (predict(arrays) == arrays.second_skips).astype(float)
         scores[f"{part}_maa"], scores[f"{part}_first_acc"] = accuracy_scores(correct, arrays)
         loss = float("nan")
         if rule.startswith("oracle"):
@@ -123,14 +130,9 @@ def ceiling_scores(data: SessionData) -> tuple[dict[str, float], np.ndarray]:
 def rule_validation_maa(rule: str, data: SessionData, *, eval_valid: int) -> float:
     """Validation MAA of the skip rule ``rule`` (:data:`SKIP_RULE_NAMES`) on the first ``eval_valid`` validation
     sessions (the sessions of DDPG's curves); NaN for an oracle on real data."""
-    from musicrec.models import baselines
-
-    check_choice("rule", rule, SKIP_RULE_NAMES)
     curve_valid = data.valid.subset(slice(0, int(eval_valid)))
-    if rule.startswith("oracle") and curve_valid.skip_probability is None:
-        return float("nan")
-    correct = (getattr(baselines, SKIP_RULE_NAMES[rule])(curve_valid) == curve_valid.second_skips).astype(float)
-    return mean_average_accuracy(correct, curve_valid.second_mask)
+    correct = rule_correctness(rule, curve_valid)
+    return float("nan") if correct is None else mean_average_accuracy(correct, curve_valid.second_mask)
 
 
 def heuristic_validation_maa(name: str, data: SessionData, *, eval_valid: int,
