@@ -12,6 +12,20 @@ task.
     .venv/bin/python benchmarks/grid_agents.py throughput                 # about two minutes
     .venv/bin/python benchmarks/grid_agents.py throughput --steps 400000 --only batched
 
+``breakdown``: where a batched A2C rollout's CPU time goes (2D flat and 4D factored, 1024 environments):
+the grid core alone, the GRU's forward and backward passes alone (autograd through ``torch.gru_cell``, as
+the learner runs it), the learner's ``collect`` (acting and stepping the grid) and its ``update`` (the
+backward pass and the optimiser); each as CPU milliseconds per rollout of 20 steps and as the env steps per
+CPU second that part alone would allow. The GRU alone bounds the learner's throughput. Two ways of making
+it cheaper were measured on one core of a 2-core AVX-512 machine and not kept: a backward pass written out
+by hand (a ``torch.autograd.Function``: per step the gates' arithmetic and one product with ``W_hh``, the
+weight gradients one product over the whole rollout) took 89-102 ms per 20 x 1024 forward and backward,
+against 66-71 ms for autograd through ``torch.gru_cell`` and 62 ms for ``torch.nn.GRU``; ``torch.compile``
+took 60 ms after 52 s of compiling. At 1024 environments the cost is the gates' elementwise arithmetic,
+not the matrix products.
+
+    .venv/bin/python benchmarks/grid_agents.py breakdown                  # about a minute
+
 ``sample-efficiency``: the CPU seconds of training until the default profile's runs of experiment
 ``wider_grid_n20`` (and ``wider_grid_ppo``) first reached 95% of the exact optimum, and their final means,
 read from the cached runs of notebooks 03-07 (trained if missing).
@@ -107,6 +121,76 @@ def throughput(steps: int, only: list[str] | None) -> pd.DataFrame:
     return table
 
 
+def _cpu_ms(work, repeats: int) -> float:
+    work()  # warm-up
+    cpu = time.process_time()
+    for _ in range(repeats):
+        work()
+    return 1000 * (time.process_time() - cpu) / repeats
+
+
+def breakdown(repeats: int = 20, n_envs: int = 1024) -> pd.DataFrame:
+    import numpy as np
+    import torch
+
+    from musicrec.agents.batched_ac import BatchedActorCritic, LearnerSettings
+    from musicrec.envs.grid_core import BatchedFeatureGrid
+    from musicrec.experiments.grid_agents import grid_env
+    from musicrec.utils import setup_torch
+
+    setup_torch("cpu")
+    rows = []
+    for name, env_kwargs in (("2D flat", ENV_2D), ("4D factored", ENV_4D)):
+        kwargs = grid_env(**env_kwargs)
+        learner = BatchedActorCritic(kwargs, n_envs, LearnerSettings(n_steps=20, learning_rate=5e-3), seed=0)
+        T = learner.settings.n_steps
+        core = BatchedFeatureGrid(n_envs, seed=0, **kwargs)
+        core.reset()
+        rng = np.random.default_rng(0)
+        high = core.n_positions if core.action_mode == "flat" else core.levels
+        shape = (n_envs,) if core.action_mode == "flat" else (n_envs, core.dims)
+
+        def grid_only():
+            for _ in range(T):
+                _, _, dones, _ = core.step(rng.integers(0, high, size=shape))
+                if dones.any():
+                    core.reset(envs=np.flatnonzero(dones))
+
+        gru = learner.policy.gru
+        obs = torch.randn(T, n_envs, core.obs_dim)
+
+        def gru_only():
+            hidden, outputs = torch.zeros(n_envs, gru.hidden_size), []
+            for t in range(T):
+                hidden = torch.gru_cell(obs[t], hidden, gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0,
+                                        gru.bias_hh_l0)
+                outputs.append(hidden)
+            torch.stack(outputs).sum().backward()
+
+        def update_ms() -> float:
+            # A2C updates from the graph of the rollout just collected, so each update follows its own collect
+            cpu = 0.0
+            for _ in range(repeats + 1):
+                rollout = learner.collect()
+                begin = time.process_time()
+                learner.update(rollout)
+                cpu += (time.process_time() - begin) if _ else 0.0  # the first is a warm-up
+            return 1000 * cpu / repeats
+
+        parts = {"grid core alone (random actions)": lambda: _cpu_ms(grid_only, repeats),
+                 "GRU forward + backward alone": lambda: _cpu_ms(gru_only, repeats),
+                 "learner: collect (act, step the grid)": lambda: _cpu_ms(learner.collect, repeats),
+                 "learner: update (backward, optimiser)": update_ms}
+        for part, measure in parts.items():
+            ms = measure()
+            rows.append({"task": name, "part": part, "cpu_ms_per_rollout": round(ms, 1),
+                         "env_steps_per_cpu_s_alone": round(T * n_envs / (ms / 1000))})
+        total = rows[-1]["cpu_ms_per_rollout"] + rows[-2]["cpu_ms_per_rollout"]
+        rows.append({"task": name, "part": "learner: collect + update", "cpu_ms_per_rollout": round(total, 1),
+                     "env_steps_per_cpu_s_alone": round(T * n_envs / (total / 1000))})
+    return pd.DataFrame(rows)
+
+
 def sample_efficiency(runs_dir: str, profile: str) -> pd.DataFrame:
     from musicrec.experiments import grid_agents
     from musicrec.profiles import load_profile
@@ -131,14 +215,20 @@ def main() -> None:
     p = sub.add_parser("throughput", help="env steps per CPU second of each learner, side by side")
     p.add_argument("--steps", type=int, default=300_000, help="env steps per batched case (SB3: at most 200k)")
     p.add_argument("--only", nargs="*", help="substrings of the case names to run (the SB3 baseline always runs)")
+    sub.add_parser("breakdown", help="CPU time of a rollout's parts: grid, GRU alone, collect, update")
     s = sub.add_parser("sample-efficiency", help="CPU seconds to 95% of the optimum, from the notebooks' runs")
     s.add_argument("--runs-dir", default="runs")
     s.add_argument("--budget", default="default", help="profile of grid_agents.yml whose runs are read")
     args = parser.parse_args()
-    print(pin_to_one_cpu() if args.command == "throughput" else "runs in parallel workers (profile's `workers`)")
+    one_cpu = args.command in ("throughput", "breakdown")
+    print(pin_to_one_cpu() if one_cpu else "runs in parallel workers (profile's `workers`)")
     print(f"load average before: {os.getloadavg()}")
-    table = throughput(args.steps, args.only) if args.command == "throughput" else sample_efficiency(
-        args.runs_dir, args.budget)
+    if args.command == "throughput":
+        table = throughput(args.steps, args.only)
+    elif args.command == "breakdown":
+        table = breakdown()
+    else:
+        table = sample_efficiency(args.runs_dir, args.budget)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False))
     print(f"load average after: {os.getloadavg()}")

@@ -68,6 +68,7 @@ def main() -> None:
         print(f"profile={args.profile}: {len(data.train)} training, {len(valid)} validation sessions; "
               f"load average {os.getloadavg()[0]:.1f}")
         probabilities = []
+        lstm_epochs = sessions.epoch_budget("skip", "lstm", budget)
         for name, change in VARIANTS.items():
             scores, start = [], time.perf_counter()
             for seed in args.seeds:
@@ -76,7 +77,7 @@ def main() -> None:
                 net = RNNSkipModel(data.n_tokens, emb_dim=change.get("emb_dim", arch["emb_dim"]),
                                    hidden=change.get("hidden", arch["hidden"]), features=data.features,
                                    dropout=change.get("dropout", 0.0), n_covariates=n_covariates)
-                fit(net, "skip", data.train, valid, epochs=change.get("epochs", int(training["skip_epochs"])),
+                fit(net, "skip", data.train, valid, epochs=change.get("epochs", lstm_epochs),
                     batch_size=change.get("batch_size", int(training["batch_size"])), lr=change.get("lr", args.lr),
                     seed=seed, eval_train=10)
                 net.eval()

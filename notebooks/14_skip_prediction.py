@@ -328,6 +328,8 @@ if {"ddpg", "ddpg_noise"} <= set(means.index):
           "(paper: 43.0% / 43.7%)"
           + (f"; constant mask {100 * means['ddpg_constant_noise']:.1f}%" if "ddpg_constant_noise" in means.index
              else ""))
+stopped = sessions.stopped_by_the_budget(study, "skip", budget)
+print("stopped by the epoch budget, not by early stopping:", [sessions.SKIP_MODELS[m] for m in stopped] or "none")
 coincidences = sessions.coinciding_scores(summaries, sessions.SKIP_MODELS)
 print("models whose mean train MAA agree to six decimals:")
 display(coincidences)
@@ -341,9 +343,12 @@ print(f"notebook wall time: {time.perf_counter() - started:.0f} s (cached runs a
 
 # %%
 stats = sessions_prose.maa_stats(summaries, sessions.SKIP_MODELS)
+epochs = {sessions.SKIP_MODELS[m]: sessions.epoch_budget("skip", m, budget)
+          for m in budget["skip_models"] if sessions.model_family(m) != "ddpg"}
 size = (f"{data.summary['train_sessions']:,} training, {data.summary['validation_sessions']:,} validation and "
-        f"{data.summary['test_sessions']:,} test sessions, {len(budget['seeds'])} seed(s)")
+        f"{data.summary['test_sessions']:,} test sessions, {len(budget['seeds'])} seed(s), "
+        f"{sessions_prose.epochs_phrase(epochs)}")
 display(Markdown(sessions_prose.skip_sentences(
     stats, rules.to_dict(), labels=sessions.SKIP_MODELS, paper=sessions.PAPER_SKIP, best=best,
     source=data.source, size=size, losses=table.set_index("model").test_loss.to_dict(),
-    coincidences=coincidences)))
+    coincidences=coincidences, still_improving=[sessions.SKIP_MODELS[m] for m in stopped])))

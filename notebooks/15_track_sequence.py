@@ -279,7 +279,7 @@ for label in [*sessions.SEQUENCE_BASELINE_LABELS.values()]:
         print(f"{label}: test MAA {rows.test_maa[label]:.4f}")
 if data.test_kind is not None:
     print(f"share of test sessions per kind: {pd.Series(data.test_kind).value_counts(normalize=True).round(3).to_dict()}")
-stopped = sessions.stopped_by_the_budget(study, budget["training"]["sequence_epochs"])
+stopped = sessions.stopped_by_the_budget(study, "sequence", budget)
 print("stopped by the epoch budget, not by early stopping:", [sessions.SEQUENCE_MODELS[m] for m in stopped] or "none")
 print(f"notebook wall time: {time.perf_counter() - started:.0f} s (cached runs are reused)")
 
@@ -290,9 +290,11 @@ print(f"notebook wall time: {time.perf_counter() - started:.0f} s (cached runs a
 # MSSD with 103K tracks, ours on the sessions this notebook ran on.
 
 # %%
+epochs = {sessions.SEQUENCE_MODELS[m]: sessions.epoch_budget("sequence", m, budget)
+          for m in budget["sequence_models"] if sessions.model_family(m) != "ddpg"}
 size = (f"{data.summary['train_sessions']:,} training, {data.summary['validation_sessions']:,} validation and "
         f"{data.summary['test_sessions']:,} test sessions over {data.summary['vocabulary']:,} tracks, "
-        f"{len(budget['seeds'])} seed(s), at most {budget['training']['sequence_epochs']} epochs")
+        f"{len(budget['seeds'])} seed(s), {sessions_prose.epochs_phrase(epochs)}")
 display(Markdown(sessions_prose.sequence_sentences(
     stats.set_index("model"), table, labels=sessions.SEQUENCE_MODELS,
     heuristic_labels=[label for key, label in sessions.SEQUENCE_BASELINE_LABELS.items() if key != "ceiling"],

@@ -169,8 +169,9 @@ class SessionsBudget(Budget):
     bert_heads, bert_layers, bert_ff`` (BERT encoder), ``word2vec_epochs``, ``ddpg_dim, ddpg_window`` (DDPG's
     word2vec embedding)."""
     training: dict[str, Any]
-    """Training: ``batch_size``, ``{skip,sequence}_{epochs,patience,lr}`` (a rate, a list or a mapping model ->
-    rate or list: :func:`learning_rates`), ``lr_widen: {factor, steps}``, ``bert_pretrain_{epochs,lr}``,
+    """Training: ``batch_size``, ``{skip,sequence}_{epochs,patience,lr}`` (epochs: a number or a mapping model
+    -> number with ``default`` for the rest, :func:`epoch_budget`; rates: a rate, a list or a mapping model ->
+    rate or list, :func:`learning_rates`), ``lr_widen: {factor, steps}``, ``bert_pretrain_{epochs,lr}``,
     ``mask_prob``, ``ddpg_{skip,sequence}_{steps,eval_every}``."""
 
     def validate(self, source: str) -> None:
@@ -310,6 +311,26 @@ def learning_rates(task: str, model: str, budget: str | Mapping) -> list[float]:
 
 
 
+def epoch_budget(task: str, model: str, budget: str | Mapping) -> int:
+    """The most epochs a neural model trains for (early stopping usually ends it sooner): ``skip_epochs`` /
+    ``sequence_epochs`` of the profile, a number or a mapping model -> number whose ``default`` covers the
+    models it does not name."""
+    key = f"{task}_epochs"
+    values = as_budget(budget)["training"][key]
+    if isinstance(values, dict):
+        if model not in values and "default" not in values:
+            raise ParameterError(f"{key} of the profile gives no epoch budget for {model!r} and no default: {values}")
+        values = values.get(model, values.get("default"))
+    try:
+        epochs = int(values)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{key} of the profile must be a whole number of epochs for {model!r}, "
+                             f"not {values!r}") from None
+    if epochs < 1:
+        raise ParameterError(f"{key} of the profile must be at least 1 for {model!r}, not {epochs}")
+    return epochs
+
+
 def _model_config(task: str, model: str, data: SessionData, budget: SessionsBudget, seed: int,
                   lr: float | None = None) -> dict:
     training = budget["training"]
@@ -341,7 +362,7 @@ def _model_config(task: str, model: str, data: SessionData, budget: SessionsBudg
                                  "select_learning_rates (or pass lr)")
         lr = candidates[0]
     patience = training.get(f"{task}_patience")
-    config["training"] = {"epochs": int(training[f"{task}_epochs"]), "lr": float(lr),
+    config["training"] = {"epochs": epoch_budget(task, model, budget), "lr": float(lr),
                           "batch_size": int(training["batch_size"]),
                           "patience": None if patience is None else int(patience)}
     if task == "sequence" and model == "transformer":
@@ -785,14 +806,15 @@ def skip_reference_curve_maa(data: SessionData, budget: str | Mapping,
     return {SKIP_RULES[rule]: rule_validation_maa(rule, data, eval_valid=eval_valid) for rule in rules}
 
 
-def stopped_by_the_budget(study: pd.DataFrame, epochs: int) -> list[str]:
-    """Neural models (keys) of which some seed kept its last epoch after ``epochs`` epochs: early stopping did
-    not end it, the epoch budget did."""
+def stopped_by_the_budget(study: pd.DataFrame, task: str, budget: str | Mapping) -> list[str]:
+    """Neural models (keys) of which some seed kept its last epoch after its whole epoch budget
+    (:func:`epoch_budget`): early stopping did not end it, the budget did."""
     models = []
     for row in study.itertuples():
         if row.model.startswith("ddpg") or row.model in models:
             continue
         metrics = row.run.metrics()
-        if "kept" in metrics and len(metrics) >= int(epochs) and bool(metrics.kept.iloc[-1]):
+        if ("kept" in metrics and len(metrics) >= epoch_budget(task, row.model, budget)
+                and bool(metrics.kept.iloc[-1])):
             models.append(row.model)
     return models

@@ -40,9 +40,28 @@ def maa_stats(summaries: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFram
 
 
 # -- notebook 14 -------------------------------------------------------------------------------------
+def epochs_phrase(epochs: Mapping[str, int]) -> str:
+    """``"at most 30 epochs (SASRec 80)"`` from label -> epoch budget: the commonest budget, then the others."""
+    if not epochs:
+        return "no neural model"
+    values = pd.Series(epochs)
+    common = int(values.mode().max())
+    others = [f"{label} {int(n)}" for label, n in values.items() if int(n) != common]
+    return f"at most {common} epochs" + (f" ({', '.join(others)})" if others else "")
+
+
+def _convergence(still_improving: Sequence[str]) -> str:
+    if still_improving:
+        return (f"**Kept epoch = last epoch** (the epoch budget ran out before early stopping) for "
+                f"{', '.join(still_improving)}.")
+    return ("**Convergence**: every neural model stopped early (its validation MAA had not risen for the "
+            "profile's patience) before its epoch budget ran out.")
+
+
 def skip_sentences(stats: pd.DataFrame, rules: Mapping[str, float], *, labels: Mapping[str, str],
                    paper: pd.DataFrame, best: str, source: str, size: str,
-                   losses: Mapping[str, float] | None = None, coincidences: pd.DataFrame | None = None) -> str:
+                   losses: Mapping[str, float] | None = None, coincidences: pd.DataFrame | None = None,
+                   still_improving: Sequence[str] | None = None) -> str:
     """The comparison of notebook 14 with the paper's table 1.
 
     Parameters
@@ -64,6 +83,9 @@ def skip_sentences(stats: pd.DataFrame, rules: Mapping[str, float], *, labels: M
     coincidences : pd.DataFrame, optional
         :func:`musicrec.experiments.sessions.coinciding_scores` (pairs of models whose mean train MAA agree to
         six decimals, with their per-seed values).
+    still_improving : sequence of str, optional
+        Labels of the models of which some seed kept the last epoch of its budget
+        (:func:`musicrec.experiments.sessions.stopped_by_the_budget`); None: not checked.
     """
     require_columns(stats, ["test_maa", "test_maa_std", "val_maa"], "stats")
     paper_maa = paper.set_index("model").paper_test_maa / 100
@@ -144,6 +166,8 @@ def skip_sentences(stats: pd.DataFrame, rules: Mapping[str, float], *, labels: M
         else:
             text.append("**Train MAA equal to six decimals**: no two models' means over seeds agree to six "
                         "decimals.")
+    if still_improving is not None:
+        text.append(_convergence(still_improving))
     if losses is not None and labels[best] in losses:
         paper_losses = paper.paper_test_loss.dropna()
         text.append(f"**Losses**: {labels[best]}'s test cross-entropy is {losses[labels[best]]:.3f}, the oracle's "
@@ -248,12 +272,7 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
                     + ", ".join(f"{labels[r.model]} {r.lr:g}" for r in chosen.itertuples()) + "; "
                     + (f"still at the edge of the widened grid for {', '.join(edges)}." if edges
                        else "each lies inside its (widened) grid."))
-    if still_improving:
-        text.append(f"**Kept epoch = last epoch** (the epoch budget ran out before early stopping) for "
-                    f"{', '.join(still_improving)}.")
-    else:
-        text.append("**Convergence**: every neural model stopped early (its validation MAA had not risen for the "
-                    "profile's patience) before its epoch budget ran out.")
+    text.append(_convergence(still_improving))
     train_test = [f"{label} {_pct(stats.train_maa[label])} vs {_pct(stats.test_maa[label])}" for label in neural]
     if train_test and "Transformer" in paper_rows.index:
         text.append(f"**Train vs test MAA** (paper's Transformer {paper_rows.paper_train_maa['Transformer']}% vs "

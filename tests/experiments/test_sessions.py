@@ -199,3 +199,42 @@ def test_real_files_are_keyed_by_their_content(budget, tmp_path):
     assert log.stat().st_size == size
     again = sessions.load_data(budget, tmp_path / "runs", mssd_log=log, mssd_tracks=tmp_path / "tf_mini.csv").key
     assert again["log_sha256"] != key["log_sha256"] and again["tracks_sha256"] == key["tracks_sha256"]
+
+
+def test_epoch_budgets_are_a_number_or_a_mapping_with_a_default(budget):
+    per_model = {**budget, "training": {**budget["training"], "sequence_epochs": {"default": 4, "sasrec": 9}}}
+    assert sessions.epoch_budget("sequence", "sasrec", per_model) == 9
+    assert sessions.epoch_budget("sequence", "lstm", per_model) == 4
+    assert sessions.epoch_budget("skip", "lstm", budget) == int(budget["training"]["skip_epochs"])
+    no_default = {**budget, "training": {**budget["training"], "sequence_epochs": {"sasrec": 9}}}
+    with pytest.raises(ParameterError, match="no epoch budget for 'lstm'"):
+        sessions.epoch_budget("sequence", "lstm", no_default)
+    for bad in ("many", 0):
+        broken = {**budget, "training": {**budget["training"], "skip_epochs": bad}}
+        with pytest.raises(ParameterError, match="skip_epochs"):
+            sessions.epoch_budget("skip", "lstm", broken)
+
+
+def test_a_models_epoch_budget_enters_its_runs_config_and_no_others(budget, data, runs):
+    per_model = {**budget, "training": {**budget["training"], "skip_epochs": {"default": 1, "lstm_covariates": 3}}}
+    for model, epochs in (("lstm", 1), ("lstm_covariates", 3)):
+        run, _ = sessions.model_task("skip", model, data, per_model, 0, runs, lr=2e-3)
+        same, _ = sessions.model_task("skip", model, data, {**per_model, "training": {**budget["training"],
+                                                                                    "skip_epochs": epochs}}, 0, runs,
+                                      lr=2e-3)
+        assert run.config["training"]["epochs"] == epochs and run.hash == same.hash
+
+
+def test_a_run_that_keeps_its_last_epoch_is_reported_as_stopped_by_the_budget(budget, data, tmp_path):
+    one_epoch = {**budget, "skip_models": ["lstm"], "training": {**budget["training"], "skip_epochs": 1}}
+    study = sessions.run_study("skip", data, one_epoch, tmp_path, progress=False)
+    assert sessions.stopped_by_the_budget(study, "skip", one_epoch) == ["lstm"]  # its only epoch is kept
+    larger = {**one_epoch, "training": {**one_epoch["training"], "skip_epochs": {"default": 1, "lstm": 2}}}
+    assert sessions.stopped_by_the_budget(study, "skip", larger) == []  # 1 epoch of 2: not the budget's end
+
+
+def test_the_epochs_phrase_names_the_common_budget_and_the_others():
+    from musicrec.prose.sessions import epochs_phrase
+
+    assert epochs_phrase({"LSTM": 30, "GRU4Rec": 30, "SASRec": 80}) == "at most 30 epochs (SASRec 80)"
+    assert epochs_phrase({"LSTM": 10}) == "at most 10 epochs"
