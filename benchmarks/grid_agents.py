@@ -17,12 +17,13 @@ the grid core alone, the GRU's forward and backward passes alone (autograd throu
 the learner runs it), the learner's ``collect`` (acting and stepping the grid) and its ``update`` (the
 backward pass and the optimiser); each as CPU milliseconds per rollout of 20 steps and as the env steps per
 CPU second that part alone would allow. The GRU alone bounds the learner's throughput. Two ways of making
-it cheaper were measured on one core of a 2-core AVX-512 machine and not kept: a backward pass written out
-by hand (a ``torch.autograd.Function``: per step the gates' arithmetic and one product with ``W_hh``, the
-weight gradients one product over the whole rollout) took 89-102 ms per 20 x 1024 forward and backward,
-against 66-71 ms for autograd through ``torch.gru_cell`` and 62 ms for ``torch.nn.GRU``; ``torch.compile``
-took 60 ms after 52 s of compiling. At 1024 environments the cost is the gates' elementwise arithmetic,
-not the matrix products.
+it cheaper were measured (one core of a 2-core AVX-512 machine, 20 steps x 1024 environments, 4 observed
+features, each against autograd through ``torch.gru_cell`` in the same run) and not kept: a backward pass
+written out by hand (a ``torch.autograd.Function``: per step the gates' arithmetic and one product with
+``W_hh``, the weight gradients one product over the whole rollout) took 1.3-1.5 times as long;
+``torch.nn.GRU`` about 0.95 times, ``torch.compile`` about 0.9 times after 52 s of compiling. At 1024
+environments the cost is the gates' elementwise arithmetic, not the matrix products. Absolute figures on a
+shared virtual machine drift between runs (up to 1.5x within an hour here); compare ratios within one run.
 
     .venv/bin/python benchmarks/grid_agents.py breakdown                  # about a minute
 
@@ -170,11 +171,12 @@ def breakdown(repeats: int = 20, n_envs: int = 1024) -> pd.DataFrame:
         def update_ms() -> float:
             # A2C updates from the graph of the rollout just collected, so each update follows its own collect
             cpu = 0.0
-            for _ in range(repeats + 1):
+            for index in range(repeats + 1):
                 rollout = learner.collect()
                 begin = time.process_time()
                 learner.update(rollout)
-                cpu += (time.process_time() - begin) if _ else 0.0  # the first is a warm-up
+                if index:  # the first is a warm-up
+                    cpu += time.process_time() - begin
             return 1000 * cpu / repeats
 
         parts = {"grid core alone (random actions)": lambda: _cpu_ms(grid_only, repeats),
@@ -216,7 +218,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=300_000, help="env steps per batched case (SB3: at most 200k)")
     p.add_argument("--only", nargs="*", help="substrings of the case names to run (the SB3 baseline always runs)")
     sub.add_parser("breakdown", help="CPU time of a rollout's parts: grid, GRU alone, collect, update")
-    s = sub.add_parser("sample-efficiency", help="CPU seconds to 95% of the optimum, from the notebooks' runs")
+    s = sub.add_parser("sample-efficiency", help="CPU seconds to 95%% of the optimum, from the notebooks' runs")
     s.add_argument("--runs-dir", default="runs")
     s.add_argument("--budget", default="default", help="profile of grid_agents.yml whose runs are read")
     args = parser.parse_args()

@@ -157,3 +157,11 @@ def test_no_private_name_is_used_outside_its_module():
              for folder in ("musicrec", "notebooks", "benchmarks", "tests")
              for path in sorted((PROJECT_ROOT / folder).rglob("*.py")) if (uses := _private_uses(path))}
     assert not found, found
+
+
+def test_every_benchmark_script_prints_its_help():
+    import sys
+
+    for script in sorted((PROJECT_ROOT / "benchmarks").glob("*.py")):
+        done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "usage" in done.stdout, (script.name, done.stderr[-500:])
