@@ -157,16 +157,11 @@ def breakdown(repeats: int = 20, n_envs: int = 1024) -> pd.DataFrame:
                 if dones.any():
                     core.reset(envs=np.flatnonzero(dones))
 
-        gru = learner.policy.gru
-        obs = torch.randn(T, n_envs, core.obs_dim)
+        obs, starts = torch.randn(T, n_envs, core.obs_dim), torch.zeros(T, n_envs)
 
         def gru_only():
-            hidden, outputs = torch.zeros(n_envs, gru.hidden_size), []
-            for t in range(T):
-                hidden = torch.gru_cell(obs[t], hidden, gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0,
-                                        gru.bias_hh_l0)
-                outputs.append(hidden)
-            torch.stack(outputs).sum().backward()
+            # the policy's own GRU pass over a rollout (ActorCritic.sequence), without the heads
+            learner.policy.sequence(obs, learner.policy.initial_state(n_envs), starts).sum().backward()
 
         def update_ms() -> float:
             # A2C updates from the graph of the rollout just collected, so each update follows its own collect

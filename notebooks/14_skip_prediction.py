@@ -343,8 +343,7 @@ print(f"notebook wall time: {time.perf_counter() - started:.0f} s (cached runs a
 
 # %%
 stats = sessions_prose.maa_stats(summaries, sessions.SKIP_MODELS)
-epochs = {sessions.SKIP_MODELS[m]: sessions.epoch_budget("skip", m, budget)
-          for m in budget["skip_models"] if sessions.model_family(m) != "ddpg"}
+epochs = {sessions.SKIP_MODELS[m]: n for m, n in sessions.epoch_budgets("skip", budget).items()}
 size = (f"{data.summary['train_sessions']:,} training, {data.summary['validation_sessions']:,} validation and "
         f"{data.summary['test_sessions']:,} test sessions, {len(budget['seeds'])} seed(s), "
         f"{sessions_prose.epochs_phrase(epochs)}")

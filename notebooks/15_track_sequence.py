@@ -290,8 +290,7 @@ print(f"notebook wall time: {time.perf_counter() - started:.0f} s (cached runs a
 # MSSD with 103K tracks, ours on the sessions this notebook ran on.
 
 # %%
-epochs = {sessions.SEQUENCE_MODELS[m]: sessions.epoch_budget("sequence", m, budget)
-          for m in budget["sequence_models"] if sessions.model_family(m) != "ddpg"}
+epochs = {sessions.SEQUENCE_MODELS[m]: n for m, n in sessions.epoch_budgets("sequence", budget).items()}
 size = (f"{data.summary['train_sessions']:,} training, {data.summary['validation_sessions']:,} validation and "
         f"{data.summary['test_sessions']:,} test sessions over {data.summary['vocabulary']:,} tracks, "
         f"{len(budget['seeds'])} seed(s), {sessions_prose.epochs_phrase(epochs)}")

@@ -331,6 +331,13 @@ def epoch_budget(task: str, model: str, budget: str | Mapping) -> int:
     return epochs
 
 
+def epoch_budgets(task: str, budget: str | Mapping) -> dict[str, int]:
+    """:func:`epoch_budget` of every neural model of the profile's ``skip_models`` / ``sequence_models``."""
+    budget = as_budget(budget)
+    return {model: epoch_budget(task, model, budget) for model in budget[f"{task}_models"]
+            if model_family(model) != "ddpg"}
+
+
 def _model_config(task: str, model: str, data: SessionData, budget: SessionsBudget, seed: int,
                   lr: float | None = None) -> dict:
     training = budget["training"]
@@ -811,7 +818,7 @@ def stopped_by_the_budget(study: pd.DataFrame, task: str, budget: str | Mapping)
     (:func:`epoch_budget`): early stopping did not end it, the budget did."""
     models = []
     for row in study.itertuples():
-        if row.model.startswith("ddpg") or row.model in models:
+        if model_family(row.model) == "ddpg" or row.model in models:
             continue
         metrics = row.run.metrics()
         if ("kept" in metrics and len(metrics) >= epoch_budget(task, row.model, budget)

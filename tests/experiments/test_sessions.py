@@ -238,3 +238,9 @@ def test_the_epochs_phrase_names_the_common_budget_and_the_others():
 
     assert epochs_phrase({"LSTM": 30, "GRU4Rec": 30, "SASRec": 80}) == "at most 30 epochs (SASRec 80)"
     assert epochs_phrase({"LSTM": 10}) == "at most 10 epochs"
+
+
+def test_epoch_budgets_cover_the_profiles_neural_models_only(budget):
+    budgets = sessions.epoch_budgets("skip", budget)
+    assert list(budgets) == [m for m in budget["skip_models"] if not m.startswith("ddpg")]
+    assert set(budgets.values()) == {int(budget["training"]["skip_epochs"])}
