@@ -176,6 +176,28 @@ def higher_dimensions(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def flat_algorithms(table: pd.DataFrame) -> str:
+    """Notebook 07: the thesis's A2C against recurrent PPO with the same flat actions, per dimension
+    (rows ``{d}d_wider_grid_n20`` and ``{d}d_flat_ppo_n20`` of the dimension table)."""
+    rows = table.set_index("experiment")
+    lines = []
+    for dims in sorted(table.dims.unique()):
+        a2c, ppo = f"{dims}d_wider_grid_n20", f"{dims}d_flat_ppo_n20"
+        if a2c not in rows.index or ppo not in rows.index:
+            continue
+        a, p = rows.loc[a2c], rows.loc[ppo]
+        gap = p.pct_of_reference - a.pct_of_reference
+        verdict = ("higher" if p.ci_low > a.ci_high else "lower" if p.ci_high < a.ci_low
+                   else "not separated by the 95% intervals")
+        lines.append(f"* **{dims}D, flat actions**: recurrent PPO {_fmt(p.pct_of_reference)}% of the {p.reference} after "
+                     f"{_fmt(p.timesteps / 1e6)} M env steps against the thesis's A2C {_fmt(a.pct_of_reference)}% after "
+                     f"{_fmt(a.timesteps / 1e6)} M ({'+' if gap >= 0 else ''}{_fmt(gap)} points; {verdict}).")
+    if lines:
+        lines.append("* The policy, the observation and the flat action space are the same in both rows; only the "
+                     "update differs (PPO: several clipped epochs per rollout, Adam, GAE; A2C: one RMSprop step).")
+    return "\n".join(lines)
+
+
 def noisy_users(table: pd.DataFrame) -> str:
     """Notebook 07: the learned agent vs the Bayes-filter greedy baseline for noisy users."""
     lines = []

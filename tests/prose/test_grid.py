@@ -86,3 +86,18 @@ def test_reproducibility_distinguishes_identical_from_within_the_interval():
     assert "metrics not identical" in text and "inside the 95% interval" in text and "only within" in text
     text = grid_prose.reproducibility(pd.DataFrame([{**row, "metrics_identical": True}]), kernels="avx2")
     assert "byte-identical" in text and "gave the same bits" in text
+
+
+def test_flat_algorithms_compares_ppo_with_the_thesis_a2c_per_dimension():
+    base = {"reference": "exact optimum", "timesteps": 2_000_000}
+    table = pd.DataFrame([
+        {**base, "experiment": "3d_wider_grid_n20", "dims": 3, "pct_of_reference": 75.0, "ci_low": 70.0, "ci_high": 80.0},
+        {**base, "experiment": "3d_flat_ppo_n20", "dims": 3, "pct_of_reference": 94.0, "ci_low": 90.0, "ci_high": 96.0},
+        {**base, "experiment": "4d_wider_grid_n20", "dims": 4, "pct_of_reference": 50.0, "ci_low": 40.0, "ci_high": 90.0},
+        {**base, "experiment": "4d_flat_ppo_n20", "dims": 4, "pct_of_reference": 80.0, "ci_low": 70.0, "ci_high": 85.0},
+        {**base, "experiment": "5d_factored_n20", "dims": 5, "pct_of_reference": 60.0, "ci_low": 50.0, "ci_high": 70.0},
+    ])
+    text = grid_prose.flat_algorithms(table)
+    assert "3D, flat actions**: recurrent PPO 94.0%" in text and "+19.0 points; higher" in text
+    assert "4D" in text and "not separated" in text and "5D" not in text
+    assert grid_prose.flat_algorithms(table[table.dims == 5]) == ""
