@@ -82,7 +82,7 @@ for ax, (dims, group) in zip(axes[0], flat_by_dims.items()):
     ax.axhline(d.loc[group[0], "reference_value"], ls="--", c="k", lw=1,
                label=f"{d.loc[group[0], 'reference']} {d.loc[group[0], 'reference_value']:.1f}")
     ax.axhline(0.97 * d.loc[group[0], "reference_value"], ls=":", c="grey", lw=1, label="97% of it")
-    ax.set(title=f"Thesis fig. {24 if dims == 3 else 25}: {dims}D, flat actions", ylabel="mean return over all targets")
+    ax.set(title=f"Thesis fig. {grid_agents.experiment(f'{dims}d_wider_grid_n20').figure}: {dims}D, flat actions", ylabel="mean return over all targets")
     ax.legend(loc="lower right", fontsize=8)
 fig.tight_layout()
 out.figure(fig, "flat_3d_4d")

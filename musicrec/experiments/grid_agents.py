@@ -160,8 +160,8 @@ EXPERIMENTS: dict[str, Experiment] = _catalogue(
     # PPO on the same machinery (not in the thesis)
     Experiment("wider_grid_ppo", "GridObs, recurrent PPO", grid_env(), preset="ppo"),
     # Higher dimensions: the thesis's flat actions (figures 24-25) ...
-    Experiment("3d_wider_grid_n20", "3D, flat actions", grid_env(3), figure="24"),
-    Experiment("4d_wider_grid_n20", "4D, flat actions", grid_env(4), figure="25"),
+    Experiment("3d_wider_grid_n20", "3D, flat actions, recurrent A2C", grid_env(3), figure="24"),
+    Experiment("4d_wider_grid_n20", "4D, flat actions, recurrent A2C", grid_env(4), figure="25"),
     # ... the same flat actions with recurrent PPO on the same machinery (not the thesis's algorithm; 128
     # environments as the A2C: pilots on 3D, seeds 0 and 1, reached 92% and 95% of the optimum after 1 M and
     # 2 M env steps where the A2C's 3 M reach 75% on average, and 1024 environments learned less per CPU second)
