@@ -51,6 +51,7 @@ from musicrec.utils import pin_to_one_cpu  # noqa: E402
 
 ENV_2D = {"dims": 2}
 ENV_4D = {"dims": 4, "action": "factored"}
+PPO = {"algorithm": "ppo", "optimizer": "adam"}
 #: name -> (kind, env kwargs, n_envs, learner overrides); kind "batched" or an SB3 preset
 CASES = {
     "SB3 recurrent_a2c, 2D, 16 envs (the thesis's batch)": ("recurrent_a2c", ENV_2D, 16, {}),
@@ -65,8 +66,10 @@ CASES = {
     "batched A2C, 4D factored, 256 envs": ("batched", ENV_4D, 256, {}),
     "batched A2C, 4D factored, 1024 envs": ("batched", ENV_4D, 1024, {}),
     "batched A2C, 4D flat, 1024 envs": ("batched", {"dims": 4}, 1024, {}),
-    "batched PPO, 2D, 256 envs": ("batched", ENV_2D, 256, {"algorithm": "ppo", "optimizer": "adam"}),
-    "batched PPO, 4D factored, 1024 envs": ("batched", ENV_4D, 1024, {"algorithm": "ppo", "optimizer": "adam"}),
+    "batched PPO, 2D, 128 envs (the default profile's batch)": ("batched", ENV_2D, 128, PPO),
+    "batched PPO, 2D, 256 envs": ("batched", ENV_2D, 256, PPO),
+    "batched PPO, 4D factored, 128 envs (the default profile's batch)": ("batched", ENV_4D, 128, PPO),
+    "batched PPO, 4D factored, 1024 envs": ("batched", ENV_4D, 1024, PPO),
 }
 BASELINE = "SB3 recurrent_a2c, 2D, 16 envs (the thesis's batch)"
 

@@ -47,7 +47,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from musicrec.experiments import grid_agents, grid_references
-from musicrec.plotting import setup_style
+from musicrec.plotting import plot_mean_band, setup_style
 from musicrec.prose import grid as grid_prose
 from musicrec.reporting import FigureWriter
 
@@ -96,13 +96,11 @@ fig, ax = plt.subplots(figsize=(9, 4.4))
 for name in factored:
     frames = grid_agents.curves(study, name, kind="eval")
     scaled = [f.assign(value=100 * f.value / d.loc[name, "reference_value"], msteps=f.timesteps / 1e6) for f in frames]
-    from musicrec.plotting import plot_mean_band
-
     plot_mean_band(ax, scaled, "msteps", "value", label=f"{d.loc[name, 'dims']}D vs {d.loc[name, 'reference']}")
 ax.axhline(95, ls=":", c="grey", lw=1, label="95%")
 ax.set(title="Factored actions: mean return as % of the reference", xlabel="environment steps (millions)",
        ylabel="% of the reference")
-ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, fontsize=8)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8)
 fig.tight_layout()
 out.figure(fig, "factored_dims")
 plt.show()

@@ -86,9 +86,6 @@ class Experiment:
     hyperparams : dict
         Overrides of the preset's YAML hyperparameters (e.g. ``n_steps``, ``learning_rate``,
         ``recurrent``).
-    large_batch : bool
-        Take the budget's ``large_n_envs`` environments per update instead of ``n_envs`` (TRPO always
-        takes ``sb3_n_envs``).
     figure : str
         The thesis figure it reproduces ("" if new).
     """
@@ -98,7 +95,6 @@ class Experiment:
     env: Mapping[str, Any]
     preset: str = "a2c"
     hyperparams: Mapping[str, Any] = field(default_factory=dict)
-    large_batch: bool = False
     figure: str = ""
 
     @property
@@ -169,16 +165,19 @@ EXPERIMENTS: dict[str, Experiment] = _catalogue(
     Experiment("4d_flat_ppo_n20", "4D, flat actions, recurrent PPO", grid_env(4), preset="ppo"),
     # ... and factored actions, one level per feature (the thesis's future work), trained with PPO: on the
     # 2D task PPO reached 99% of the optimum in a third of the env steps A2C needed for 90% (notebook 06),
-    # which is what makes 4D-8D affordable; 1024 environments from 4D on (1.6x the env steps per CPU
-    # second of 256, for a similar return per env step in a 4D pilot).
+    # which is what makes 4D-8D affordable. 128 environments as every batched run: pilots with 128 (seed 0,
+    # final policy) reached 94% of the 4D optimum after 2 M env steps and 88% of the 6D rule after 1.5 M,
+    # where 1024 environments had reached 81% and 63% (3 seeds) after the same env steps; 1024 environments
+    # step 2.2 times as fast per CPU second (benchmarks/grid_agents.py), so per CPU second the two are
+    # closer; 64 environments learned no more per env step than 128, at half the speed.
     *(Experiment(f"{d}d_factored_n20", f"{d}D, factored actions, recurrent PPO", grid_env(d, action="factored"),
-                 preset="ppo", large_batch=d > 3) for d in (3, 4, 5, 6, 8)),
+                 preset="ppo") for d in (3, 4, 5, 6, 8)),
     # Noisy users: ratings off by one and 'closer' flipped, each with probability p (2D: the thesis's A2C;
     # 4D: factored PPO as above)
     *(Experiment(f"noisy_2d_p{round(100 * p)}", f"2D, noisy user p = {p}", grid_env(2, noise=p))
       for p in (0.1, 0.2, 0.3)),
     *(Experiment(f"noisy_4d_p{round(100 * p)}", f"4D factored PPO, noisy user p = {p}",
-                 grid_env(4, action="factored", noise=p), preset="ppo", large_batch=True) for p in (0.1, 0.2, 0.3)),
+                 grid_env(4, action="factored", noise=p), preset="ppo") for p in (0.1, 0.2, 0.3)),
 )
 
 
@@ -211,8 +210,6 @@ class GridAgentsBudget(Budget):
     """Runs trained at the same time (one process and one torch thread each)."""
     n_envs: int = 128
     """Environments per update of the batched learner."""
-    large_n_envs: int = 1024
-    """Environments per update of the experiments marked ``large_batch`` (the factored grids of 4D and more)."""
     sb3_n_envs: int = 16
     """Environments of the SB3 (TRPO) runs: the thesis's 16."""
     eval_points: int = 30
@@ -241,7 +238,7 @@ class GridAgentsBudget(Budget):
 
     def validate(self, source: str) -> None:
         counts = {name: getattr(self, name) for name in (
-            "workers", "n_envs", "large_n_envs", "sb3_n_envs", "eval_points", "eval_targets", "final_targets",
+            "workers", "n_envs", "sb3_n_envs", "eval_points", "eval_targets", "final_targets",
             "checkpoints", "checkpoint_iterations", "smoothing")}
         small = sorted(name for name, value in counts.items() if value < 1)
         if small or not self.seeds:
@@ -318,7 +315,7 @@ def run_config(name: str, seed: int, budget: GridAgentsBudget | Mapping[str, Any
     if exp.batched:
         from musicrec.agents.batched_ac import resolve
 
-        n_envs = budget.large_n_envs if exp.large_batch else budget.n_envs
+        n_envs = budget.n_envs
         agent = resolve({"preset": BATCHED_PRESETS[exp.preset], "total_timesteps": total, "n_envs": n_envs,
                          "hyperparams": dict(exp.hyperparams)}, env_config,
                         hyperparams_file=BATCHED_PRESETS[exp.preset])
