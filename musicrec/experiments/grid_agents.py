@@ -169,7 +169,7 @@ EXPERIMENTS: dict[str, Experiment] = _catalogue(
     # final policy) reached 94% of the 4D optimum after 2 M env steps and 88% of the 6D rule after 1.5 M,
     # where 1024 environments had reached 81% and 63% (3 seeds) after the same env steps; 1024 environments
     # step 2.2 times as fast per CPU second (benchmarks/grid_agents.py), so per CPU second the two are
-    # closer; 64 environments learned no more per env step than 128, at half the speed.
+    # closer; 64 environments (6D, 8D) learned no more per env step than 128 at 0.6 times the speed.
     *(Experiment(f"{d}d_factored_n20", f"{d}D, factored actions, recurrent PPO", grid_env(d, action="factored"),
                  preset="ppo") for d in (3, 4, 5, 6, 8)),
     # Noisy users: ratings off by one and 'closer' flipped, each with probability p (2D: the thesis's A2C;
