@@ -82,6 +82,9 @@ plt.show()
 # ## At equal environment steps and at equal updates
 # Left: the deterministic policy's mean return over all targets against environment steps; middle: the same
 # against updates; right: the std of the return over targets (the thesis's "Std"), with its n = 20 value.
+# Each run trains for the thesis's own iteration count of its n and decays its learning rate to 0 over that
+# run, so at a common point the shorter run has ended its schedule while the longer ones are still taking
+# larger steps.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))

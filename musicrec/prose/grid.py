@@ -135,6 +135,10 @@ def observations_and_rewards(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+#: Final and pooled means closer than this (points of return) are read as the same.
+SAME_WITHIN = 1.0
+
+
 def metrics_tables(table: pd.DataFrame) -> str:
     """Notebook 06: every row of figures 22-23 under both definitions, and how many reach the thesis."""
     rows = table.dropna(subset=["thesis_mean"])
@@ -147,15 +151,21 @@ def metrics_tables(table: pd.DataFrame) -> str:
         lines.append("* Below the thesis: " + "; ".join(
             f"{r.experiment} {_fmt(r.pooled_mean)} vs {_fmt(r.thesis_mean, 0)}" for r in below.itertuples()) + ".")
     difference = (rows.final_mean - rows.pooled_mean).round(1)
-    lower, higher = int((difference > 0).sum()), int((difference < 0).sum())
-    equal = len(rows) - lower - higher
+    single = rows.pooled_checkpoints.fillna(1).astype(int) <= 1
+    close = ~single & (difference.abs() < SAME_WITHIN)
+    lower = int((~single & ~close & (difference > 0)).sum())
+    higher = int((~single & ~close & (difference < 0)).sum())
     parts = []
     if lower:
         parts.append(f"lower for {lower} (runs still improving: earlier checkpoints pull the mean down)")
     if higher:
         parts.append(f"higher for {higher} (the last policy fell back from an earlier, better one)")
-    if equal:
-        parts.append(f"the same for {equal} (only the last checkpoint fits in the budget, so both read one policy)")
+    if close.any():
+        parts.append(f"within {SAME_WITHIN:g} point of it for {int(close.sum())} (every pooled checkpoint scores "
+                     "alike: the policy had settled)")
+    if single.any():
+        parts.append(f"the same for {int(single.sum())} (only the last checkpoint fits in the budget, so both read "
+                     "one policy)")
     lines.append(f"* The two definitions differ by at most {_fmt(difference.abs().max())} points; of {len(rows)} rows, "
                  f"the thesis's (earlier checkpoints pooled with the last) is " + "; ".join(parts) + ".")
     return "\n".join(lines)

@@ -51,13 +51,18 @@ def test_nstep_returns_reports_both_comparisons_and_checks_the_thesis_order():
 
 
 def test_metrics_tables_counts_the_rows_at_or_above_the_thesis():
-    table = pd.DataFrame([metrics_row("a", pooled_mean=190.0), metrics_row("b", pooled_mean=150.0),
-                          metrics_row("c", thesis_mean=math.nan)])
+    table = pd.DataFrame([metrics_row("a", pooled_mean=190.0, pooled_checkpoints=1),
+                          metrics_row("b", pooled_mean=150.0), metrics_row("c", thesis_mean=math.nan)])
     text = grid_prose.metrics_tables(table)
     assert "1 of 2 rows are at or above" in text and "b 150.0 vs 188" in text
-    # a: final and pooled both 190; b: final 190 above pooled 150, a run still improving
+    # a: one checkpoint, so final and pooled are one policy; b: final 190 above pooled 150, a run still improving
     assert "lower for 1 (runs still improving" in text and "the same for 1 (only the last checkpoint" in text
-    assert "higher for" not in text
+    assert "higher for" not in text and "settled" not in text
+    # three checkpoints whose pooled mean is within a point of the final one: settled, not a one-checkpoint run
+    settled = pd.DataFrame([metrics_row("a", pooled_mean=189.6), metrics_row("b", pooled_mean=191.5)])
+    text = grid_prose.metrics_tables(settled)
+    assert "within 1 point of it for 1 (every pooled checkpoint scores alike" in text
+    assert "higher for 1 (the last policy fell back" in text and "only the last checkpoint" not in text
 
 
 def test_versus_thesis_says_when_one_checkpoint_is_all_the_budget_holds():
