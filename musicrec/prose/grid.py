@@ -161,8 +161,8 @@ def metrics_tables(table: pd.DataFrame) -> str:
     if higher:
         parts.append(f"higher for {higher} (the last policy fell back from an earlier, better one)")
     if close.any():
-        parts.append(f"within {SAME_WITHIN:g} point of it for {int(close.sum())} (every pooled checkpoint scores "
-                     "alike: the policy had settled)")
+        parts.append(f"within {SAME_WITHIN:g} point of it for {int(close.sum())} (the checkpoints average what "
+                     "the last one scores)")
     if single.any():
         parts.append(f"the same for {int(single.sum())} (only the last checkpoint fits in the budget, so both read "
                      "one policy)")
