@@ -22,10 +22,10 @@
 # so do we. Two differences are deliberate and measured: the learner updates from 128 environments at once
 # (the thesis: 16), which is what lets its budgets run on a CPU, and takes a larger step (lr 5e-3 instead of
 # 7e-4, decayed linearly to 0; notebook 04 shows both rates); and its entropy bonus is 0.03 instead of 0.01,
-# which keeps those larger steps from making the policy deterministic before it has found the target (with
-# 0.01, TopTarget's pilot ended at a third of the optimum). The batch, the rate and the bonus come from pilots
-# recorded in `musicrec/configs/hyperparams/batched_a2c.yml` (256 environments ended lower at equal
-# environment steps: fewer updates). Each run trains for the iteration count after which the thesis calls
+# which keeps those larger steps from making the policy deterministic before it has found the target. The
+# batch, the rate and the bonus come from pilots recorded in `musicrec/configs/hyperparams/batched_a2c.yml`
+# (256 environments ended lower at equal environment steps: fewer updates; with the bonus 0.01, TopTarget's
+# policy went deterministic before it found the target). Each run trains for the iteration count after which the thesis calls
 # its model trained. The update itself is the thesis's: `tests/agents/test_batched_ac.py`
 # shows it equals SB3's recurrent A2C (`musicrec/agents/recurrent_a2c.py`) from the same weights and rollout.
 #
