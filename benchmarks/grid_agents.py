@@ -65,6 +65,7 @@ CASES = {
     "batched A2C, 2D, 4096 envs": ("batched", ENV_2D, 4096, {}),
     "batched A2C, 4D factored, 256 envs": ("batched", ENV_4D, 256, {}),
     "batched A2C, 4D factored, 1024 envs": ("batched", ENV_4D, 1024, {}),
+    "batched A2C, 4D factored, 4096 envs": ("batched", ENV_4D, 4096, {}),
     "batched A2C, 4D flat, 1024 envs": ("batched", {"dims": 4}, 1024, {}),
     "batched PPO, 2D, 128 envs (the default profile's batch)": ("batched", ENV_2D, 128, PPO),
     "batched PPO, 2D, 256 envs": ("batched", ENV_2D, 256, PPO),

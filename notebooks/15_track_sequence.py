@@ -17,8 +17,8 @@
 # work), a BERT-style encoder pretrained by masked-track prediction and fine-tuned to fill the masked second
 # half, the **BERT-augmented Transformer** (that BERT kept fixed and read by every layer of a Transformer
 # encoder-decoder, `musicrec/models/bert_fused.py`), and the DDPG actor-critic (negative sampling,
-# dimension-mask exploration; decaying, constant or no mask noise for figure 4; and an actor that starts as the
-# last track's embedding, see below). Beside them, the sequential recommenders the field uses as baselines,
+# dimension-mask exploration; decaying, constant or no mask noise for figure 4; an actor that starts as the
+# last track's embedding, and wider networks without discount, see below). Beside them, the sequential recommenders the field uses as baselines,
 # **GRU4Rec** and **SASRec** (`musicrec/models/next_track.py`), trained on the next track at every position of
 # a session. Heuristics: random tracks, the most popular tracks, item co-occurrence, session-kNN, "continue
 # the most common playlist", and the last track's nearest unplayed neighbour in DDPG's word2vec embedding (one
@@ -215,7 +215,7 @@ plt.show()
 
 # %% [markdown]
 # ## DDPG exploration (the question of the paper's figure 4, asked of track sequences)
-# The paper's figure 4 is on skip decisions (notebook 14 runs it there); here the same three variants (and two
+# The paper's figure 4 is on skip decisions (notebook 14 runs it there); here the same three variants (and three
 # of ours, below) act on track sequences. Validation MAA during training (first `eval_valid` validation
 # sessions, full-catalog evaluation every `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the
 # decaying dimension mask (the paper's), a constant mask and no exploration noise; the random and
@@ -228,15 +228,23 @@ plt.show()
 # the last track's embedding plus an MLP's output whose last layer starts at zero
 # (`LastTrackResidualPolicy`), so it starts as that fixed policy, and trains as the decaying-mask variant. A
 # fifth updates that actor (and the target networks) only once every 20 critic updates (TD3's delayed policy
-# updates), so that the critic has learnt more from the data before the actor follows its gradient.
+# updates), so that the critic has learnt more from the data before the actor follows its gradient. A sixth
+# keeps the paper's actor and decaying mask but gives actor and critic two layers of 64 units (the paper: one
+# of 8) and no discount (the logged session goes on whatever the agent picks, so a pick's value is its own
+# reward), trained for longer (`ddpg_sequence_steps`; the pilots are in `musicrec/experiments/sessions.py`).
 
 # %%
 ddpg_keys = [m for m in sessions.SEQUENCE_MODELS if m.startswith("ddpg") and m in curves]
 references = sessions.sequence_reference_curve_maa(data, budget)
 fig, ax = plt.subplots(figsize=(10, 6.2))
 plot_curves_with_references(ax, curves, ddpg_keys, sessions.SEQUENCE_MODELS, references)
-ax.set(title="DDPG on track sequences: validation MAA during training", xlabel="environment steps",
-       ylabel="validation MAA (fraction)")
+# the variants' budgets differ (15k and 200k steps): a log scale above 1,000 steps shows both
+ax.set_xscale("symlog", linthresh=1000, linscale=0.5)
+ax.set_xlim(0, None)
+ticks = [t for t in (0, 1_000, 10_000, 100_000, 1_000_000) if t <= ax.get_xlim()[1]]
+ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+ax.set(title="DDPG on track sequences: validation MAA during training",
+       xlabel="environment steps (linear to 1,000, logarithmic above)", ylabel="validation MAA (fraction)")
 ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
 fig.tight_layout()
 out.figure(fig, "ddpg_exploration")

@@ -539,7 +539,8 @@ def normalized_grid_predict(model, folder: str | os.PathLike):
 def train_sb3_grid(config: Mapping[str, Any], folder: str | os.PathLike, *, device: str = "cpu",
                    progress: bool = True):
     """Train an SB3 preset on the feature grid as the thesis's code does (``GridVecEnv`` -> finite
-    horizon -> ``VecNormalize``), with the grid's periodic evaluations; save the model, its episodes
+    horizon -> ``VecNormalize``), with the grid's periodic evaluations and the checkpoints of the thesis's
+    metric tables (``checkpoints.csv``, as a batched run writes them); save the model, its episodes
     (``metrics.csv``) and its observation statistics in ``folder``. Returns ``(TrainResult, Evaluations)``."""
     from musicrec.agents.batched_ac import Evaluations
     from musicrec.agents.callbacks import GridEvaluationCallback
@@ -549,7 +550,8 @@ def train_sb3_grid(config: Mapping[str, Any], folder: str | os.PathLike, *, devi
     agent, env = config["agent"], config["agent"]["env"]
     gamma = float(agent["hyperparams"].get("gamma", 0.99))
     evaluations = Evaluations(env["kwargs"], every=config["eval_every"], targets=config["eval_targets"],
-                              repeats=config["eval_repeats"], folder=folder)
+                              checkpoints=config.get("checkpoints", ()), repeats=config["eval_repeats"],
+                              folder=folder)
 
     def predict_of(model):
         vec = model.get_vec_normalize_env()

@@ -164,7 +164,8 @@ SESSION_ENV_IDS = {"skip": "musicrec/SessionSkip-v0", "sequence": "musicrec/Sess
 
 
 def session_agent_spec(task: str, *, total_timesteps: int, mask_noise: Mapping[str, Any] | None,
-                       residual: bool = False, policy_delay: int = 1) -> tuple[dict, dict]:
+                       residual: bool = False, policy_delay: int = 1,
+                       hyperparams: Mapping[str, Any] | None = None) -> tuple[dict, dict]:
     """The agent and environment specs (for :func:`musicrec.agents.sb3.train`) of the ``ddpg_mask`` preset on
     the session environment of ``task`` (``skip`` or ``sequence``).
 
@@ -172,7 +173,7 @@ def session_agent_spec(task: str, *, total_timesteps: int, mask_noise: Mapping[s
     e.g. ``{"decay": 1.0}`` changes some (a constant mask), None removes the exploration noise.
     ``residual`` (``sequence`` only): the actor starts as the last track's embedding
     (:class:`LastTrackResidualPolicy`); ``policy_delay`` > 1 updates the actor once every that many critic
-    updates.
+    updates; ``hyperparams`` overrides further settings of the preset (e.g. ``gamma``, ``policy_kwargs``).
     """
     from musicrec.hyperparams import load_hyperparams
 
@@ -190,6 +191,11 @@ def session_agent_spec(task: str, *, total_timesteps: int, mask_noise: Mapping[s
                                                **mask_noise}}
     if int(policy_delay) != 1:
         agent.setdefault("hyperparams", {})["policy_delay"] = int(policy_delay)
+    if hyperparams:
+        clash = sorted({"mask_noise", "policy_delay"} & set(hyperparams))
+        if clash:
+            raise ParameterError(f"hyperparams must not set {clash}: use the mask_noise and policy_delay arguments")
+        agent.setdefault("hyperparams", {}).update(dict(hyperparams))
     return agent, {"id": env_id, "kwargs": {}}
 
 

@@ -402,7 +402,7 @@ def final_returns(run: Run) -> pd.DataFrame:
 def checkpoint_returns(run: Run) -> pd.DataFrame:
     """Every target's return at each checkpoint of the thesis's metric definition (``timesteps, target, return``)."""
     path = run.path / "checkpoints.csv"
-    if not path.exists():  # TRPO runs have no checkpoints: the final policy is the only one
+    if not path.exists():  # a run that recorded no checkpoints: the final policy is the only one
         frame = final_returns(run)
         return frame[["target", "return"]].assign(timesteps=int(run.config["agent"]["total_timesteps"]))
     return pd.read_csv(path)

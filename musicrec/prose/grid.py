@@ -98,15 +98,21 @@ def learning_rates(table: pd.DataFrame, *, default_rate: float, n_envs: int) -> 
     """Notebook 04: the thesis's two learning rates (fig. 15) at our batch of ``n_envs``, beside our default."""
     t = table.set_index("experiment")
     lines = []
-    for name, rate in (("wider_grid_n10", default_rate), ("wider_grid_n10_lr7e-4", 7e-4),
-                       ("wider_grid_n10_lr7e-5", 7e-5)):
-        if name in t.index:
-            lines.append(f"* lr {rate:g}, n = 10: {agent_result(t.loc[name])}.")
+    names = [(name, rate) for name, rate in (("wider_grid_n10", default_rate), ("wider_grid_n10_lr7e-4", 7e-4),
+                                            ("wider_grid_n10_lr7e-5", 7e-5)) if name in t.index]
+    for name, rate in names:
+        lines.append(f"* lr {rate:g}, n = 10, after {_fmt(t.loc[name].timesteps / 1e6)} M env steps: "
+                     f"{agent_result(t.loc[name])}.")
     lines.append("* The thesis lowered the rate from 7e-4 to 7e-5 with 16 environments and saw \"high variance\" "
-                 f"after 120k iterations (fig. 15); our updates average "
+                 f"after 120k iterations (fig. 15, {_fmt(120_000 * 16 * 10 / 1e6)} M env steps if an iteration is "
+                 f"16 environments x 10 steps); our updates average "
                  f"{_fmt(n_envs / 16, 0 if n_envs % 16 == 0 else 1)} times as many environments ({n_envs}), so "
-                 "each rate is a smaller step relative to the batch, and the ranking of the three rates above is "
+                 "each rate is a smaller step relative to the batch, and the ranking of the rates above is "
                  "the comparison that carries over.")
+    budgets = {float(t.loc[name].timesteps) for name, _ in names}
+    if len(budgets) > 1:
+        lines.append("* The rows ran for different budgets: each learning rate decays linearly to zero over its own "
+                     "run, so a row is the policy at the end of its schedule, not the same run stopped earlier.")
     return "\n".join(lines)
 
 

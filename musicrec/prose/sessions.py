@@ -313,12 +313,15 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
         level_sd = np.std([f.val_maa.iloc[-last:].mean() for f in frames])
         jitter = np.mean([np.abs(np.diff(f.val_maa.to_numpy())).mean() for f in frames])
         peak = np.mean([f.val_maa.max() for f in frames])
-        lines.append((key, level, level_sd, jitter, peak, len(frames), len(frames[0])))
+        lines.append((key, level, level_sd, jitter, peak, len(frames), len(frames[0]),
+                      int(frames[0].timesteps.iloc[-1])))
     if not lines:
         return ""
-    text = [f"**{labels[k]}** ({seeds} seeds, {points} evaluations): last-{last} mean {_pm(level, sd, 2)}, peak "
-            f"{_pct(peak, 2)}, mean step-to-step change {100 * jitter:.2f} points" for k, level, sd, jitter, peak,
-            seeds, points in lines]
+    # the budgets are named only where the variants' differ
+    budgets = len({line[-1] for line in lines}) > 1
+    text = [f"**{labels[k]}** ({seeds} seeds, {points} evaluations{f' over {steps:,} env steps' if budgets else ''}): "
+            f"last-{last} mean {_pm(level, sd, 2)}, peak {_pct(peak, 2)}, mean step-to-step change "
+            f"{100 * jitter:.2f} points" for k, level, sd, jitter, peak, seeds, points, steps in lines]
     text.append("References: " + ", ".join(f"{name} {_pct(value, 2)}" for name, value in references.items()) + ".")
     by_level = max(lines, key=lambda line: line[1])
     by_jitter = min(lines, key=lambda line: line[3])

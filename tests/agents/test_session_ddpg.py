@@ -75,6 +75,19 @@ def test_session_agent_spec_sets_the_mask_noise():
         session_agent_spec("genre", total_timesteps=10, mask_noise=None)
 
 
+def test_session_agent_spec_overrides_further_hyperparameters():
+    from musicrec.agents.sb3 import resolve_config
+    from musicrec.agents.session_ddpg import session_agent_spec
+
+    agent, env = session_agent_spec("sequence", total_timesteps=10, mask_noise={},
+                                    hyperparams={"gamma": 0.0, "policy_kwargs": {"net_arch": [64, 64]}})
+    resolved = resolve_config(agent, env)["hyperparams"]
+    assert resolved["gamma"] == 0.0 and resolved["policy_kwargs"] == {"net_arch": [64, 64]}
+    assert resolved["mask_noise"]["decay"] < 1  # the preset's decaying mask is kept
+    with pytest.raises(ParameterError, match="must not set"):
+        session_agent_spec("sequence", total_timesteps=10, mask_noise={}, hyperparams={"mask_noise": None})
+
+
 def test_the_residual_actor_starts_as_the_last_track_action_and_training_moves_it(tmp_path):
     from musicrec.agents.session_ddpg import LastTrackResidualPolicy, session_agent_spec
     from musicrec.envs.sessions import SessionTrackEnv, last_track_block, track_rollout

@@ -17,7 +17,7 @@ from musicrec.profiles import PROFILE_DIR, PROFILES, load_profile
 TINY = {"profile": "test", "seeds": [0], "n_envs": 8, "sb3_n_envs": 4, "workers": 1, "eval_points": 2,
         "eval_targets": 64, "final_targets": 32, "checkpoints": 2, "checkpoint_iterations": 1,
         "timesteps": {"wider_grid_n5": 400, "rating_board_n20_mlp": 320, "8d_factored_n20": 160,
-                      "wider_board_n20_trpo": 160, "noisy_2d_p20": 320, "wider_grid_n20": 320,
+                      "wider_board_n20_trpo": 640, "noisy_2d_p20": 320, "wider_grid_n20": 320,
                       "wider_grid_n10_lr7e-5": 160}}
 
 
@@ -155,6 +155,11 @@ def test_trpo_runs_through_sb3_and_stores_its_statistics_as_arrays(tmp_path):
     _, predict = load_agent(run)
     again = evaluate_all_targets(predict, **grid_agents.experiment("wider_board_n20_trpo").env)
     np.testing.assert_array_equal(again.returns, grid_agents.final_returns(run)["return"].to_numpy())
+    # the checkpoints of the thesis's metric tables, as a batched run records them
+    checkpoints = grid_agents.checkpoint_returns(run)
+    assert sorted(checkpoints.timesteps.unique()) == run.config["checkpoints"] == [320, 640]
+    last = checkpoints[checkpoints.timesteps == 640]["return"].mean()
+    assert last == pytest.approx(pd.read_csv(run.file("eval.csv"))["mean"].iloc[-1])
 
 
 def test_metrics_table_compares_both_definitions_with_the_thesis(tmp_path):

@@ -215,6 +215,19 @@ def test_epoch_budgets_are_a_number_or_a_mapping_with_a_default(budget):
             sessions.epoch_budget("skip", "lstm", broken)
 
 
+def test_ddpg_step_budgets_are_a_number_or_a_mapping_with_a_default(budget):
+    per_model = {**budget, "training": {**budget["training"], "ddpg_sequence_steps": {"default": 700, "ddpg_wide": 900}}}
+    assert sessions.ddpg_steps("sequence", "ddpg_wide", per_model) == 900
+    assert sessions.ddpg_steps("sequence", "ddpg", per_model) == 700
+    agent, _ = sessions.ddpg_specs("sequence", "ddpg_wide", per_model)
+    assert agent["total_timesteps"] == 900 and agent["hyperparams"]["gamma"] == 0.0
+    paper, _ = sessions.ddpg_specs("sequence", "ddpg", per_model)
+    assert "hyperparams" not in paper  # the paper's variants keep ddpg_mask.yml's settings
+    no_default = {**budget, "training": {**budget["training"], "ddpg_sequence_steps": {"ddpg_wide": 900}}}
+    with pytest.raises(ParameterError, match="no step budget for 'ddpg'"):
+        sessions.ddpg_steps("sequence", "ddpg", no_default)
+
+
 def test_a_models_epoch_budget_enters_its_runs_config_and_no_others(budget, data, runs):
     per_model = {**budget, "training": {**budget["training"], "skip_epochs": {"default": 1, "lstm_covariates": 3}}}
     for model, epochs in (("lstm", 1), ("lstm_covariates", 3)):

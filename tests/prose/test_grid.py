@@ -50,6 +50,16 @@ def test_nstep_returns_reports_both_comparisons_and_checks_the_thesis_order():
     assert "does not hold in full" in grid_prose.nstep_returns(table, at, reversed_)
 
 
+def test_learning_rates_states_each_rows_budget_and_says_when_they_differ():
+    table = pd.DataFrame([metrics_row("wider_grid_n10", n_steps=10, timesteps=3_200_000),
+                          metrics_row("wider_grid_n10_lr7e-4", n_steps=10, timesteps=19_200_000)])
+    text = grid_prose.learning_rates(table, default_rate=5e-3, n_envs=128)
+    assert "lr 0.005, n = 10, after 3.2 M env steps" in text and "lr 0.0007, n = 10, after 19.2 M" in text
+    assert "different budgets" in text and "8 times as many environments (128)" in text
+    same = grid_prose.learning_rates(table.assign(timesteps=3_200_000), default_rate=5e-3, n_envs=128)
+    assert "different budgets" not in same
+
+
 def test_metrics_tables_counts_the_rows_at_or_above_the_thesis():
     table = pd.DataFrame([metrics_row("a", pooled_mean=190.0, pooled_checkpoints=1),
                           metrics_row("b", pooled_mean=150.0), metrics_row("c", thesis_mean=math.nan)])

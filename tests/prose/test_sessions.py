@@ -56,7 +56,11 @@ def test_exploration_sentences_name_the_smoothest_and_the_highest():
     noisy = [pd.DataFrame({"timesteps": steps, "val_maa": 0.1 + 0.1 * (-1.0) ** np.arange(31)}) for _ in range(3)]
     text = sessions_prose.exploration_sentences({"ddpg": smooth, "ddpg_no_noise": noisy},
                                                 {"ddpg": "decayed", "ddpg_no_noise": "none"}, {"Random tracks": 0.0})
-    assert "smoothest curve: decayed" in text and "3 seeds, 31 evaluations" in text
+    assert "smoothest curve: decayed" in text and "3 seeds, 31 evaluations)" in text
+    longer = [pd.DataFrame({"timesteps": np.arange(0, 61) * 100, "val_maa": np.linspace(0, 0.3, 61)})]
+    both = sessions_prose.exploration_sentences({"ddpg": smooth, "ddpg_wide": longer},
+                                                {"ddpg": "decayed", "ddpg_wide": "wide"}, {"Random tracks": 0.0})
+    assert "31 evaluations over 3,000 env steps" in both and "61 evaluations over 6,000 env steps" in both
     assert "ends above Random tracks" in text
     low = sessions_prose.exploration_sentences({"ddpg": noisy}, {"ddpg": "none"}, {"Most popular": 0.5})
     assert "Every variant ends below Most popular" in low
