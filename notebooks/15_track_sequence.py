@@ -18,9 +18,9 @@
 # half, the **BERT-augmented Transformer** (that BERT kept fixed and read by every layer of a Transformer
 # encoder-decoder, `musicrec/models/bert_fused.py`), and the DDPG actor-critic (negative sampling,
 # dimension-mask exploration; decaying, constant or no mask noise for figure 4; an actor that starts as the
-# last track's embedding, and wider networks without discount, see below). Beside them, the sequential recommenders the field uses as baselines,
-# **GRU4Rec** and **SASRec** (`musicrec/models/next_track.py`), trained on the next track at every position of
-# a session. Heuristics: random tracks, the most popular tracks, item co-occurrence, session-kNN, "continue
+# last track's embedding, and wider networks without discount, see below). Beside them, the sequential
+# recommenders the field uses as baselines, **GRU4Rec** and **SASRec** (`musicrec/models/next_track.py`),
+# trained on the next track at every position of a session. Heuristics: random tracks, the most popular tracks, item co-occurrence, session-kNN, "continue
 # the most common playlist", and the last track's nearest unplayed neighbour in DDPG's word2vec embedding (one
 # fixed policy of DDPG's action space).
 #
