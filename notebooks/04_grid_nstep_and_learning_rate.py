@@ -137,4 +137,5 @@ display(out.table(at_steps.assign(held_equal="env steps"), "at_equal_steps").rou
 
 # %%
 display(Markdown(grid_prose.nstep_returns(table, at_updates, at_steps)))
-display(Markdown(grid_prose.learning_rates(table, default_rate=default_rate, n_envs=budget.n_envs)))
+display(Markdown(grid_prose.learning_rates(table, default_rate=default_rate, n_envs=budget.n_envs,
+                                           thesis_steps=120_000 * grid_agents.thesis_iteration_steps(10))))

@@ -420,7 +420,6 @@ def ddpg_specs(task: str, model: str, budget: str | Mapping) -> tuple[dict, dict
     from musicrec.agents.session_ddpg import session_agent_spec
 
     budget = as_budget(budget)
-
     return session_agent_spec(task, total_timesteps=ddpg_steps(task, model, budget),
                               mask_noise=ddpg_mask_noise(task, model), residual=model.startswith("ddpg_residual"),
                               policy_delay=RESIDUAL_POLICY_DELAY if model == "ddpg_residual_delayed" else 1,

@@ -94,8 +94,9 @@ def nstep_returns(table: pd.DataFrame, at_updates: pd.DataFrame, at_steps: pd.Da
     return "\n".join(lines)
 
 
-def learning_rates(table: pd.DataFrame, *, default_rate: float, n_envs: int) -> str:
-    """Notebook 04: the thesis's two learning rates (fig. 15) at our batch of ``n_envs``, beside our default."""
+def learning_rates(table: pd.DataFrame, *, default_rate: float, n_envs: int, thesis_steps: float) -> str:
+    """Notebook 04: the thesis's two learning rates (fig. 15) at our batch of ``n_envs``, beside our default;
+    ``thesis_steps``: the env steps of the thesis's 120k iterations of figure 15, as the study reads them."""
     t = table.set_index("experiment")
     lines = []
     names = [(name, rate) for name, rate in (("wider_grid_n10", default_rate), ("wider_grid_n10_lr7e-4", 7e-4),
@@ -104,8 +105,8 @@ def learning_rates(table: pd.DataFrame, *, default_rate: float, n_envs: int) -> 
         lines.append(f"* lr {rate:g}, n = 10, after {_fmt(t.loc[name].timesteps / 1e6)} M env steps: "
                      f"{agent_result(t.loc[name])}.")
     lines.append("* The thesis lowered the rate from 7e-4 to 7e-5 with 16 environments and saw \"high variance\" "
-                 f"after 120k iterations (fig. 15, {_fmt(120_000 * 16 * 10 / 1e6)} M env steps if an iteration is "
-                 f"16 environments x 10 steps); our updates average "
+                 f"after 120k iterations (fig. 15, {_fmt(thesis_steps / 1e6)} M env steps if an iteration is one "
+                 f"update of 16 environments x 10 steps); our updates average "
                  f"{_fmt(n_envs / 16, 0 if n_envs % 16 == 0 else 1)} times as many environments ({n_envs}), so "
                  "each rate is a smaller step relative to the batch, and the ranking of the rates above is "
                  "the comparison that carries over.")

@@ -53,10 +53,11 @@ def test_nstep_returns_reports_both_comparisons_and_checks_the_thesis_order():
 def test_learning_rates_states_each_rows_budget_and_says_when_they_differ():
     table = pd.DataFrame([metrics_row("wider_grid_n10", n_steps=10, timesteps=3_200_000),
                           metrics_row("wider_grid_n10_lr7e-4", n_steps=10, timesteps=19_200_000)])
-    text = grid_prose.learning_rates(table, default_rate=5e-3, n_envs=128)
+    text = grid_prose.learning_rates(table, default_rate=5e-3, n_envs=128, thesis_steps=19_200_000)
     assert "lr 0.005, n = 10, after 3.2 M env steps" in text and "lr 0.0007, n = 10, after 19.2 M" in text
     assert "different budgets" in text and "8 times as many environments (128)" in text
-    same = grid_prose.learning_rates(table.assign(timesteps=3_200_000), default_rate=5e-3, n_envs=128)
+    same = grid_prose.learning_rates(table.assign(timesteps=3_200_000), default_rate=5e-3, n_envs=128,
+                                     thesis_steps=19_200_000)
     assert "different budgets" not in same
 
 
