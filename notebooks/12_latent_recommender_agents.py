@@ -34,7 +34,9 @@
 #   centres lie 0.6-0.8 apart in the taste features (`min_mood_distance`, `max_mood_distance`), the session
 #   starts in one and switches to the other after 5-10 recommendations; only the feedback reveals it, so a
 #   policy with memory can notice the change, one without sees only the current track and the last feedback.
-#   RecurrentPPO (an LSTM) is set beside PPO there.
+#   RecurrentPPO (an LSTM) is set beside PPO there, with two probes: PPO given the last 4 tracks and their
+#   feedback (memory as a frame stack), and PPO told the hidden mood at every step (privileged: what knowing
+#   the mood is worth to this learner, an upper reference for what any memory could add).
 #
 # Code: `musicrec/envs/latent.py`, `musicrec/agents/latent_planner.py`, `musicrec/agents/latent_policies.py`,
 # `musicrec/experiments/latent.py`; hyperparameters in `musicrec/configs/hyperparams/{ppo,recurrent_ppo,ddpg}.yml`
@@ -242,13 +244,14 @@ display(Markdown(latent_prose.agent_sentences(table, lambdas=budget["lambdas"]) 
 # Expected reward per recommendation around the mood change (offset 0: the first recommendation in the new
 # mood), mean over sessions, then mean ± std over seeds. The planner knows when the mood changes and walks
 # towards the second mood's tracks before it comes; a policy without the hidden state must notice the change
-# from the feedback.
+# from the feedback. PPO told the mood learns with the hidden state in its observation but must still find the
+# new taste's tracks through the candidates.
 
 # %%
 mood_runs = runs[runs.listener == "mood_change"]
 aligned = latent.steps_around_the_change(mood_runs)
 fig, ax = plt.subplots(figsize=(9, 4.4))
-for i, agent in enumerate(["ppo", "recurrent_ppo", "planner", "oracle", "random"]):
+for i, agent in enumerate(["ppo", "recurrent_ppo", "ppo_history", "ppo_told_mood", "planner", "oracle", "random"]):
     part = aligned[aligned.agent == agent]
     if not len(part):
         continue

@@ -215,7 +215,7 @@ plt.show()
 
 # %% [markdown]
 # ## DDPG exploration (the question of the paper's figure 4, asked of track sequences)
-# The paper's figure 4 is on skip decisions (notebook 14 runs it there); here the same three variants (and three
+# The paper's figure 4 is on skip decisions (notebook 14 runs it there); here the same three variants (and five
 # of ours, below) act on track sequences. Validation MAA during training (first `eval_valid` validation
 # sessions, full-catalog evaluation every `ddpg_sequence_eval_every` steps), mean ± std over seeds, for the
 # decaying dimension mask (the paper's), a constant mask and no exploration noise; the random and
@@ -231,7 +231,8 @@ plt.show()
 # updates), so that the critic has learnt more from the data before the actor follows its gradient. A sixth
 # keeps the paper's actor and decaying mask but gives actor and critic two layers of 64 units (the paper: one
 # of 8) and no discount (the logged session goes on whatever the agent picks, so a pick's value is its own
-# reward), trained for longer (`ddpg_sequence_steps`; the pilots are in `musicrec/experiments/sessions.py`).
+# reward), trained for longer (`ddpg_sequence_steps`; the pilots are in `musicrec/experiments/sessions.py`);
+# its constant-mask and noiseless twins, with the same budget, ask the figure's question of a DDPG that learns.
 
 # %%
 ddpg_keys = [m for m in sessions.SEQUENCE_MODELS if m.startswith("ddpg") and m in curves]
@@ -252,7 +253,8 @@ plt.show()
 display(Markdown(sessions_prose.exploration_sentences(
     {m: curves[m] for m in ddpg_keys}, sessions.SEQUENCE_MODELS, references,
     fixed_action=sessions.SEQUENCE_BASELINE_LABELS["last_track_neighbours"],
-    variants={"decaying": "ddpg", "constant": "ddpg_constant_noise", "none": "ddpg_no_noise"},
+    variants=[{"decaying": "ddpg", "constant": "ddpg_constant_noise", "none": "ddpg_no_noise"},
+              {"decaying": "ddpg_wide", "constant": "ddpg_wide_constant_noise", "none": "ddpg_wide_no_noise"}],
     from_fixed_action=["ddpg_residual", "ddpg_residual_delayed"])))
 
 # %% [markdown]

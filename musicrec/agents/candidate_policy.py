@@ -29,16 +29,18 @@ from musicrec.errors import ParameterError, check_number
 class CandidateScorer(nn.Module):
     """``mlp_extractor`` of :class:`CandidateScoringPolicy`: per-slot scores and a value embedding.
 
-    The observation is ``[current (d), feedback (2), candidates (k d), history (h (d + 2))]``; with
-    ``memory_dim = m`` the input is ``[memory (m), observation]`` (an LSTM's output first).
+    The observation is ``[current (d), feedback (2), candidates (k d), history (h (d + 2)), extra (e)]``
+    (``extra``: further context, e.g. the env's ``observe_mood`` one-hot); with ``memory_dim = m`` the input
+    is ``[memory (m), observation]`` (an LSTM's output first).
     """
 
-    def __init__(self, k: int, latent_dim: int, history: int, *, memory_dim: int = 0, score_arch=(64, 64),
-                 value_arch=(64, 64), activation_fn=nn.Tanh):
+    def __init__(self, k: int, latent_dim: int, history: int, *, extra_dim: int = 0, memory_dim: int = 0,
+                 score_arch=(64, 64), value_arch=(64, 64), activation_fn=nn.Tanh):
         super().__init__()
         self.k, self.d, self.history, self.memory = int(k), int(latent_dim), int(history), int(memory_dim)
-        self.obs_dim = self.d + 2 + self.k * self.d + self.history * (self.d + 2)
-        self.context_dim = self.memory + self.d + 2 + self.history * (self.d + 2)
+        self.extra = int(extra_dim)
+        self.obs_dim = self.d + 2 + self.k * self.d + self.history * (self.d + 2) + self.extra
+        self.context_dim = self.memory + self.d + 2 + self.history * (self.d + 2) + self.extra
         layers, width = [], 2 * self.d + self.context_dim
         for size in score_arch:
             layers += [nn.Linear(width, size), activation_fn()]
@@ -69,16 +71,18 @@ class CandidateScorer(nn.Module):
         return self.forward_actor(inputs), self.forward_critic(inputs)
 
 
-def _scorer_spec(observation_space, k, latent_dim, history, score_arch, value_arch) -> dict:
+def _scorer_spec(observation_space, k, latent_dim, history, extra_dim, score_arch, value_arch) -> dict:
     check_number("k", k, low=1, integer=True)
     check_number("latent_dim", latent_dim, low=1, integer=True)
     check_number("history", history, low=0, integer=True)
-    spec = dict(k=int(k), latent_dim=int(latent_dim), history=int(history),
+    check_number("extra_dim", extra_dim, low=0, integer=True)
+    spec = dict(k=int(k), latent_dim=int(latent_dim), history=int(history), extra_dim=int(extra_dim),
                 score_arch=tuple(score_arch), value_arch=tuple(value_arch))
     expected = CandidateScorer(**spec).obs_dim
     if observation_space.shape != (expected,):
         raise ParameterError(f"observation shape {observation_space.shape} does not match k={k}, "
-                             f"latent_dim={latent_dim}, history={history} (expected ({expected},))")
+                             f"latent_dim={latent_dim}, history={history}, extra_dim={extra_dim} "
+                             f"(expected ({expected},))")
     return spec
 
 
@@ -94,13 +98,15 @@ def _use_scores_as_logits(policy, lr_schedule) -> None:
 class CandidateScoringPolicy(ActorCriticPolicy):
     """PPO/A2C policy whose logits are per-candidate scores of one shared MLP (module docstring).
 
-    Extra keyword arguments: ``k``, ``latent_dim``, ``history`` (the env's settings), ``score_arch``
-    and ``value_arch`` (hidden sizes). ``net_arch`` is not used.
+    Extra keyword arguments: ``k``, ``latent_dim``, ``history`` (the env's settings), ``extra_dim`` (context
+    features after the history, e.g. the mood one-hot of ``observe_mood``), ``score_arch`` and ``value_arch``
+    (hidden sizes). ``net_arch`` is not used.
     """
 
     def __init__(self, observation_space, action_space, lr_schedule, *, k: int, latent_dim: int,
-                 history: int = 0, score_arch=(64, 64), value_arch=(64, 64), **kwargs):
-        self._scorer_spec = _scorer_spec(observation_space, k, latent_dim, history, score_arch, value_arch)
+                 history: int = 0, extra_dim: int = 0, score_arch=(64, 64), value_arch=(64, 64), **kwargs):
+        self._scorer_spec = _scorer_spec(observation_space, k, latent_dim, history, extra_dim, score_arch,
+                                         value_arch)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _build_mlp_extractor(self) -> None:
@@ -122,8 +128,9 @@ class RecurrentCandidateScoringPolicy(RecurrentActorCriticPolicy):
     joins every slot's context and the critic's input. Same extra keyword arguments."""
 
     def __init__(self, observation_space, action_space, lr_schedule, *, k: int, latent_dim: int,
-                 history: int = 0, score_arch=(64, 64), value_arch=(64, 64), **kwargs):
-        self._scorer_spec = _scorer_spec(observation_space, k, latent_dim, history, score_arch, value_arch)
+                 history: int = 0, extra_dim: int = 0, score_arch=(64, 64), value_arch=(64, 64), **kwargs):
+        self._scorer_spec = _scorer_spec(observation_space, k, latent_dim, history, extra_dim, score_arch,
+                                         value_arch)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
         _use_scores_as_logits(self, lr_schedule)
 

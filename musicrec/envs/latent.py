@@ -29,7 +29,8 @@ liked)`` (zeros before the first recommendation; ``observe_feedback=False`` leav
 ``actions="knn"`` it also holds the ``k`` candidates' latents, in slot order (the documents' policy sees
 only the current latent, which leaves the slot numbers without meaning; ``observe_candidates=False``
 gives that variant); ``history=h`` appends the latents and feedback of the ``h`` previous tracks (a frame
-stack, zeros before the session had them). Episodes never terminate; they are truncated after
+stack, zeros before the session had them); ``observe_mood=True`` appends the listener's current mood, one-hot
+(privileged information no recommender has: it measures what knowing the hidden mood is worth). Episodes never terminate; they are truncated after
 ``session_length`` recommendations.
 
 >>> import gymnasium, musicrec.envs
@@ -135,6 +136,8 @@ class LatentRecommenderEnv(gymnasium.Env):
         Put the candidates' latents into the observation (``actions="knn"`` only).
     observe_feedback : bool
         Put the last feedback ``(listened, liked)`` into the observation.
+    observe_mood : bool
+        Append the listener's current mood, one-hot over its ``n_moods`` (privileged information).
     reward : {"listened_liked", "liked_or_completed", "skip_penalty"}
         The reward (module docstring).
     completed_at, immediate_skip_at, skip_penalty : float
@@ -153,7 +156,7 @@ class LatentRecommenderEnv(gymnasium.Env):
     def __init__(self, latents=None, *, listener: Mapping | Any | None = None, listener_space=None,
                  actions: str = "knn", k: int = 4, session_length: int = 20, lam: float = 10.0,
                  history: int = 0, start="listener", observe_candidates: bool = True,
-                 observe_feedback: bool = True, reward: str = "listened_liked", completed_at: float = 0.9,
+                 observe_feedback: bool = True, observe_mood: bool = False, reward: str = "listened_liked", completed_at: float = 0.9,
                  immediate_skip_at: float = 0.1, skip_penalty: float = 1.0, neighbours=None,
                  n_tracks: int = 2000, latent_dim: int = 4, space_seed: int = 0,
                  render_mode: str | None = None):
@@ -178,6 +181,7 @@ class LatentRecommenderEnv(gymnasium.Env):
         self.history = int(history)
         self.observe_candidates = bool(observe_candidates) and actions == "knn"
         self.observe_feedback = bool(observe_feedback)
+        self.observe_mood = bool(observe_mood)
         self.reward = check_choice("reward", reward, REWARDS)
         self.completed_at = float(check_number("completed_at", completed_at, low=0, high=1))
         self.immediate_skip_at = float(check_number("immediate_skip_at", immediate_skip_at, low=0, high=1))
@@ -204,6 +208,9 @@ class LatentRecommenderEnv(gymnasium.Env):
             if getattr(listener, "n_tracks", self.n_tracks) != self.n_tracks:
                 raise ParameterError(f"listener has {listener.n_tracks} tracks, latents {self.n_tracks}")
             self.listener = listener
+        self.n_moods = int(getattr(self.listener, "n_moods", 1))
+        if self.observe_mood and not hasattr(self.listener, "mood"):
+            raise ParameterError(f"observe_mood=True needs a listener with a mood; {self.listener!r} has none")
 
         if actions == "knn":
             needed = min(neighbours_needed(self.k, self.session_length), self.n_tracks)
@@ -220,7 +227,7 @@ class LatentRecommenderEnv(gymnasium.Env):
             self.action_space = spaces.Box(0.0, 1.0, shape=(self.latent_dim,), dtype=np.float32)
         d = self.latent_dim
         size = d + (2 if self.observe_feedback else 0) + (self.k * d if self.observe_candidates else 0) \
-            + self.history * (d + 2)
+            + self.history * (d + 2) + (self.n_moods if self.observe_mood else 0)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
 
         self.played = np.zeros(self.n_tracks, dtype=bool)
@@ -327,4 +334,6 @@ class LatentRecommenderEnv(gymnasium.Env):
         if self.observe_candidates:
             parts.append(self.latents[self.candidates].reshape(-1))
         parts.extend(self._past)
+        if self.observe_mood:
+            parts.append(np.eye(self.n_moods, dtype=np.float32)[self.listener.mood])
         return np.concatenate(parts).astype(np.float32)

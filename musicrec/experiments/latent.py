@@ -89,8 +89,16 @@ AGENTS = {
     "ppo_skip_penalty": AgentSpec("ppo", "PPO trained with an immediate-skip penalty (blog)",
                                   "candidate_scoring", None, env={"reward": "skip_penalty"}),
     "ddpg": AgentSpec("ddpg", "DDPG", None, "MlpPolicy", n_envs=4, cost=6.0),
+    # Two probes of the mood change: memory given as a frame stack, and the hidden mood itself (privileged).
+    "ppo_history": AgentSpec("ppo", "PPO with the last 4 tracks and feedback stacked", "candidate_scoring", None,
+                             env={"history": 4}),
+    "ppo_told_mood": AgentSpec("ppo", "PPO told the hidden mood (privileged)", "candidate_scoring", None,
+                               env={"observe_mood": True}),
 }
 ACTION_SPACES = ("knn", "continuous")
+#: The agents trained on the mood-changing listener: without memory, with an LSTM, with a frame stack, and
+#: told the hidden mood (what knowing it is worth to the learner: an upper reference for any memory).
+MOOD_AGENTS = ("ppo", "recurrent_ppo", "ppo_history", "ppo_told_mood")
 
 
 # -- the budget ----------------------------------------------------------------------------------------
@@ -344,9 +352,10 @@ def agent_config(budget: BudgetLike, agent: str, *, actions: str, lam: float, li
     sb3 = resolve_config({"preset": spec.preset, "total_timesteps": int(timesteps), "n_envs": spec.n_envs},
                          {"id": ENV_ID, "kwargs": kwargs})
     if policy in SCORING_POLICIES:
-        sb3["hyperparams"]["policy_kwargs"] = {**sb3["hyperparams"].get("policy_kwargs", {}),
-                                               "k": kwargs["k"], "latent_dim": budget.env_latent_dim,
-                                               "history": int(history)}
+        scorer = {"k": kwargs["k"], "latent_dim": budget.env_latent_dim, "history": int(kwargs["history"])}
+        if kwargs.get("observe_mood"):
+            scorer["extra_dim"] = int(kwargs["listener"].get("moods", 1))
+        sb3["hyperparams"]["policy_kwargs"] = {**sb3["hyperparams"].get("policy_kwargs", {}), **scorer}
     sb3["policy"] = policy
     return {
         "version": VERSION,
@@ -419,7 +428,7 @@ def study_plan(budget: BudgetLike) -> pd.DataFrame:
 
     Fixed taste, kNN candidates: PPO for each lambda; at the first lambda the flat-MLP PPO, the documents'
     design (current latent only, flat MLP) and PPO trained on the README's other reward and on the blog's
-    immediate-skip penalty. Continuous space: PPO and DDPG. Mood change: PPO and RecurrentPPO on the kNN
+    immediate-skip penalty. Continuous space: PPO and DDPG. Mood change: the :data:`MOOD_AGENTS` on the kNN
     candidates.
     """
     budget = as_budget(budget)
@@ -433,7 +442,7 @@ def study_plan(budget: BudgetLike) -> pd.DataFrame:
              {"listener": "fixed", "actions": "continuous", "lam": lam0, "agent": "ddpg",
               "timesteps": budget.timesteps_ddpg}]
     rows += [{"listener": "mood_change", "actions": "knn", "lam": lam0, "agent": agent,
-              "timesteps": budget.timesteps_mood} for agent in ("ppo", "recurrent_ppo")]
+              "timesteps": budget.timesteps_mood} for agent in MOOD_AGENTS]
     return pd.DataFrame(rows)
 
 

@@ -98,7 +98,9 @@ SEQUENCE_MODELS = {
     "ddpg_no_noise": "DDPG (no noise)",
     "ddpg_residual": "DDPG from the last track's embedding (residual actor)",
     "ddpg_residual_delayed": "DDPG from the last track's embedding, actor updated every 20th critic update",
-    "ddpg_wide": "DDPG with [64, 64] networks and no discount (ours)",
+    "ddpg_wide": "DDPG with [64, 64] networks and no discount (ours, decaying mask noise)",
+    "ddpg_wide_constant_noise": "DDPG with [64, 64] networks and no discount (ours, constant mask noise)",
+    "ddpg_wide_no_noise": "DDPG with [64, 64] networks and no discount (ours, no noise)",
 }
 SEQUENCE_BASELINE_LABELS = {
     "random": "Random tracks",
@@ -112,7 +114,8 @@ SEQUENCE_BASELINE_LABELS = {
 CEILING_LABEL = SEQUENCE_BASELINE_LABELS["ceiling"]
 #: Rough training cost per run relative to an LSTM (the slowest are started first in parallel runs).
 MODEL_COST = {"ddpg": 4.0, "ddpg_noise": 4.0, "ddpg_constant_noise": 4.0, "ddpg_no_noise": 4.0, "ddpg_residual": 4.0,
-              "ddpg_residual_delayed": 4.0, "ddpg_wide": 20.0, "bert_fused": 3.0, "transformer": 2.5, "sasrec": 2.0,
+              "ddpg_residual_delayed": 4.0, "ddpg_wide": 20.0,
+              "ddpg_wide_constant_noise": 20.0, "ddpg_wide_no_noise": 20.0, "bert_fused": 3.0, "transformer": 2.5, "sasrec": 2.0,
               "bert": 2.0}
 POSITIONS = (1, 3, 5, 7, 9)
 
@@ -400,15 +403,17 @@ RESIDUAL_POLICY_DELAY = 20
 #: the agent picks, so a pick's value is its own reward and bootstrapping only adds noise to the critic.
 #: Pilots (seed 0, test MAA after 60k env steps, decaying mask): the paper's sizes 0.32%, [64, 64] 0.61%, no
 #: discount with 8 units 0.19%, both 1.32%; both with 1,000 candidates per step instead of 100 0.74%.
-DDPG_HYPERPARAMS = {"ddpg_wide": {"policy_kwargs": {"net_arch": [64, 64]}, "gamma": 0.0}}
+#: Its constant-mask and noiseless twins ask the paper's figure 4 question of a DDPG that learns.
+DDPG_HYPERPARAMS = {model: {"policy_kwargs": {"net_arch": [64, 64]}, "gamma": 0.0}
+                    for model in ("ddpg_wide", "ddpg_wide_constant_noise", "ddpg_wide_no_noise")}
 
 
 def ddpg_mask_noise(task: str, model: str) -> dict | None:
     """The dimension-mask settings of a DDPG model over ``ddpg_mask.yml``'s: ``{}`` keeps the preset's
     decaying mask, ``{"decay": 1.0}`` a constant one, None no exploration noise (the paper's figure 4)."""
-    if (task, model) in (("skip", "ddpg"), ("sequence", "ddpg_no_noise")):
+    if (task, model) == ("skip", "ddpg") or model.endswith("_no_noise"):
         return None
-    if model == "ddpg_constant_noise":
+    if model.endswith("_constant_noise"):
         return {"decay": 1.0}
     return {}
 

@@ -156,10 +156,18 @@ def reward_sentences(table: pd.DataFrame, *, lam: float) -> str:
                      + "."])
 
 
+def _after_gap(first: pd.Series, second: pd.Series) -> tuple[float, float]:
+    """``second`` minus ``first`` in expected reward per recommendation after the mood change, and the seeds'
+    spread of that difference (the two stds combined)."""
+    return (second.expected_after - first.expected_after,
+            float(np.hypot(first.expected_after_std, second.expected_after_std)))
+
+
 def mood_sentences(table: pd.DataFrame, *, lam: float) -> str:
-    """PPO against RecurrentPPO before and after the mood change, with the planner's values (memory test)."""
+    """The agents of the mood change before and after it, with the planner's values: the memory test, and
+    what knowing the hidden mood is worth to the learner (PPO told it)."""
     rows = {agent: _row(table, agent, listener="mood_change", lam=lam)
-            for agent in ("ppo", "recurrent_ppo", "planner", "oracle", "random")}
+            for agent in ("ppo", "recurrent_ppo", "ppo_history", "ppo_told_mood", "planner", "oracle", "random")}
     ppo, recurrent, planner = rows["ppo"], rows["recurrent_ppo"], rows["planner"]
     if ppo is None or recurrent is None or planner is None:
         return ""
@@ -167,20 +175,40 @@ def mood_sentences(table: pd.DataFrame, *, lam: float) -> str:
              f"recommendation after the mood change ({planner.expected_before:.2f} before); the myopic oracle "
              + (f"{rows['oracle'].expected_after:.2f}" if rows["oracle"] is not None else "was not run")
              + (f", random {rows['random'].expected_after:.2f}" if rows["random"] is not None else "") + "."]
-    for label, row in (("PPO", ppo), ("RecurrentPPO", recurrent)):
+    labels = {"ppo": "PPO", "recurrent_ppo": "RecurrentPPO", "ppo_history": "PPO with the last 4 tracks stacked",
+              "ppo_told_mood": "PPO told the mood"}
+    for agent, label in labels.items():
+        row = rows[agent]
+        if row is None:
+            continue
         lines.append(f"**{label}**: {_pm(row.expected_before, row.expected_before_std, 2)} per recommendation before "
                      f"the change, {_pm(row.expected_after, row.expected_after_std, 2)} after "
                      f"({100 * row.expected_after / planner.expected_after:.1f}% of the planner's after the change); "
                      f"{_pct(row)} of the ceiling over the session.")
-    gap = recurrent.expected_after - ppo.expected_after
-    spread = np.hypot(recurrent.expected_after_std, ppo.expected_after_std)
-    if abs(gap) <= spread:
-        verdict = (f"the difference after the change ({gap:+.2f}) is within the seeds' spread ({spread:.2f}): memory "
-                   "does not show here")
-    else:
-        verdict = (f"after the change RecurrentPPO is {'ahead of' if gap > 0 else 'behind'} PPO by {abs(gap):.2f} "
-                   f"per recommendation, more than the seeds' spread ({spread:.2f})")
-    lines.append(f"**Memory**: {verdict}.")
+    told = rows["ppo_told_mood"]
+    if told is not None:
+        gap, spread = _after_gap(ppo, told)
+        if gap <= spread:
+            where = (f"within the seeds' spread ({spread:.2f})" if gap >= -spread
+                     else f"below it by more than the seeds' spread ({spread:.2f})")
+            worth = (f"told the hidden mood, PPO earns {gap:+.2f} per recommendation after the change against PPO "
+                     f"without it, {where}: knowing that the taste changed does not help this learner recover, "
+                     "so what holds it back is finding its way to the new taste's tracks through the candidates "
+                     "(which the planner does), and no memory can show a gain here")
+        else:
+            worth = (f"told the hidden mood, PPO earns {gap:+.2f} per recommendation after the change against PPO "
+                     f"without it, more than the seeds' spread ({spread:.2f}): a memory that infers the mood from "
+                     "the feedback has up to that much to win")
+        lines.append(f"**What the mood is worth to the learner**: {worth}.")
+    verdicts = []
+    for agent in ("recurrent_ppo", "ppo_history"):
+        if rows[agent] is None:
+            continue
+        gap, spread = _after_gap(ppo, rows[agent])
+        side = "ahead of" if gap > 0 else "behind"
+        verdicts.append(f"{labels[agent]} is {abs(gap):.2f} per recommendation {side} PPO after the change, "
+                        + ("within" if abs(gap) <= spread else "beyond") + f" the seeds' spread ({spread:.2f})")
+    lines.append(f"**Memory**: {'; '.join(verdicts)}.")
     return bullets(lines)
 
 

@@ -289,7 +289,8 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
 
 def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: Mapping[str, str],
                           references: Mapping[str, float], *, last: int = 5, fixed_action: str | None = None,
-                          variants: Mapping[str, str] | None = None, ceiling: str | None = None,
+                          variants: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
+                          ceiling: str | None = None,
                           from_fixed_action: Sequence[str] = ()) -> str:
     """The paper's figure 4 question (is noise alone unstable, decayed mask noise smoother and higher?).
 
@@ -297,7 +298,8 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
     validation MAA of a reference policy (random, most popular); ``fixed_action``: the label of a reference
     that is one fixed policy of DDPG's own action space (the last track's embedding), compared apart;
     ``variants``: which key is the ``decaying`` mask, the ``constant`` mask (the paper's "action noise alone")
-    and ``none`` (no exploration noise), for the two sentences that test the paper's claims; ``ceiling``: the
+    and ``none`` (no exploration noise), for the two sentences that test the paper's claims (a list of such
+    mappings tests them on each set, e.g. the paper's sizes and a wider DDPG); ``ceiling``: the
     label of a reference that bounds every policy (the oracle), compared apart from the heuristics;
     ``from_fixed_action``: the keys of the variants whose actor starts as the fixed action. Stability
     is the mean absolute change of the validation MAA between consecutive evaluations; the level is the mean
@@ -337,7 +339,9 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
     if ceiling in references:
         text.append(f"{ceiling} bounds every policy: the best variant ends "
                     f"{100 * (references[ceiling] - by_level[1]):.2f} points below it.")
-    text.extend(_exploration_claims({line[0]: line[1:] for line in lines}, labels, dict(variants or {})))
+    stats = {line[0]: line[1:] for line in lines}
+    for roles in ([variants] if isinstance(variants, Mapping) else list(variants or [])):
+        text.extend(_exploration_claims(stats, labels, dict(roles)))
     if fixed_action in references:
         fixed = references[fixed_action]
         if by_level[1] < fixed:
@@ -375,9 +379,10 @@ def _exploration_claims(stats: Mapping[str, tuple], labels: Mapping[str, str], v
     if {"decaying", "constant"} <= set(present):
         decaying, constant = stats[present["decaying"]], stats[present["constant"]]
         holds = constant[2] > decaying[2]
-        text.append(f"The paper's \"noise alone is very unstable\": the constant mask's curve changes by "
-                    f"{100 * constant[2]:.2f} points from one evaluation to the next, the decaying mask's by "
-                    f"{100 * decaying[2]:.2f}: " + ("it holds here." if holds else "it does not hold here."))
+        text.append(f"The paper's \"noise alone is very unstable\": the constant mask's curve "
+                    f"({labels[present['constant']]}) changes by {100 * constant[2]:.2f} points from one evaluation "
+                    f"to the next, the decaying mask's ({labels[present['decaying']]}) by {100 * decaying[2]:.2f}: "
+                    + ("it holds here." if holds else "it does not hold here."))
     if {"decaying", "none"} <= set(present):
         decaying, none = stats[present["decaying"]], stats[present["none"]]
         gap = decaying[0] - none[0]

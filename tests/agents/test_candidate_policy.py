@@ -50,3 +50,25 @@ def test_observation_shape_is_checked():
     env = LatentRecommenderEnv(n_tracks=100, latent_dim=3, k=4, history=0)
     with pytest.raises(ParameterError, match=r"does not match k=4, latent_dim=3, history=1"):
         CandidateScoringPolicy(env.observation_space, env.action_space, lambda _: 1e-3, **POLICY_KWARGS)
+
+
+def test_extra_context_joins_every_slot():
+    """With ``observe_mood`` the mood one-hot is context: changing it changes the logits, and the shape
+    check counts it."""
+    kwargs = {"n_tracks": 200, "latent_dim": 3, "k": 4, "session_length": 8, "observe_mood": True,
+              "listener": {"moods": 2, "switch": [2, 4]}}
+    env = {"id": "musicrec/LatentRecommender-v0", "kwargs": kwargs}
+    config = {"preset": "ppo", "total_timesteps": 128, "n_envs": 2, "policy": CandidateScoringPolicy,
+              "hyperparams": {"n_steps": 32, "batch_size": 32, "n_epochs": 1,
+                              "policy_kwargs": {"k": 4, "latent_dim": 3, "history": 0, "extra_dim": 2}}}
+    model = train(config, env, 0, None, progress_bar=False).model
+    obs, _ = LatentRecommenderEnv(**kwargs).reset(seed=0)
+    other = obs.copy()
+    other[-2:] = 1 - obs[-2:]
+    with torch.no_grad():
+        logits = model.policy.get_distribution(torch.as_tensor(np.stack([obs, other]))).distribution.logits
+    assert not torch.allclose(logits[0], logits[1])
+    space = LatentRecommenderEnv(**kwargs).observation_space
+    with pytest.raises(ParameterError, match=r"shape \(19,\) .*extra_dim=0 \(expected \(17,\)\)"):
+        CandidateScoringPolicy(space, LatentRecommenderEnv(**kwargs).action_space, lambda _: 1e-3,
+                               k=4, latent_dim=3, history=0)

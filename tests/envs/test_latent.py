@@ -18,6 +18,7 @@ MOODS = {"moods": 2, "switch": [2, 4]}
     {"actions": "knn"},
     {"actions": "continuous"},
     {"actions": "knn", "history": 2, "listener": MOODS},
+    {"actions": "knn", "observe_mood": True, "listener": MOODS},
     {"actions": "knn", "observe_candidates": False, "start": "uniform"},
 ])
 def test_check_env_passes(kwargs):
@@ -96,6 +97,38 @@ def test_history_stacks_previous_tracks():
     obs, _, _, _, info = env.step(0)
     np.testing.assert_allclose(obs[4:6], env.latents[first])
     assert not obs[8:].any()
+
+
+def test_observe_mood_appends_the_mood_the_next_track_meets():
+    env = LatentRecommenderEnv(n_tracks=200, latent_dim=2, k=2, observe_mood=True,
+                               listener={"moods": 2, "switch": [2, 2]})
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (2 + 2 + 2 * 2 + 2,)
+    first = info["mood"]
+    np.testing.assert_array_equal(obs[-2:], np.eye(2)[first])
+    for step in range(3):
+        obs, _, _, _, info = env.step(0)
+        # after 2 recommendations the listener changes mood; the observation shows the mood from then on
+        np.testing.assert_array_equal(obs[-2:], np.eye(2)[first if step == 0 else 1 - first])
+        assert obs[-2:].argmax() == info["mood"]
+    with pytest.raises(ParameterError, match="observe_mood=True needs a listener with a mood"):
+        LatentRecommenderEnv(n_tracks=50, observe_mood=True, listener=_MoodlessListener())
+
+
+class _MoodlessListener:
+    n_tracks = 50
+
+    def start(self, rng=None):
+        pass
+
+    def respond(self, track):
+        raise NotImplementedError
+
+    def update(self, track, feedback):
+        pass
+
+    def expected_reward(self, lam, tracks=None):
+        return 0.0
 
 
 def test_table_listener_and_start_weights():

@@ -77,7 +77,7 @@ def test_runs_are_cached_and_reused(budget, tmp_path):
 def test_study_plan_and_bad_agents(budget):
     plan = latent.study_plan(budget)
     assert set(plan.agent) == {"ppo", "ppo_mlp", "ppo_documents", "ppo_liked_or_completed", "ppo_skip_penalty",
-                               "ddpg", "recurrent_ppo"}
+                               "ddpg", "recurrent_ppo", "ppo_history", "ppo_told_mood"}
     documents = latent.agent_config(budget, "ppo_documents", actions="knn", lam=10.0, listener="fixed", seed=0,
                                     timesteps=64)
     kwargs = documents["sb3"]["env"]["kwargs"]
@@ -87,7 +87,19 @@ def test_study_plan_and_bad_agents(budget):
     other = latent.agent_config(budget, "ppo_skip_penalty", actions="knn", lam=10.0, listener="fixed", seed=0,
                                 timesteps=64)
     assert other["sb3"]["env"]["kwargs"]["reward"] == "skip_penalty"
-    assert set(plan[plan.listener == "mood_change"].agent) == {"ppo", "recurrent_ppo"}
+    assert set(plan[plan.listener == "mood_change"].agent) == {"ppo", "recurrent_ppo", "ppo_history",
+                                                                 "ppo_told_mood"}
+    # the probes' observations and the scoring policy agree on the observation's layout
+    stacked = latent.agent_config(budget, "ppo_history", actions="knn", lam=10.0, listener="mood_change", seed=0,
+                                  timesteps=64)
+    assert stacked["sb3"]["env"]["kwargs"]["history"] == 4
+    assert stacked["sb3"]["hyperparams"]["policy_kwargs"]["history"] == 4
+    told = latent.agent_config(budget, "ppo_told_mood", actions="knn", lam=10.0, listener="mood_change", seed=0,
+                               timesteps=64)
+    assert told["sb3"]["env"]["kwargs"]["observe_mood"] is True
+    assert told["sb3"]["hyperparams"]["policy_kwargs"]["extra_dim"] == 2
+    plain = latent.agent_config(budget, "ppo", actions="knn", lam=10.0, listener="mood_change", seed=0, timesteps=64)
+    assert "extra_dim" not in plain["sb3"]["hyperparams"]["policy_kwargs"]  # earlier runs keep their cache key
     with pytest.raises(ParameterError, match="agent 'ddpg' does not act in the 'knn' action space"):
         latent.agent_policy("ddpg", "knn")
     with pytest.raises(ParameterError, match="listener='sometimes'"):

@@ -34,6 +34,12 @@ def agent_table(**changes):
         dict(agent="RecurrentPPO [mood change]", agent_id="recurrent_ppo", expected_before=3.0,
              expected_before_std=0.1, expected_after=1.8, expected_after_std=0.1, pct_of_ceiling=60.0,
              mean_expected=36.0),
+        dict(agent="PPO with the last 4 tracks and feedback stacked [mood change]", agent_id="ppo_history",
+             expected_before=3.0, expected_before_std=0.1, expected_after=1.1, expected_after_std=0.1,
+             pct_of_ceiling=51.0, mean_expected=31.0),
+        dict(agent="PPO told the hidden mood (privileged) [mood change]", agent_id="ppo_told_mood",
+             expected_before=3.0, expected_before_std=0.1, expected_after=2.5, expected_after_std=0.2,
+             pct_of_ceiling=70.0, mean_expected=40.0),
         dict(agent="planner (ceiling) [mood change]", agent_id="planner", expected_before=3.0, expected_before_std=0.0,
              expected_after=3.6, expected_after_std=0.0, pct_of_ceiling=100.0, mean_expected=66.0),
         dict(agent="myopic oracle (baseline) [mood change]", agent_id="oracle", expected_before=2.8,
@@ -78,10 +84,27 @@ def test_mood_sentences_decide_on_memory_against_the_seed_spread():
     text = latent_prose.mood_sentences(agent_table(), lam=10.0)
     assert "the planner earns 3.60 expected reward per recommendation after the mood change (3.00 before)" in text
     assert "**RecurrentPPO**: 3.00 ± 0.10 per recommendation before the change, 1.80 ± 0.10 after (50.0%" in text
-    assert "RecurrentPPO is ahead of PPO by 0.80" in text
+    assert "**PPO told the mood**: 3.00 ± 0.10 per recommendation before the change, 2.50 ± 0.20 after" in text
+    assert "RecurrentPPO is 0.80 per recommendation ahead of PPO after the change, beyond the seeds' spread" in text
+    assert "PPO with the last 4 tracks stacked is 0.10 per recommendation ahead of PPO after the change, within" in text
+    assert "told the hidden mood, PPO earns +1.50 per recommendation after the change" in text
+    assert "up to that much to win" in text
     close = agent_table()
-    close.loc[close.agent_id == "recurrent_ppo", "expected_after"] = 1.05
-    assert "memory does not show here" in latent_prose.mood_sentences(close, lam=10.0)
+    close.loc[close.agent_id == "recurrent_ppo", "expected_after"] = 0.95
+    close.loc[close.agent_id == "ppo_told_mood", "expected_after"] = 1.1
+    text = latent_prose.mood_sentences(close, lam=10.0)
+    assert "RecurrentPPO is 0.05 per recommendation behind PPO after the change, within" in text
+    assert "does not help this learner recover" in text and "no memory can show a gain here" in text
+    assert "+0.10 per recommendation after the change against PPO without it, within the seeds' spread" in text
+    worse = agent_table()
+    worse.loc[worse.agent_id == "ppo_told_mood", "expected_after"] = 0.5
+    text = latent_prose.mood_sentences(worse, lam=10.0)
+    assert "-0.50 per recommendation after the change against PPO without it, below it by more than" in text
+    assert "does not help this learner recover" in text
+    without_probes = agent_table()
+    without_probes = without_probes[~without_probes.agent_id.isin(["ppo_history", "ppo_told_mood"])]
+    text = latent_prose.mood_sentences(without_probes, lam=10.0)
+    assert "What the mood is worth" not in text and "stacked" not in text
 
 
 def test_curve_flattening():

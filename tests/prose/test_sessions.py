@@ -111,6 +111,14 @@ def test_exploration_claims_test_the_papers_two_sentences_on_the_curves():
     assert "11.00 points below it" in bounded
     with pytest.raises(ParameterError, match="variants takes"):
         sessions_prose.exploration_sentences({"ddpg": rising}, labels, {}, variants={"mask": "ddpg"})
+    # two sets of variants (the paper's sizes and a wider DDPG): the claims are tested on each
+    labels = {**labels, "wide": "wide decaying", "wide_constant": "wide constant"}
+    both = sessions_prose.exploration_sentences(
+        {"ddpg": rising, "ddpg_constant_noise": jagged, "wide": jagged, "wide_constant": rising}, labels, {},
+        variants=[variants, {"decaying": "wide", "constant": "wide_constant"}])
+    assert both.count("noise alone is very unstable") == 2
+    assert "curve (constant) changes by" in both and "it holds here." in both
+    assert "curve (wide constant) changes by" in both and "it does not hold here." in both
 
 
 def test_exploration_sentences_follow_the_variant_that_starts_at_the_fixed_action():
