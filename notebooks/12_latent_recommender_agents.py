@@ -36,7 +36,7 @@
 #   policy with memory can notice the change, one without sees only the current track and the last feedback.
 #   RecurrentPPO (an LSTM) is set beside PPO there, with two probes: PPO given the last 4 tracks and their
 #   feedback (memory as a frame stack), and PPO told the hidden mood at every step (privileged: what knowing
-#   the mood is worth to this learner, an upper reference for what any memory could add).
+#   the mood is worth to this learner, and so roughly what a memory that inferred it could add).
 #
 # Code: `musicrec/envs/latent.py`, `musicrec/agents/latent_planner.py`, `musicrec/agents/latent_policies.py`,
 # `musicrec/experiments/latent.py`; hyperparameters in `musicrec/configs/hyperparams/{ppo,recurrent_ppo,ddpg}.yml`

@@ -97,7 +97,7 @@ AGENTS = {
 }
 ACTION_SPACES = ("knn", "continuous")
 #: The agents trained on the mood-changing listener: without memory, with an LSTM, with a frame stack, and
-#: told the hidden mood (what knowing it is worth to the learner: an upper reference for any memory).
+#: told the hidden mood (what knowing it is worth to the learner, so roughly what a memory inferring it could add).
 MOOD_AGENTS = ("ppo", "recurrent_ppo", "ppo_history", "ppo_told_mood")
 
 

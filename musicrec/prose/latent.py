@@ -194,11 +194,11 @@ def mood_sentences(table: pd.DataFrame, *, lam: float) -> str:
             worth = (f"told the hidden mood, PPO earns {gap:+.2f} per recommendation after the change against PPO "
                      f"without it, {where}: knowing that the taste changed does not help this learner recover, "
                      "so what holds it back is finding its way to the new taste's tracks through the candidates "
-                     "(which the planner does), and no memory can show a gain here")
+                     "(which the planner does), and a memory that only inferred the mood would not help it either")
         else:
             worth = (f"told the hidden mood, PPO earns {gap:+.2f} per recommendation after the change against PPO "
                      f"without it, more than the seeds' spread ({spread:.2f}): a memory that infers the mood from "
-                     "the feedback has up to that much to win")
+                     "the feedback has about that much to win")
         lines.append(f"**What the mood is worth to the learner**: {worth}.")
     verdicts = []
     for agent in ("recurrent_ppo", "ppo_history"):
