@@ -30,8 +30,8 @@ liked)`` (zeros before the first recommendation; ``observe_feedback=False`` leav
 only the current latent, which leaves the slot numbers without meaning; ``observe_candidates=False``
 gives that variant); ``history=h`` appends the latents and feedback of the ``h`` previous tracks (a frame
 stack, zeros before the session had them); ``observe_mood=True`` appends the listener's current mood, one-hot
-(privileged information no recommender has: it measures what knowing the hidden mood is worth). Episodes never terminate; they are truncated after
-``session_length`` recommendations.
+(privileged information no recommender has: it measures what knowing the hidden mood is worth). Episodes
+never terminate; they are truncated after ``session_length`` recommendations.
 
 >>> import gymnasium, musicrec.envs
 >>> env = gymnasium.make("musicrec/LatentRecommender-v0", actions="knn", k=4)
@@ -156,7 +156,8 @@ class LatentRecommenderEnv(gymnasium.Env):
     def __init__(self, latents=None, *, listener: Mapping | Any | None = None, listener_space=None,
                  actions: str = "knn", k: int = 4, session_length: int = 20, lam: float = 10.0,
                  history: int = 0, start="listener", observe_candidates: bool = True,
-                 observe_feedback: bool = True, observe_mood: bool = False, reward: str = "listened_liked", completed_at: float = 0.9,
+                 observe_feedback: bool = True, observe_mood: bool = False, reward: str = "listened_liked",
+                 completed_at: float = 0.9,
                  immediate_skip_at: float = 0.1, skip_penalty: float = 1.0, neighbours=None,
                  n_tracks: int = 2000, latent_dim: int = 4, space_seed: int = 0,
                  render_mode: str | None = None):

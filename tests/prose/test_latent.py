@@ -94,7 +94,8 @@ def test_mood_sentences_decide_on_memory_against_the_seed_spread():
     close.loc[close.agent_id == "ppo_told_mood", "expected_after"] = 1.1
     text = latent_prose.mood_sentences(close, lam=10.0)
     assert "RecurrentPPO is 0.05 per recommendation behind PPO after the change, within" in text
-    assert "does not help this learner recover" in text and "a memory that only inferred the mood would not help it either" in text
+    assert "does not help this learner recover" in text
+    assert "a memory that only inferred the mood would not help it either" in text
     assert "+0.10 per recommendation after the change against PPO without it, within the seeds' spread" in text
     worse = agent_table()
     worse.loc[worse.agent_id == "ppo_told_mood", "expected_after"] = 0.5
