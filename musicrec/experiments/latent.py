@@ -414,12 +414,19 @@ def baseline_config(budget: BudgetLike, baseline: str, *, actions: str, lam: flo
     return config
 
 
+def _baseline_task(budget: BudgetLike, baseline: str, runs_dir: str | os.PathLike, space: LatentSpace, *,
+                   actions: str, lam: float, listener: str, seed: int) -> tuple[Run, partial]:
+    config = baseline_config(budget, baseline, actions=actions, lam=lam, listener=listener, seed=seed)
+    name = agent_run_name(listener=listener, actions=actions, lam=lam, agent=baseline, seed=seed)
+    return Run(runs_dir, "latent_baseline", config, name=name), partial(evaluate_baseline, config, space)
+
+
 def baseline_run(budget: BudgetLike, baseline: str, runs_dir: str | os.PathLike, space: LatentSpace, *,
                  actions: str, lam: float, listener: str, seed: int) -> Run:
     """Evaluate (or reuse) one baseline of one setting on seed ``seed``'s sessions."""
-    config = baseline_config(budget, baseline, actions=actions, lam=lam, listener=listener, seed=seed)
-    name = agent_run_name(listener=listener, actions=actions, lam=lam, agent=baseline, seed=seed)
-    return Run(runs_dir, "latent_baseline", config, name=name).execute(partial(evaluate_baseline, config, space))
+    run, work = _baseline_task(budget, baseline, runs_dir, space, actions=actions, lam=lam, listener=listener,
+                               seed=seed)
+    return run.execute(work)
 
 
 # -- the study of notebook 12 ------------------------------------------------------------------------
@@ -467,17 +474,18 @@ def run_agents(budget: BudgetLike, runs_dir: str | os.PathLike, *, plan: pd.Data
 
 def run_baselines(budget: BudgetLike, runs_dir: str | os.PathLike, plan: pd.DataFrame, *, device: str = "cpu"
                   ) -> pd.DataFrame:
-    """Every baseline for every setting of ``plan`` and every seed; one row per run."""
+    """Every baseline for every setting of ``plan`` and every seed (``n_jobs`` at a time, the planner's searches
+    first: they take the longest); one row per run."""
     budget = as_budget(budget)
     space = study_space(budget, runs_dir, device=device, progress=False)
     settings = plan[["listener", "actions", "lam"]].drop_duplicates().to_dict("records")
-    rows = []
-    for setting in settings:
-        for baseline in BASELINES:
-            for seed in budget.seeds:
-                run = baseline_run(budget, baseline, runs_dir, space, seed=int(seed), **setting)
-                rows.append({**setting, "agent": baseline, "seed": int(seed), "run": run})
-    return pd.DataFrame(rows)
+    rows = [{**setting, "agent": baseline, "seed": int(seed)}
+            for setting in settings for baseline in BASELINES for seed in budget.seeds]
+    work = [_baseline_task(budget, row["agent"], runs_dir, space, actions=row["actions"], lam=row["lam"],
+                           listener=row["listener"], seed=row["seed"]) for row in rows]
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["agent"] != CEILING)
+    run_all([work[i] for i in order], workers=budget.n_jobs, progress=False, description="baselines")
+    return pd.DataFrame(rows).assign(run=[run for run, _ in work])
 
 
 def agent_label(agent: str, actions: str, listener: str) -> str:
