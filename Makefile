@@ -37,7 +37,7 @@ STAMPS := $(NOTEBOOK_NAMES:%=$(STAMPS_DIR)/%.$(PROFILE))
 # finished runs are reused from runs/ anyway.
 PACKAGE_FILES := $(shell find musicrec -path musicrec/report -prune -o \( -name '*.py' -o -name '*.yml' \) -print 2>/dev/null) pyproject.toml
 
-.PHONY: help setup audio-tools browser data reproduce sync test lab report clean clean-runs $(NOTEBOOK_NAMES)
+.PHONY: help setup audio-tools browser data reproduce compare sync test lab report clean clean-runs $(NOTEBOOK_NAMES)
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -126,6 +126,9 @@ reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute ev
 	@$(if $(filter smoke,$(PROFILE)),,$(PY) -m musicrec notebook sync >/dev/null)
 	@$(if $(filter smoke,$(PROFILE)),,$(PY) -m musicrec notebook timings --csv figures/notebook_timings.csv)
 	@echo "all notebooks executed with PROFILE=$(PROFILE); figures are in figures/, sources in notebooks/*.py"
+
+compare: setup  ## after a rerun: each table of figures/ beside the committed one (REF=HEAD), mean by mean inside its 95% interval?
+	$(PY) -m musicrec notebook compare --against $(or $(REF),HEAD)
 
 sync: setup  ## pair every notebook with its jupytext .py (the file changed last holds the cells)
 	$(PY) -m musicrec notebook sync

@@ -204,6 +204,28 @@ def files_digest(paths: Sequence[str | os.PathLike], *, root: str | os.PathLike 
     return hashlib.sha256(listing.encode()).hexdigest()
 
 
+def machine_description() -> dict[str, str]:
+    """The CPU a run ran on and, where torch is loaded, the instruction set of its kernels: results are
+    bit-reproducible on the same CPU and kernels only (run.yml records both)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                if line.lower().startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:  # not Linux: platform's name is what there is
+        pass
+    described = {"cpu": cpu, "cpus": str(os.cpu_count())}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            described["torch_cpu_capability"] = str(torch.backends.cpu.get_cpu_capability())
+        except AttributeError:  # an old torch
+            pass
+    return described
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -281,6 +303,7 @@ class Run:
                 "musicrec_version": __version__,
                 "python": sys.version.split()[0],
                 "platform": platform.platform(),
+                **machine_description(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
                 "wall_time_s": round(time.time() - started, 3),
             }

@@ -112,7 +112,9 @@ plt.show()
 # The same seed on the same machine gives byte-identical metrics (`tests/experiments/test_grid_agents.py`
 # checks it). Another machine may not: torch picks its CPU kernels by instruction set, and another vector
 # width sums in another order, so the floats differ in the last bits, and training amplifies that. We
-# retrain one run with the kernels of a CPU without AVX-512 and compare.
+# retrain one run with the kernels of a CPU without AVX-512 and compare. Each run's `run.yml` names the CPU
+# and the kernels it ran on; after a `make reproduce` of your own, `make compare` counts the means of every
+# table in `figures/` that are identical to the committed ones, inside their 95% interval, or outside it.
 
 # %%
 probe = ("wider_grid_n20", budget.seeds[0])

@@ -99,3 +99,12 @@ def test_file_digest_follows_the_content_and_caches_by_size_and_mtime(tmp_path):
     assert files_digest([first], root=tmp_path, cache=cache) == changed
     with pytest.raises(ParameterError, match="is not a file"):
         file_digest(tmp_path)
+
+
+def test_run_info_names_the_cpu_and_the_kernels_it_ran_on(tmp_path):
+    import torch  # noqa: F401  (loaded: its kernels' instruction set is recorded)
+
+    run = cached_run(tmp_path, "toy", {"seed": 0}, _work([]), name="toy-seed0")
+    info = run.info()
+    assert info["cpu"] and int(info["cpus"]) >= 1
+    assert info["torch_cpu_capability"] == str(torch.backends.cpu.get_cpu_capability())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from musicrec.commands import existing_file, folder_path, output_file
+from musicrec.commands import existing_file, existing_folder, folder_path, output_file
 
 PROFILE_CHOICES = ("smoke", "default", "full")
 DEVICE_CHOICES = ("cpu", "cuda", "auto")
@@ -44,6 +44,21 @@ def register(subparsers) -> None:
     timings.add_argument("--csv", type=output_file, default=None,
                          help="also write the table to this CSV (make reproduce: figures/notebook_timings.csv)")
     timings.set_defaults(func=_timings)
+
+    compare = sub.add_parser(
+        "compare", help="the figures' tables beside another execution's: is each mean inside its 95% interval?",
+        description="After a rerun (make reproduce on another machine), read each table of the figures folder "
+                    "beside the committed one and count the means over seeds that are identical, inside the "
+                    "committed 95%% interval, or outside it. The reference is a git revision (default HEAD) "
+                    "or a folder of CSV tables.")
+    compare.add_argument("--against", default=None, metavar="REVISION",
+                         help="git revision holding the reference tables (default: HEAD)")
+    compare.add_argument("--reference-dir", type=existing_folder, default=None,
+                         help="a folder of reference CSV tables instead of a git revision")
+    compare.add_argument("--figures-dir", type=existing_folder, default="figures",
+                         help="the rerun's tables (default: figures)")
+    compare.add_argument("--csv", type=output_file, default=None, help="also write the row-by-row comparison here")
+    compare.set_defaults(func=_compare)
 
     report = sub.add_parser("report", help="build the static report site (index with headlines, one page per notebook)")
     report.add_argument("notebooks", nargs="*", help="executed notebooks (default: every numbered notebook)")
@@ -111,6 +126,28 @@ def _timings(args) -> int:
     print(f"total: {total:.1f} min")
     if args.csv is not None:
         write_csv_atomic(table, args.csv)
+    return 0
+
+
+def _compare(args) -> int:
+    from musicrec.rerun_check import compare_tables, reference_tables, summary
+    from musicrec.runs import write_csv_atomic
+
+    if args.against is not None and args.reference_dir is not None:
+        from musicrec.errors import ParameterError
+
+        raise ParameterError("give --against or --reference-dir, not both")
+    if args.reference_dir is not None:
+        reference = reference_tables(folder=args.reference_dir)
+    else:
+        reference = reference_tables(revision=args.against or "HEAD", figures=args.figures_dir)
+    comparison = compare_tables(reference, args.figures_dir)
+    outside = comparison[comparison.inside == False]  # noqa: E712  (True/False/None)
+    if len(outside):
+        print(outside.drop(columns=["identical", "inside"]).to_string(index=False))
+    print(summary(comparison))
+    if args.csv is not None:
+        write_csv_atomic(comparison, args.csv)
     return 0
 
 

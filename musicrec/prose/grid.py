@@ -58,13 +58,29 @@ def reward_functions(table: pd.DataFrame) -> str:
         f"* **TopTarget, n = 5** (thesis fig. 11): final policy {agent_result(top)}; {versus_thesis(top)}.",
         f"* **WiderTopTarget, n = 5** (thesis fig. 12): final policy {agent_result(wider)}; {versus_thesis(wider)}.",
     ]
-    easier = "WiderTopTarget" if wider.pct_final >= top.pct_final else "TopTarget"
-    lines.append(f"* As a share of each task's own optimum, {easier} is learned better "
-                 f"({_fmt(wider.pct_final)}% vs {_fmt(top.pct_final)}% for TopTarget). The thesis's "
-                 f"reason for WiderTopTarget, that a reward spread over the positions nearest the target (the "
-                 f"share above) is found more often than one for the target alone, is "
-                 f"{'borne out' if easier == 'WiderTopTarget' else 'not borne out'} here.")
+    # the seeds' spread in points of each task's optimum (the tasks have different optima)
+    spread = max(_spread_pct(top), _spread_pct(wider))
+    gap = wider.pct_final - top.pct_final
+    if abs(gap) > spread:
+        easier = "WiderTopTarget" if gap > 0 else "TopTarget"
+        lines.append(f"* As a share of each task's own optimum, {easier} is learned better "
+                     f"({_fmt(wider.pct_final)}% vs {_fmt(top.pct_final)}% for TopTarget, {_fmt(abs(gap))} points "
+                     f"apart, more than the seeds' spread of {_fmt(spread)}). The thesis's reason for WiderTopTarget, "
+                     f"that a reward spread over the positions nearest the target is found more often than one for "
+                     f"the target alone, is {'borne out' if easier == 'WiderTopTarget' else 'not borne out'} here.")
+    else:
+        lines.append(f"* As a share of each task's own optimum, WiderTopTarget scores {_fmt(wider.pct_final)}% and "
+                     f"TopTarget {_fmt(top.pct_final)}%, {_fmt(abs(gap))} points apart, within the seeds' spread of "
+                     f"{_fmt(spread)}: these seeds do not separate the two, so the thesis's reason for "
+                     f"WiderTopTarget (a reward spread over the positions nearest the target is found more often "
+                     f"than one for the target alone) is neither borne out nor contradicted here.")
     return "\n".join(lines)
+
+
+def _spread_pct(row) -> float:
+    """A row's std over seeds in points of its task's optimum (0 with one seed)."""
+    sd = float(row["final_sd_seeds"])
+    return 0.0 if math.isnan(sd) else 100 * sd / float(row["optimum"])
 
 
 def nstep_returns(table: pd.DataFrame, at_updates: pd.DataFrame, at_steps: pd.DataFrame) -> str:
@@ -82,16 +98,41 @@ def nstep_returns(table: pd.DataFrame, at_updates: pd.DataFrame, at_steps: pd.Da
              f"n = 20): " + "; ".join(parts) + "."]
     for frame, what in ((at_updates, "updates"), (at_steps, "environment steps")):
         ordered = frame.sort_values("mean", ascending=False)
-        best = ordered.iloc[0]
+        best, second = ordered.iloc[0], ordered.iloc[1] if len(ordered) > 1 else None
         values = ", ".join(f"n = {int(r['n_steps'])} {_fmt(r['mean'])} ± {_fmt(r['sd_seeds'])}"
                            for r in frame.sort_values("n_steps").to_dict("records"))
         scale = f"{int(frame['at'].iloc[0]):,}" if what == "updates" else f"{frame['at'].iloc[0] / 1e6:.2f} M"
-        lines.append(f"* **At equal {what}** ({scale}): {values}; n = {int(best.n_steps)} is highest.")
-    monotone = list(at_steps.sort_values("n_steps")["mean"])
-    thesis_order = all(a <= b for a, b in zip(monotone, monotone[1:]))
-    lines.append(f"* The thesis's finding, \"10 performing better than 5, and 20 better than 10\" (§7.1), "
-                 f"{'holds' if thesis_order else 'does not hold in full'} at equal environment steps here.")
+        if second is None:
+            verdict = f"n = {int(best.n_steps)} alone"
+        else:
+            gap, spread = best["mean"] - second["mean"], _spread(best, second)
+            verdict = (f"n = {int(best.n_steps)} is highest, {_fmt(gap)} ahead of n = {int(second.n_steps)}, more "
+                       f"than the seeds' spread ({_fmt(spread)})" if gap > spread else
+                       f"n = {int(best.n_steps)} and n = {int(second.n_steps)} are the highest, {_fmt(gap)} apart, "
+                       f"within the seeds' spread ({_fmt(spread)}): these seeds do not tell which is higher")
+        lines.append(f"* **At equal {what}** ({scale}): {values}; {verdict}.")
+    by_n = at_steps.sort_values("n_steps").to_dict("records")
+    steps = [(a, b, b["mean"] - a["mean"], _spread(a, b)) for a, b in zip(by_n, by_n[1:])]
+    if any(gap < -spread for _, _, gap, spread in steps):
+        worse = "; ".join(f"n = {int(b['n_steps'])} is {_fmt(-gap)} below n = {int(a['n_steps'])}, more than the "
+                          f"seeds' spread ({_fmt(spread)})" for a, b, gap, spread in steps if gap < -spread)
+        verdict = f"does not hold in full at equal environment steps here ({worse})"
+    elif all(gap > spread for _, _, gap, spread in steps):
+        verdict = "holds at equal environment steps here, each step up by more than the seeds' spread"
+    else:
+        ties = ", ".join(f"n = {int(a['n_steps'])} and {int(b['n_steps'])}" for a, b, gap, spread in steps
+                         if abs(gap) <= spread)
+        verdict = (f"is not contradicted at equal environment steps here, but the seeds do not separate {ties} "
+                   "(within their spread)")
+    lines.append(f"* The thesis's finding, \"10 performing better than 5, and 20 better than 10\" (§7.1), {verdict}.")
     return "\n".join(lines)
+
+
+def _spread(a, b) -> float:
+    """The seeds' spread two means are compared against: the larger of their standard deviations over seeds
+    (0 with one seed, which has none)."""
+    spreads = [float(v) for v in (a["sd_seeds"], b["sd_seeds"]) if not math.isnan(float(v))]
+    return max(spreads) if spreads else 0.0
 
 
 def learning_rates(table: pd.DataFrame, *, default_rate: float, n_envs: int, thesis_steps: float) -> str:
@@ -131,10 +172,19 @@ def observations_and_rewards(table: pd.DataFrame) -> str:
                      f"{row.algorithm}{'' if row.recurrent else ', no recurrence'}**{figure}: {agent_result(row)}; "
                      f"{versus_thesis(row)}.")
     if "wider_grid_n20_mlp" in t.index:
-        gap = t.loc["wider_grid_n20"].final_mean - t.loc["wider_grid_n20_mlp"].final_mean
-        lines.append(f"* Memory matters with GridObs: the observation shows only the last answer, and the "
-                     f"recurrent policy scores {_fmt(gap)} more than the same A2C without its GRU. BoardObs shows "
-                     f"every rating so far, so a policy without memory can still act on the history there.")
+        recurrent, flat = t.loc["wider_grid_n20"], t.loc["wider_grid_n20_mlp"]
+        gap = recurrent.final_mean - flat.final_mean
+        spread = _spread({"sd_seeds": recurrent.final_sd_seeds}, {"sd_seeds": flat.final_sd_seeds})
+        if gap > spread:
+            lines.append(f"* Memory matters with GridObs: the observation shows only the last answer, and the "
+                         f"recurrent policy scores {_fmt(gap)} more than the same A2C without its GRU (more than the "
+                         f"seeds' spread, {_fmt(spread)}). BoardObs shows every rating so far, so a policy without "
+                         f"memory can still act on the history there.")
+        else:
+            lines.append(f"* With GridObs the observation shows only the last answer, yet the recurrent policy scores "
+                         f"{_fmt(gap)} against the same A2C without its GRU, "
+                         + ("within" if abs(gap) <= spread else "below it by more than")
+                         + f" the seeds' spread ({_fmt(spread)}): here memory does not show its worth.")
     if "wider_board_n20_trpo" in t.index:
         lines.append("* The thesis's figure 22 marks its ACKTR row as recurrent while the caption of figure 17 "
                      "says \"ACKTR and without RNN\"; we compare it with TRPO (no recurrence), the natural-gradient "
@@ -260,10 +310,20 @@ def reproducibility(table: pd.DataFrame, *, kernels: str) -> str:
                      f"metrics {same}; final mean {_fmt(row['rerun_mean'])} against {_fmt(row['original_mean'])}, "
                      f"{where}.")
     any_differs = not table.metrics_identical.all()
+    outside = table.rerun_inside_ci.map(lambda inside: inside is False or inside == False).any()  # noqa: E712
+    if outside:
+        across = ("Across CPUs they are not reproducible even within the 95% interval of their seeds: the rerun "
+                  "above lands outside it. An interval over a few seeds describes those seeds' training on one "
+                  "machine, and a few seeds can understate the spread (a rerun on another CPU is a new draw of "
+                  "every seed, whose mean strays from the first by up to about 1.4 times the interval's half-width "
+                  "even when the spread is right); read a row's digits as one machine's, and only differences "
+                  "well beyond its interval as findings.")
+    elif any_differs:
+        across = ("Across CPUs they are reproducible only within their intervals: read each row as its mean "
+                  "± its 95% interval, not as the digits of one machine.")
+    else:
+        across = ("Here the other kernels gave the same bits as well; on other CPUs the floats may still "
+                  "differ, so read each row as its mean ± its 95% interval.")
     lines.append("* So: the code, the seeds and the configs are fixed and every run's cache key holds a fingerprint "
-                 "of the code that computes it, which makes results bit-reproducible on one machine. "
-                 + ("Across CPUs they are reproducible only within their intervals: read each row as its mean "
-                    "± its 95% interval, not as the digits of one machine." if any_differs else
-                    "Here the other kernels gave the same bits as well; on other CPUs the floats may still "
-                    "differ, so read each row as its mean ± its 95% interval."))
+                 "of the code that computes it, which makes results bit-reproducible on one machine. " + across)
     return "\n".join(lines)

@@ -33,10 +33,16 @@ def test_versus_thesis_says_above_or_below():
 def test_reward_functions_names_the_better_rule():
     table = pd.DataFrame([metrics_row("top_grid_n5", target="top", pct_final=40.0),
                           metrics_row("wider_grid_n5", pct_final=90.0)])
-    assert "WiderTopTarget is learned better" in grid_prose.reward_functions(table)
+    text = grid_prose.reward_functions(table)
+    assert "WiderTopTarget is learned better" in text and "more than the seeds' spread of 1.0" in text
     table.loc[0, "pct_final"] = 99.0
     text = grid_prose.reward_functions(table)
     assert "TopTarget is learned better" in text and "not borne out" in text
+    # a gap inside the seeds' spread (TopTarget's std over seeds: 14 of its optimum 200, i.e. 7 points)
+    table.loc[0, ["pct_final", "final_sd_seeds"]] = [91.6, 14.0]
+    table.loc[1, "pct_final"] = 98.1
+    text = grid_prose.reward_functions(table)
+    assert "6.5 points apart, within the seeds' spread of 7.0" in text and "neither borne out nor contradicted" in text
 
 
 def test_nstep_returns_reports_both_comparisons_and_checks_the_thesis_order():
@@ -46,8 +52,16 @@ def test_nstep_returns_reports_both_comparisons_and_checks_the_thesis_order():
     text = grid_prose.nstep_returns(table, at, at.assign(at=1_500_000))
     assert "At equal updates** (400)" in text and "At equal environment steps** (1.50 M)" in text
     assert "n = 20 is highest" in text and "holds at equal environment steps" in text
+    assert "20 is highest, 10.0 ahead of n = 10, more than the seeds' spread (1.0)" in text
     reversed_ = at.assign(mean=[180.0, 170.0, 150.0], at=1_500_000)
     assert "does not hold in full" in grid_prose.nstep_returns(table, at, reversed_)
+    # means closer than their seeds' spread rank nothing: no "highest", no order claimed either way
+    close = at.assign(mean=[198.9, 189.7, 198.1], sd_seeds=[1.2, 7.1, 0.2], at=1_500_000)
+    text = grid_prose.nstep_returns(table, close, close)
+    assert "n = 5 and n = 20 are the highest, 0.8 apart, within the seeds' spread (1.2)" in text
+    assert "n = 10 is 9.2 below n = 5, more than the seeds' spread (7.1)" in text
+    tied = close.assign(mean=[190.0, 191.0, 199.0])
+    assert "do not separate n = 5 and 10" in grid_prose.nstep_returns(table, tied, tied)
 
 
 def test_learning_rates_states_each_rows_budget_and_says_when_they_differ():
@@ -102,6 +116,9 @@ def test_reproducibility_distinguishes_identical_from_within_the_interval():
     assert "metrics not identical" in text and "inside the 95% interval" in text and "only within" in text
     text = grid_prose.reproducibility(pd.DataFrame([{**row, "metrics_identical": True}]), kernels="avx2")
     assert "byte-identical" in text and "gave the same bits" in text
+    text = grid_prose.reproducibility(pd.DataFrame([{**row, "rerun_mean": 200.4, "rerun_inside_ci": False}]),
+                                      kernels="avx2")
+    assert "outside the 95% interval" in text and "not reproducible even within" in text and "only within" not in text
 
 
 def test_flat_algorithms_compares_ppo_with_the_thesis_a2c_per_dimension():
@@ -117,3 +134,14 @@ def test_flat_algorithms_compares_ppo_with_the_thesis_a2c_per_dimension():
     assert "3D, flat actions**: recurrent PPO 94.0%" in text and "+19.0 points; higher" in text
     assert "4D" in text and "not separated" in text and "5D" not in text
     assert grid_prose.flat_algorithms(table[table.dims == 5]) == ""
+
+
+def test_observations_and_rewards_credits_memory_only_beyond_the_seeds_spread():
+    rows = [metrics_row("wider_grid_n20", final_mean=198.0, final_sd_seeds=0.5, figure="14"),
+            metrics_row("wider_grid_n20_mlp", recurrent=False, final_mean=156.0, final_sd_seeds=9.0)]
+    text = grid_prose.observations_and_rewards(pd.DataFrame(rows))
+    assert "**Bullseye, GridObs, recurrent A2C** (thesis fig. 14)" in text and "no recurrence**" in text
+    assert "Memory matters with GridObs" in text and "42.0 more than the same A2C without its GRU" in text
+    rows[1].update(final_mean=195.0)
+    text = grid_prose.observations_and_rewards(pd.DataFrame(rows))
+    assert "Memory matters" not in text and "3.0 against the same A2C without its GRU, within the seeds' spread (9.0)" in text

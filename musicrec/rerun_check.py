@@ -1,0 +1,178 @@
+"""Does a rerun land inside the committed intervals? The figures' tables of two executions, side by side.
+
+The numbers of the grid and the other agents are bit-reproducible on one machine only (another CPU sums
+floats in another order, and training amplifies the last bits), so the report states each mean over seeds
+with its 95% interval. After ``make reproduce`` on a new machine, :func:`compare_tables` reads each table of
+``figures/`` beside the committed one (a git revision or a folder) and says, for every row and every mean
+that has an interval, whether the rerun's mean is identical, inside the committed interval, or outside it.
+
+Intervals are read from the tables: ``<p>ci_low``/``<p>ci_high`` beside ``<p>mean`` (``final_``, ``agent_``,
+none), or computed (Student-t, 95%) from a mean, its standard deviation over seeds and the ``seeds`` column
+(``<p>mean``/``<p>sd_seeds``, ``X``/``X_std``, ``mean_X``/``std_X``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from musicrec.errors import ParameterError
+
+#: The columns of :func:`compare_tables`' result.
+COLUMNS = ["table", "row", "quantity", "seeds", "reference", "reference_low", "reference_high", "rerun",
+           "identical", "inside"]
+
+
+def _t_interval(mean: float, sd: float, n: float) -> tuple[float, float]:
+    from scipy import stats
+
+    if not (np.isfinite(mean) and np.isfinite(sd) and np.isfinite(n)) or n < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf(0.975, int(n) - 1) * sd / np.sqrt(n)
+    return float(mean - half), float(mean + half)
+
+
+def interval_columns(frame: pd.DataFrame) -> list[tuple[str, str | None, str | None, str | None]]:
+    """The means of a table that carry an interval: ``(mean, low, high, sd)`` column names, ``low``/``high``
+    None where the interval is computed from ``sd`` and ``seeds``, ``sd`` None where it is given."""
+    columns = list(frame.columns)
+    found, used = [], set()
+    for low in columns:
+        if not low.endswith("ci_low"):
+            continue
+        prefix = low[: -len("ci_low")]
+        high, mean = f"{prefix}ci_high", f"{prefix}mean"
+        if high in columns and mean in columns:
+            found.append((mean, low, high, None))
+            used.add(mean)
+    if "seeds" not in columns:
+        return found
+    for column in columns:
+        if column in used or not pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        for sd in (f"{column[:-len('mean')]}sd_seeds" if column.endswith("mean") else None, f"{column}_std",
+                   f"std_{column[len('mean_'):]}" if column.startswith("mean_") else None):
+            if sd and sd in columns and pd.api.types.is_numeric_dtype(frame[sd]):
+                found.append((column, None, None, sd))
+                used.add(column)
+                break
+    return found
+
+
+def row_keys(frame: pd.DataFrame, measured: set[str] = frozenset()) -> list[str] | None:
+    """The leading columns (settings and names, not the ``measured`` ones) that tell the rows apart; None if
+    they never do."""
+    keys: list[str] = []
+    for column in frame.columns:
+        if column in measured:
+            continue
+        keys.append(column)
+        if not frame.duplicated(subset=keys).any():
+            return keys
+    return None
+
+
+def _label(row: pd.Series, keys: list[str]) -> str:
+    return ", ".join(str(row[k]) for k in keys)
+
+
+def compare_table(name: str, reference: pd.DataFrame, rerun: pd.DataFrame) -> pd.DataFrame:
+    """Every mean with an interval of ``reference`` beside the same row's value in ``rerun``."""
+    quantities = interval_columns(reference)
+    if not quantities:
+        return pd.DataFrame(columns=COLUMNS)
+    measured = {c for q in quantities for c in q if c} | {"seeds"}
+    measured |= {c for c in reference.columns if c.endswith(("_std", "sd_seeds", "ci_low", "ci_high"))}
+    keys = row_keys(reference, measured)
+    if keys is None:
+        raise ParameterError(f"table {name}: no leading columns tell its rows apart")
+    missing = [k for k in keys if k not in rerun.columns]
+    if missing:
+        raise ParameterError(f"table {name}: the rerun lacks the column(s) {missing} that name its rows")
+    merged = reference.merge(rerun, on=keys, how="inner", suffixes=("", "__rerun"))
+    rows = []
+    for _, row in merged.iterrows():
+        for mean, low, high, sd in quantities:
+            rerun_column = f"{mean}__rerun"
+            if rerun_column not in merged.columns:
+                continue
+            seeds = float(row["seeds"]) if "seeds" in merged.columns else float("nan")
+            if sd is None:
+                interval = float(row[low]), float(row[high])
+            else:
+                interval = _t_interval(float(row[mean]), float(row[sd]), seeds)
+            value, original = float(row[rerun_column]), float(row[mean])
+            inside = (interval[0] <= value <= interval[1]) if np.isfinite(interval).all() else None
+            rows.append({"table": name, "row": _label(row, keys), "quantity": mean, "seeds": seeds,
+                         "reference": original, "reference_low": interval[0], "reference_high": interval[1],
+                         "rerun": value, "identical": bool(value == original or (np.isnan(value) and np.isnan(original))),
+                         "inside": inside})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _read_csv(data: bytes, source: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(io.StringIO(data.decode("utf-8")))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ParameterError(f"{source} is not a readable CSV table ({' '.join(str(error).split())})") from None
+
+
+def reference_tables(*, revision: str | None = None, folder: str | os.PathLike | None = None,
+                     figures: str | os.PathLike = "figures") -> dict[str, pd.DataFrame]:
+    """The committed tables: ``figures/*.csv`` of a git ``revision``, or every CSV of ``folder``."""
+    if (revision is None) == (folder is None):
+        raise ParameterError("give either a git revision or a folder of reference tables")
+    if folder is not None:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ParameterError(f"reference folder {folder} does not exist")
+        return {p.name: _read_csv(p.read_bytes(), str(p)) for p in sorted(folder.glob("*.csv"))}
+    figures = Path(figures)
+
+    def git(*args: str) -> bytes:
+        try:
+            done = subprocess.run(["git", *args], capture_output=True, cwd=figures.absolute().parent)
+        except FileNotFoundError:
+            raise ParameterError("git is not installed: give the reference tables as a folder") from None
+        if done.returncode != 0:
+            message = " ".join(done.stderr.decode("utf-8", "replace").split()) or "failed"
+            raise ParameterError(f"git {' '.join(args)}: {message}")
+        return done.stdout
+
+    listing = git("ls-tree", "--name-only", f"{revision}:./{figures.name}")
+    return {name: _read_csv(git("show", f"{revision}:./{figures.name}/{name}"), f"{revision}:{figures.name}/{name}")
+            for name in listing.decode("utf-8", "replace").splitlines() if name.endswith(".csv")}
+
+
+def compare_tables(reference: dict[str, pd.DataFrame], figures: str | os.PathLike = "figures") -> pd.DataFrame:
+    """:func:`compare_table` of every reference table that ``figures`` also holds."""
+    figures = Path(figures)
+    if not figures.is_dir():
+        raise ParameterError(f"figures folder {figures} does not exist")
+    parts = []
+    for name, table in reference.items():
+        path = figures / name
+        if path.is_file():
+            part = compare_table(name, table, _read_csv(path.read_bytes(), str(path)))
+            if len(part):
+                parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+
+
+def summary(comparison: pd.DataFrame) -> str:
+    """One line per table and a total: how many means are identical, inside or outside their interval."""
+    if comparison.empty:
+        return "no table with intervals in common"
+    lines = []
+    for name, part in [*comparison.groupby("table", sort=True), ("all tables", comparison)]:
+        judged = part[part.inside.notna()]
+        outside = int((judged.inside == False).sum())  # noqa: E712  (a column of True/False/None)
+        lines.append(f"{name}: {len(part)} means, {int(part.identical.sum())} identical, "
+                     f"{int((judged.inside == True).sum())} inside the reference's 95% interval, "  # noqa: E712
+                     f"{outside} outside, {len(part) - len(judged)} without an interval (one seed)")
+    return "\n".join(lines)
