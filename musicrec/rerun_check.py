@@ -22,19 +22,11 @@ import numpy as np
 import pandas as pd
 
 from musicrec.errors import ParameterError
+from musicrec.seeds import interval_from_summary
 
 #: The columns of :func:`compare_tables`' result.
 COLUMNS = ["table", "row", "quantity", "seeds", "reference", "reference_low", "reference_high", "rerun",
            "identical", "inside"]
-
-
-def _t_interval(mean: float, sd: float, n: float) -> tuple[float, float]:
-    from scipy import stats
-
-    if not (np.isfinite(mean) and np.isfinite(sd) and np.isfinite(n)) or n < 2:
-        return float("nan"), float("nan")
-    half = stats.t.ppf(0.975, int(n) - 1) * sd / np.sqrt(n)
-    return float(mean - half), float(mean + half)
 
 
 def interval_columns(frame: pd.DataFrame) -> list[tuple[str, str | None, str | None, str | None]]:
@@ -105,7 +97,7 @@ def compare_table(name: str, reference: pd.DataFrame, rerun: pd.DataFrame) -> pd
             if sd is None:
                 interval = float(row[low]), float(row[high])
             else:
-                interval = _t_interval(float(row[mean]), float(row[sd]), seeds)
+                interval = interval_from_summary(float(row[mean]), float(row[sd]), seeds)
             value, original = float(row[rerun_column]), float(row[mean])
             inside = (interval[0] <= value <= interval[1]) if np.isfinite(interval).all() else None
             rows.append({"table": name, "row": _label(row, keys), "quantity": mean, "seeds": seeds,

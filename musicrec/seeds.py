@@ -18,13 +18,21 @@ import numpy as np
 
 def confidence_interval(values: Sequence[float], *, level: float = 0.95) -> tuple[float, float]:
     """Student-t interval ``(low, high)`` of the mean of ``values`` (NaN for one value)."""
-    from scipy import stats
-
     values = np.asarray(values, dtype=float)
     if len(values) < 2:
         return float("nan"), float("nan")
-    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-    return float(values.mean() - half), float(values.mean() + half)
+    return interval_from_summary(float(values.mean()), float(values.std(ddof=1)), len(values), level=level)
+
+
+def interval_from_summary(mean: float, sd: float, n: float, *, level: float = 0.95) -> tuple[float, float]:
+    """The Student-t interval of :func:`confidence_interval` from a table's mean, std over seeds (ddof 1) and
+    number of seeds (NaN for fewer than two, or a value that is not finite)."""
+    from scipy import stats
+
+    if not (math.isfinite(mean) and math.isfinite(sd) and math.isfinite(n)) or n < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf(0.5 + level / 2, int(n) - 1) * sd / math.sqrt(n)
+    return float(mean - half), float(mean + half)
 
 
 def seed_summary(values: Sequence[float]) -> dict[str, float]:
