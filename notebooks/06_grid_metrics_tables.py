@@ -29,7 +29,7 @@ figures_dir = "figures"  # figures and CSV tables are written here (root-relativ
 runs_dir = "runs"        # cached training runs live here (root-relative or absolute)
 workers = None           # runs trained at the same time, or None for the value of the profile
 backend = None           # local | ray (one Ray task per run), or None for the value of the profile
-rerun_kernels = "avx2"   # retrain one run with these torch CPU kernels to test bit-reproducibility
+rerun_kernels = "avx2"   # retrain one experiment's seeds with these torch CPU kernels to test bit-reproducibility
 
 # %% tags=["injected-parameters"]
 # Parameters
@@ -112,14 +112,19 @@ plt.show()
 # The same seed on the same machine gives byte-identical metrics (`tests/experiments/test_grid_agents.py`
 # checks it). Another machine may not: torch picks its CPU kernels by instruction set, and another vector
 # width sums in another order, so the floats differ in the last bits, and training amplifies that. We
-# retrain one run with the kernels of a CPU without AVX-512 and compare. Each run's `run.yml` names the CPU
-# and the kernels it ran on; after a `make reproduce` of your own, `make compare` counts the means of every
-# table in `figures/` that are identical to the committed ones, inside their 95% interval, or outside it.
+# retrain every seed of one experiment with the kernels of a CPU without AVX-512. A seed retrained elsewhere
+# is a new draw of its training, so its yardstick is the 95% interval in which one fresh seed lands
+# (mean ± t · sd · √(1 + 1/n) over the n original seeds), not the interval of the mean (mean ± t · sd / √n);
+# the retrained seeds' mean is judged by the interval of a rerun's mean over as many seeds
+# (mean ± t · sd · √(2/n)). Each run's `run.yml` names the CPU and the kernels it ran on; after a
+# `make reproduce` of your own, `make compare` counts the means of every table in `figures/` that are
+# identical to the committed ones, inside their interval of the mean, and inside the interval of a rerun's mean.
 
 # %%
-probe = ("wider_grid_n20", budget.seeds[0])
-rerun = grid_agents.rerun_with_cpu_kernels(*probe, budget, runs_dir, capability=rerun_kernels)
-reproducibility = out.table(grid_agents.reproducibility_table(study, {probe: rerun}), "reproducibility")
+reruns = {("wider_grid_n20", seed): grid_agents.rerun_with_cpu_kernels("wider_grid_n20", seed, budget, runs_dir,
+                                                                        capability=rerun_kernels)
+          for seed in budget.seeds}
+reproducibility = out.table(grid_agents.reproducibility_table(study, reruns), "reproducibility")
 display(reproducibility.round(2))
 throughput = out.table(grid_agents.throughput_table(study), "throughput")
 display(throughput.round(1))
@@ -129,4 +134,4 @@ display(throughput.round(1))
 
 # %%
 display(Markdown(grid_prose.metrics_tables(table)))
-display(Markdown(grid_prose.reproducibility(reproducibility, kernels=rerun_kernels)))
+display(Markdown(grid_prose.reproducibility(reproducibility, kernels=rerun_kernels, seeds=len(budget.seeds))))

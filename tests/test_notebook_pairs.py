@@ -91,5 +91,7 @@ def test_sync_check_names_the_cell_that_differs(tmp_path, capsys):
     text.write_text(text.read_text().replace("first version", "changed"))
     assert main(["notebook", "sync", "--check", str(notebook)]) == 1
     assert "cell 2 (code, \"print('first version', profile)\") differs" in capsys.readouterr().out
-    assert main(["notebook", "sync", "--from", "py", str(notebook)]) == 0
+    assert main(["notebook", "sync", "--from", "py", str(text)]) == 0  # named by its .py: the same pair
     assert main(["notebook", "sync", "--check", str(notebook)]) == 0
+    assert main(["notebook", "sync", str(tmp_path / "03_pair.txt")]) == 2
+    assert "neither a .ipynb notebook nor its paired .py" in capsys.readouterr().err

@@ -46,11 +46,12 @@ def register(subparsers) -> None:
     timings.set_defaults(func=_timings)
 
     compare = sub.add_parser(
-        "compare", help="the figures' tables beside another execution's: is each mean inside its 95% interval?",
+        "compare", help="the figures' tables beside another execution's: does each mean land where a rerun should?",
         description="After a rerun (make reproduce on another machine), read each table of the figures folder "
                     "beside the committed one and count the means over seeds that are identical, inside the "
-                    "committed 95%% interval, or outside it. The reference is a git revision (default HEAD) "
-                    "or a folder of CSV tables.")
+                    "committed 95%% interval of the mean, and inside the 95%% interval of a rerun's mean (where "
+                    "a fresh draw of the seeds lands 95%% of the time). The reference is a git revision "
+                    "(default HEAD) or a folder of CSV tables.")
     compare.add_argument("--against", default=None, metavar="REVISION",
                          help="git revision holding the reference tables (default: HEAD)")
     compare.add_argument("--reference-dir", type=existing_folder, default=None,
@@ -100,10 +101,24 @@ def _list(args) -> int:
     return 0
 
 
+def _paired_notebook(name: str) -> str:
+    """The ``.ipynb`` of a notebook named by itself or by its paired ``.py``."""
+    from pathlib import Path
+
+    from musicrec.errors import ParameterError
+
+    path = Path(name)
+    if path.suffix == ".py":
+        return str(path.with_suffix(".ipynb"))
+    if path.suffix != ".ipynb":
+        raise ParameterError(f"{name} is neither a .ipynb notebook nor its paired .py")
+    return name
+
+
 def _sync(args) -> int:
     from musicrec.notebooks import list_notebooks, pair_difference, sync_pair
 
-    notebooks = args.notebooks or list_notebooks()
+    notebooks = [_paired_notebook(name) for name in args.notebooks] or list_notebooks()
     if args.check:
         differences = [difference for notebook in notebooks if (difference := pair_difference(notebook))]
         for difference in differences:
@@ -142,9 +157,10 @@ def _compare(args) -> int:
     else:
         reference = reference_tables(revision=args.against or "HEAD", figures=args.figures_dir)
     comparison = compare_tables(reference, args.figures_dir)
-    outside = comparison[comparison.inside == False]  # noqa: E712  (True/False/None)
+    outside = comparison[comparison.inside_rerun_interval == False]  # noqa: E712  (True/False/None)
     if len(outside):
-        print(outside.drop(columns=["identical", "inside"]).to_string(index=False))
+        print("means outside the 95% interval of a rerun's mean:")
+        print(outside.drop(columns=["identical", "inside", "inside_rerun_interval"]).to_string(index=False))
     print(summary(comparison))
     if args.csv is not None:
         write_csv_atomic(comparison, args.csv)

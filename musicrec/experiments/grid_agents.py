@@ -38,7 +38,7 @@ from musicrec.agents.sb3 import PRESETS as SB3_PRESETS
 from musicrec.errors import ParameterError, check_choice
 from musicrec.profiles import Budget
 from musicrec.runs import Run, code_fingerprint, library_versions, run_all
-from musicrec.seeds import confidence_interval, seed_summary
+from musicrec.seeds import confidence_interval, rerun_interval_from_summary, seed_summary
 
 ENV_ID = "musicrec/FeatureGrid-v0"
 #: Bump when the pipeline changes a result in a way the code fingerprint cannot see.
@@ -797,19 +797,40 @@ def rerun_with_cpu_kernels(name: str, seed: int, budget: GridAgentsBudget | Mapp
 
 
 def reproducibility_table(study: pd.DataFrame, reruns: Mapping[tuple[str, int], Run]) -> pd.DataFrame:
-    """Original runs beside their reruns with other CPU kernels: identical metrics files, final means,
-    and whether the rerun's final mean lies inside the original experiment's 95% interval over seeds."""
+    """Original runs beside their reruns with other CPU kernels: identical metrics files, final means, whether
+    the rerun's final mean lies inside the original experiment's 95% interval of the mean over seeds, and
+    inside the 95% interval of one fresh seed (:func:`musicrec.seeds.rerun_interval_from_summary`), which is
+    where a retrained seed lands if the other kernels only redraw its training; per experiment, the number of
+    retrained seeds (``reruns``), their mean and whether it lies inside the 95% interval of a rerun's mean over
+    as many seeds."""
     summary = final_summary(study)
     rows = []
     for (name, seed), rerun in reruns.items():
         original = study[(study.experiment == name) & (study.seed == seed)].run.iloc[0]
         group = summary[summary.experiment == name]
         low, high = confidence_interval(group["mean"])
+        seed_low, seed_high = rerun_interval_from_summary(float(group["mean"].mean()), float(group["mean"].std(ddof=1))
+                                                          if len(group) > 1 else float("nan"), len(group),
+                                                          rerun_seeds=1)
         rerun_mean = float(final_returns(rerun)["return"].mean())
         rows.append({"experiment": name, "seed": seed,
                      "metrics_identical": (original.path / "metrics.csv").read_bytes()
                      == (rerun.path / "metrics.csv").read_bytes(),
                      "original_mean": float(group[group.seed == seed]["mean"].iloc[0]), "rerun_mean": rerun_mean,
                      "ci_low": low, "ci_high": high,
-                     "rerun_inside_ci": bool(low <= rerun_mean <= high) if not math.isnan(low) else None})
-    return pd.DataFrame(rows)
+                     "rerun_inside_ci": bool(low <= rerun_mean <= high) if not math.isnan(low) else None,
+                     "seed_interval_low": seed_low, "seed_interval_high": seed_high,
+                     "rerun_inside_seed_interval": bool(seed_low <= rerun_mean <= seed_high)
+                     if not math.isnan(seed_low) else None})
+    table = pd.DataFrame(rows)
+    # several seeds of one experiment retrained: their mean against where a rerun's mean over as many lands
+    for name, part in table.groupby("experiment", sort=False):
+        group = summary[summary.experiment == name]["mean"]
+        low, high = rerun_interval_from_summary(float(group.mean()), float(group.std(ddof=1)) if len(group) > 1
+                                                else float("nan"), len(group), rerun_seeds=len(part))
+        mean = float(part.rerun_mean.mean())
+        table.loc[part.index, ["reruns", "reruns_mean", "original_seeds_mean", "rerun_mean_interval_low",
+                               "rerun_mean_interval_high"]] = [len(part), mean, float(group.mean()), low, high]
+        table.loc[part.index, "reruns_inside_rerun_interval"] = (bool(low <= mean <= high) if not math.isnan(low)
+                                                                 else None)
+    return table.astype({"reruns": int})

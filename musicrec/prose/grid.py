@@ -296,31 +296,59 @@ def noisy_users(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def reproducibility(table: pd.DataFrame, *, kernels: str) -> str:
-    """Notebook 06: a run retrained with other CPU kernels, against the original and the seeds' interval."""
+def reproducibility(table: pd.DataFrame, *, kernels: str, seeds: int) -> str:
+    """Notebook 06: a run retrained with other CPU kernels, against the original, the interval of the mean over
+    ``seeds`` seeds and the interval in which one fresh seed lands."""
+    from musicrec.seeds import share_inside_interval_of_the_mean
+
+    def side(inside, low, high, what):
+        if inside is None or pd.isna(inside):
+            return f"no {what} (one seed)"
+        return f"{'inside' if inside else 'outside'} {what} ({_fmt(low, 2)}-{_fmt(high, 2)})"
+
     lines = []
     for row in table.to_dict("records"):
         same = "byte-identical" if row["metrics_identical"] else "not identical"
-        if row["rerun_inside_ci"] is None or pd.isna(row["rerun_inside_ci"]):
-            where = "(one seed: no interval to compare with)"
-        else:
-            where = (f"{'inside' if row['rerun_inside_ci'] else 'outside'} the 95% interval over seeds "
-                     f"({_fmt(row['ci_low'])}-{_fmt(row['ci_high'])})")
         lines.append(f"* **{row['experiment']}, seed {row['seed']}**, retrained with torch's {kernels} kernels: "
-                     f"metrics {same}; final mean {_fmt(row['rerun_mean'])} against {_fmt(row['original_mean'])}, "
-                     f"{where}.")
+                     f"metrics {same}; final mean {_fmt(row['rerun_mean'], 2)} against {_fmt(row['original_mean'], 2)}, "
+                     + side(row["rerun_inside_ci"], row["ci_low"], row["ci_high"],
+                            "the 95% interval of the mean over seeds")
+                     + ", " + side(row["rerun_inside_seed_interval"], row["seed_interval_low"],
+                                   row["seed_interval_high"], "the 95% interval of one fresh seed") + ".")
+    together = table[table.reruns > 1].drop_duplicates("experiment") if "reruns" in table else table.iloc[:0]
+    for row in together.to_dict("records"):
+        lines.append(f"* **{row['experiment']}, the {row['reruns']} retrained seeds together**: mean "
+                     f"{_fmt(row['reruns_mean'], 2)} against the original seeds' {_fmt(row['original_seeds_mean'], 2)}, "
+                     + side(row["reruns_inside_rerun_interval"], row["rerun_mean_interval_low"],
+                            row["rerun_mean_interval_high"], f"the 95% interval of a rerun's mean over "
+                                                             f"{row['reruns']} seeds") + ".")
     any_differs = not table.metrics_identical.all()
-    outside = (table.rerun_inside_ci == False).any()  # noqa: E712  (True, False or None per row)
-    if outside:
-        across = ("Across CPUs they are not reproducible even within the 95% interval of their seeds: the rerun "
-                  "above lands outside it. An interval over a few seeds describes those seeds' training on one "
-                  "machine, and a few seeds can understate the spread (a rerun on another CPU is a new draw of "
-                  "every seed, whose mean strays from the first by up to about 1.4 times the interval's half-width "
-                  "even when the spread is right); read a row's digits as one machine's, and only differences "
-                  "well beyond its interval as findings.")
+    # the retrained seeds' mean where there are several, else each seed on its own
+    if len(together):
+        beyond = (together.reruns_inside_rerun_interval == False).any()  # noqa: E712  (True, False or None)
+        judged = "the retrained seeds' mean lands outside the interval in which a rerun's mean lands"
+        strays = int((table.rerun_inside_seed_interval == False).sum())  # noqa: E712
+        subject = ("Their mean lands where a fresh draw's mean would"
+                   + (f" ({strays} of {len(table)} retrained seeds outside the interval of one fresh seed, "
+                      "as one seed in 20 is by chance alone)" if strays else "") + ".")
+    else:
+        beyond = (table.rerun_inside_seed_interval == False).any()  # noqa: E712
+        judged = "the rerun above lands outside even the interval in which one fresh seed lands"
+        subject = "It lands where a fresh seed would."
+    beyond_the_mean = (table.rerun_inside_ci == False).any()  # noqa: E712
+    share = 100 * share_inside_interval_of_the_mean(seeds)
+    if beyond:
+        across = (f"Across CPUs they are not reproducible within their seeds' spread: {judged}, so the other "
+                  "kernels changed more than a new draw of the seeds would; read a row's digits as one "
+                  "machine's, and only differences well beyond its interval as findings.")
     elif any_differs:
-        across = ("Across CPUs they are reproducible only within their intervals: read each row as its mean "
-                  "± its 95% interval, not as the digits of one machine.")
+        mean_note = (" A retrained seed outside the interval of the mean is no contradiction: that interval "
+                     "bounds the mean over seeds, not where one retrained seed lands." if beyond_the_mean else "")
+        across = ("Across CPUs the bits differ, and a seed retrained on other kernels is a fresh draw of that "
+                  f"seed's training. {subject}" + mean_note + " Read each row as its "
+                  f"mean ± its 95% interval, not as one machine's digits. A whole rerun's mean over {seeds} fresh "
+                  f"seeds would land inside the interval of the mean only about {share:.0f}% of the time; "
+                  "`make compare` judges it by the interval of a rerun's mean, where it lands 95% of the time.")
     else:
         across = ("Here the other kernels gave the same bits as well; on other CPUs the floats may still "
                   "differ, so read each row as its mean ± its 95% interval.")

@@ -109,16 +109,39 @@ def test_noisy_users_says_where_the_agent_wins_ties_or_loses():
     assert "beats the learned agent at every noise level" in grid_prose.noisy_users(pd.DataFrame(rows))
 
 
-def test_reproducibility_distinguishes_identical_from_within_the_interval():
+def test_reproducibility_distinguishes_identical_within_a_seeds_spread_and_beyond_it():
     row = {"experiment": "wider_grid_n20", "seed": 0, "metrics_identical": False, "rerun_mean": 190.0,
-           "original_mean": 192.0, "ci_low": 185.0, "ci_high": 196.0, "rerun_inside_ci": True}
-    text = grid_prose.reproducibility(pd.DataFrame([row]), kernels="avx2")
-    assert "metrics not identical" in text and "inside the 95% interval" in text and "only within" in text
-    text = grid_prose.reproducibility(pd.DataFrame([{**row, "metrics_identical": True}]), kernels="avx2")
+           "original_mean": 192.0, "ci_low": 185.0, "ci_high": 196.0, "rerun_inside_ci": True,
+           "seed_interval_low": 180.0, "seed_interval_high": 201.0, "rerun_inside_seed_interval": True}
+    text = grid_prose.reproducibility(pd.DataFrame([row]), kernels="avx2", seeds=3)
+    assert "metrics not identical" in text and "inside the 95% interval of the mean" in text
+    assert "It lands where a fresh seed would" in text and "about 91% of the time" in text
+    assert "no contradiction" not in text
+    text = grid_prose.reproducibility(pd.DataFrame([{**row, "metrics_identical": True}]), kernels="avx2", seeds=3)
     assert "byte-identical" in text and "gave the same bits" in text
-    text = grid_prose.reproducibility(pd.DataFrame([{**row, "rerun_mean": 200.4, "rerun_inside_ci": False}]),
-                                      kernels="avx2")
-    assert "outside the 95% interval" in text and "not reproducible even within" in text and "only within" not in text
+    # beyond the interval of the mean but where one fresh seed lands: a new draw, not a contradiction
+    text = grid_prose.reproducibility(pd.DataFrame([{**row, "rerun_mean": 198.4, "rerun_inside_ci": False}]),
+                                      kernels="avx2", seeds=3)
+    assert "outside the 95% interval of the mean" in text and "no contradiction" in text
+    assert "not reproducible" not in text
+    text = grid_prose.reproducibility(pd.DataFrame([{**row, "rerun_mean": 203.0, "rerun_inside_ci": False,
+                                                     "rerun_inside_seed_interval": False}]), kernels="avx2", seeds=3)
+    assert "outside the 95% interval of one fresh seed" in text and "not reproducible within" in text
+    assert "where a fresh seed would" not in text
+    # three seeds retrained: their mean is judged against the interval of a rerun's mean over three seeds
+    three = pd.DataFrame([{**row, "seed": seed, "rerun_inside_ci": seed != 1, "reruns": 3, "reruns_mean": 193.0,
+                           "original_seeds_mean": 191.0, "rerun_mean_interval_low": 186.0,
+                           "rerun_mean_interval_high": 196.0, "reruns_inside_rerun_interval": True}
+                          for seed in range(3)])
+    text = grid_prose.reproducibility(three, kernels="avx2", seeds=3)
+    assert "the 3 retrained seeds together**: mean 193.00 against the original seeds' 191.00, inside" in text
+    assert "Their mean lands where a fresh draw's mean would. A retrained seed outside" in text
+    three.loc[0, "rerun_inside_seed_interval"] = False
+    assert "(1 of 3 retrained seeds outside the interval of one fresh seed" in grid_prose.reproducibility(
+        three, kernels="avx2", seeds=3)
+    three["reruns_inside_rerun_interval"] = False
+    text = grid_prose.reproducibility(three, kernels="avx2", seeds=3)
+    assert "the retrained seeds' mean lands outside the interval in which a rerun's mean lands" in text
 
 
 def test_flat_algorithms_compares_ppo_with_the_thesis_a2c_per_dimension():
