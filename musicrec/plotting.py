@@ -61,6 +61,22 @@ def plot_mean_band(ax, frames: Sequence[pd.DataFrame], x: str, y: str, *, label:
     return line
 
 
+def plot_groups_mean_std(ax, frame: pd.DataFrame, x: str, y: str, *, group: str, order: Sequence[str],
+                         labels: Mapping[str, str], dashed: Sequence[str] = ()) -> None:
+    """For each value of ``group`` in ``order`` that ``frame`` holds: the mean of ``y`` over its rows at each ``x``
+    (e.g. over seeds) as a line with markers and a +- std band, colour ``C<position in order>``, labelled
+    ``labels[value]``, dashed for the values in ``dashed`` (e.g. baselines)."""
+    for i, key in enumerate(order):
+        part = frame[frame[group] == key]
+        if not len(part):
+            continue
+        stats = part.groupby(x)[y].agg(["mean", "std"]).reset_index()
+        ax.plot(stats[x], stats["mean"], marker="o", ms=3, label=labels[key], color=f"C{i}",
+                ls="--" if key in dashed else "-")
+        ax.fill_between(stats[x], stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.15,
+                        color=f"C{i}", linewidth=0)
+
+
 def plot_curves_with_references(ax, curves: Mapping[str, Sequence[pd.DataFrame]], keys: Sequence[str],
                                 labels: Mapping[str, str], references: Mapping[str, float], *,
                                 x: str = "timesteps", y: str = "val_maa") -> None:

@@ -37,6 +37,12 @@
 #   RecurrentPPO (an LSTM) is set beside PPO there, with two probes: PPO given the last 4 tracks and their
 #   feedback (memory as a frame stack), and PPO told the hidden mood at every step (privileged: what knowing
 #   the mood is worth to this learner, and so roughly what a memory that inferred it could add).
+# * **A memory test**: the same mood change with any track as the action (continuous) and only the likes
+#   observed (`observe_listened=False`): one dislike does not tell a changed mood from a miss, several do, so
+#   a policy with memory can recover and one without cannot. Two rules that know both moods and the like
+#   model but not the current mood bound what memory is worth: *switch mood on a dislike* (no memory) and a
+#   *Bayes filter of the mood* over the session's likes (memory). PPO, RecurrentPPO and PPO told the mood train
+#   on it.
 #
 # Code: `musicrec/envs/latent.py`, `musicrec/agents/latent_planner.py`, `musicrec/agents/latent_policies.py`,
 # `musicrec/experiments/latent.py`; hyperparameters in `musicrec/configs/hyperparams/{ppo,recurrent_ppo,ddpg}.yml`
@@ -70,7 +76,7 @@ from musicrec.agents.latent_policies import evaluate_sessions
 from musicrec.experiments import latent
 from musicrec.prose import latent as latent_prose
 from musicrec.hyperparams import load_hyperparams
-from musicrec.plotting import plot_mean_band, setup_style
+from musicrec.plotting import plot_groups_mean_std, plot_mean_band, setup_style
 from musicrec.profiles import load_profile
 from musicrec.reporting import FigureWriter
 from musicrec.users.listener import make_listener
@@ -82,8 +88,8 @@ out = FigureWriter(figures_dir, "12")
 lam0 = float(budget["lambdas"][0])
 print("budget:", {k: budget[k] for k in ("n_tracks", "env_latent_dim", "k", "session_length", "lambdas", "seeds",
                                          "timesteps_knn", "timesteps_continuous", "timesteps_ddpg",
-                                         "timesteps_mood", "eval_sessions", "planner_width", "mood_switch",
-                                         "n_jobs")})
+                                         "timesteps_mood", "timesteps_memory", "eval_sessions", "planner_width",
+                                         "mood_switch", "n_jobs")})
 for preset in ("ppo", "recurrent_ppo", "ddpg"):
     print(f"{preset}:", load_hyperparams(preset, latent.ENV_ID))
 
@@ -153,7 +159,8 @@ fig, axes = plt.subplots(1, len(settings), figsize=(4.6 * len(settings), 5.2), s
 for ax, (listener, actions, lam) in zip(axes[0], settings):
     part = table[(table.listener == listener) & (table.action_space == actions) & (table["lambda"] == lam)]
     labels = [a.replace(" [mood change]", "") for a in part.agent]
-    colours = ["0.55" if a in latent.BASELINES else f"C{i % 10}" for i, a in enumerate(part.agent_id)]
+    colours = ["0.55" if a in latent.BASELINES + latent.MOOD_RULES else f"C{i % 10}"
+               for i, a in enumerate(part.agent_id)]
     ax.barh(labels, part.pct_of_ceiling, xerr=part.pct_of_ceiling_std, color=colours, capsize=3)
     ax.axvline(100, color="k", lw=1)
     ax.invert_yaxis()
@@ -248,30 +255,56 @@ display(Markdown(latent_prose.agent_sentences(table, lambdas=budget["lambdas"]) 
 # new taste's tracks through the candidates.
 
 # %%
-mood_runs = runs[runs.listener == "mood_change"]
+mood_runs = runs[(runs.listener == "mood_change") & (runs.actions == "knn")]
 aligned = latent.steps_around_the_change(mood_runs)
 fig, ax = plt.subplots(figsize=(9, 4.4))
-for i, agent in enumerate(["ppo", "recurrent_ppo", "ppo_history", "ppo_told_mood", "planner", "oracle", "random"]):
-    part = aligned[aligned.agent == agent]
-    if not len(part):
-        continue
-    stats = part.groupby("offset").expected.agg(["mean", "std"]).reset_index()
-    label = latent.agent_label(agent, "knn", "fixed")
-    ax.plot(stats.offset, stats["mean"], marker="o", ms=3, label=label, color=f"C{i}",
-            ls="--" if agent in latent.BASELINES else "-")
-    ax.fill_between(stats.offset, stats["mean"] - stats["std"], stats["mean"] + stats["std"], alpha=0.15,
-                    color=f"C{i}", linewidth=0)
+shown = ["ppo", "recurrent_ppo", "ppo_history", "ppo_told_mood", "planner", "oracle", "switch_on_dislike",
+         "mood_filter", "random"]
+plot_groups_mean_std(ax, aligned, "offset", "expected", group="agent", order=shown,
+                     labels={agent: latent.agent_label(agent, "knn", "fixed") for agent in shown},
+                     dashed=latent.BASELINES + latent.MOOD_RULES)
 ax.axvline(-0.5, color="k", lw=1, ls=":")
 ax.set(title="Mood-changing listener: expected reward around the change", xlabel="recommendations after the change",
        ylabel=f"expected reward per recommendation (λ = {lam0:g})")
 ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
 out.figure(fig, "mood_change_steps")
 plt.show()
-mood_table = table[table.listener == "mood_change"][["agent", "seeds", "expected_before", "expected_before_std",
-                                                     "expected_after", "expected_after_std", "pct_of_ceiling",
-                                                     "pct_of_ceiling_std"]]
+mood_columns = ["agent", "seeds", "expected_before", "expected_before_std", "expected_after", "expected_after_std",
+                "pct_of_ceiling", "pct_of_ceiling_std"]
+mood_table = table[(table.listener == "mood_change") & (table.action_space == "knn")][mood_columns]
 display(out.table(mood_table, "mood_change").round(3))
 display(Markdown(latent_prose.mood_sentences(table, lam=lam0)))
+
+# %% [markdown]
+# ## A mood change that tests memory
+# The same listener, but the policy may name any track (a point of the latent cube, mapped to the nearest
+# unplayed track) and observes only whether each recommendation was liked, not how much of it was played. The
+# planner (exact here: any track can be chosen) still bounds every policy, and stays well above zero after the
+# change. The two rules know both moods and the like model: *switch on a dislike* plays the mood of the current
+# track if it was liked and the other mood if not (it remembers nothing); the *Bayes filter* keeps the
+# posterior over the starting mood and the step of the change from every like and dislike of the session, and
+# plays what is best under it (memory). Their gap is what memory is worth with perfect knowledge of the tastes;
+# PPO told the mood against PPO is what perfect inference is worth to the learner, and RecurrentPPO sits
+# between them by as much as its LSTM infers.
+
+# %%
+memory_runs = runs[(runs.listener == "mood_change") & (runs.actions == "continuous")]
+aligned = latent.steps_around_the_change(memory_runs)
+fig, ax = plt.subplots(figsize=(9, 4.4))
+shown = ["ppo_likes", "recurrent_ppo_likes", "ppo_told_mood_likes", "planner", "switch_on_dislike", "mood_filter",
+         "random"]
+plot_groups_mean_std(ax, aligned, "offset", "expected", group="agent", order=shown,
+                     labels={agent: latent.agent_label(agent, "continuous", "fixed") for agent in shown},
+                     dashed=latent.BASELINES + latent.MOOD_RULES)
+ax.axvline(-0.5, color="k", lw=1, ls=":")
+ax.set(title="Memory test (any track, likes only): expected reward around the change",
+       xlabel="recommendations after the change", ylabel=f"expected reward per recommendation (λ = {lam0:g})")
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+out.figure(fig, "memory_test_steps")
+plt.show()
+memory_table = table[(table.listener == "mood_change") & (table.action_space == "continuous")][mood_columns]
+display(out.table(memory_table, "memory_test").round(3))
+display(Markdown(latent_prose.memory_sentences(table, lam=lam0)))
 
 # %% [markdown]
 # ## Comparison with the documents

@@ -20,3 +20,18 @@ def test_curves_and_every_reference_are_drawn_with_distinct_styles():
     styles = [line.get_linestyle() for line in ax.get_lines()[2:5]]
     assert len(set(styles)) == 3 and "-" not in styles  # not the curves' solid line
     plt.close(fig)
+
+
+def test_plot_groups_mean_std_draws_each_present_group_with_its_mean_and_style():
+    from musicrec.plotting import plot_groups_mean_std
+
+    frame = pd.DataFrame({"agent": ["a", "a", "a", "a", "b", "b"], "offset": [0, 0, 1, 1, 0, 1],
+                          "expected": [1.0, 3.0, 2.0, 4.0, 5.0, 6.0]})
+    fig, ax = plt.subplots()
+    plot_groups_mean_std(ax, frame, "offset", "expected", group="agent", order=["a", "missing", "b"],
+                         labels={"a": "A", "missing": "M", "b": "B"}, dashed=["b"])
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"A", "B"}
+    assert list(lines["A"].get_ydata()) == [2.0, 3.0] and lines["B"].get_linestyle() == "--"
+    assert lines["B"].get_color() == "C2"  # the colour follows the position in the order, present or not
+    plt.close(fig)

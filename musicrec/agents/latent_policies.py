@@ -2,6 +2,10 @@
 
 * :class:`BaselinePolicy`: ``random`` candidate (or point), ``greedy`` (nearest to the last liked track) and
   the **myopic oracle** (the best true expected reward one step ahead: a baseline, not a ceiling);
+* :class:`MoodRulePolicy`: two rules that know the listener's moods and feedback model but not the current
+  mood, for the mood change: ``switch_on_dislike`` (memoryless: the current track's mood if it was liked,
+  else the other) and ``mood_filter`` (a Bayes filter over the starting mood and the step of the change,
+  fed by every like and dislike of the session: the same knowledge with memory);
 * :class:`ModelPolicy`: a trained SB3 model acting deterministically;
 * the ceiling, :class:`~musicrec.agents.latent_planner.PlannerPolicy` (:func:`baseline_policy` ``"planner"``);
 * :func:`evaluate_sessions`: any of them on one session per reset seed, in lockstep batches, with the
@@ -18,16 +22,20 @@ import numpy as np
 import pandas as pd
 
 from musicrec.agents.latent_planner import PlannerPolicy
-from musicrec.errors import check_choice
+from musicrec.errors import ParameterError, check_choice
 
 BASELINES = ("random", "greedy", "oracle", "planner")
+#: Baselines that know the moods and the feedback model (for a listener whose mood changes).
+MOOD_RULES = ("switch_on_dislike", "mood_filter")
 
 
 def baseline_policy(name: str, seed: int = 0, *, planner_width: int = 32):
     """The policy of a baseline: :class:`BaselinePolicy`, or for ``planner`` the ceiling
     (:class:`~musicrec.agents.latent_planner.PlannerPolicy`)."""
-    if check_choice("baseline", name, BASELINES) == "planner":
+    if check_choice("baseline", name, BASELINES + MOOD_RULES) == "planner":
         return PlannerPolicy(width=planner_width)
+    if name in MOOD_RULES:
+        return MoodRulePolicy(name)
     return BaselinePolicy(name, seed)
 
 
@@ -60,6 +68,84 @@ class BaselinePolicy:
         if knn:
             return int(np.argmax(env.expected_rewards(env.candidates)))
         expected = np.array(env.expected_rewards(), dtype=float)
+        expected[env.played] = -np.inf
+        return env.latents[int(np.argmax(expected))].copy()
+
+
+class MoodRulePolicy:
+    """Two rules for a :class:`~musicrec.users.listener.TasteListener` of two moods that changes once: they know
+    its moods (the expected reward of every track under each), its like model and its window of the change, and
+    read the session's likes (not the listened fractions, nor the mood).
+
+    * ``switch_on_dislike`` (no memory): the mood of the current track (the one under which it has the higher
+      affinity) if its last feedback was a like, else the other mood; before the first recommendation the
+      start track's mood.
+    * ``mood_filter`` (memory): the posterior over the starting mood (the listener picks the start track in
+      proportion to its like probability) and the step of the change (uniform over the window), updated with
+      the likelihood of every like and dislike of the session; it recommends what maximises the expected reward
+      under that posterior.
+
+    Both choose among the env's choices (the ``k`` candidates, or any unplayed track in the continuous space).
+    """
+
+    def __init__(self, name: str):
+        self.name = check_choice("mood rule", name, MOOD_RULES)
+        self.histories: list[list[tuple[int, float]]] = []
+
+    def reset(self, n: int) -> None:
+        """Start ``n`` sessions with empty feedback histories."""
+        self.histories = [[] for _ in range(n)]
+        self.starts = [None] * n
+
+    def __call__(self, envs: Sequence, obs: np.ndarray) -> list:
+        return [self.act(i, env) for i, env in enumerate(envs)]
+
+    @staticmethod
+    def _listener(env):
+        listener = env.listener
+        if getattr(listener, "n_moods", 1) != 2 or getattr(listener, "switch", None) is None:
+            raise ParameterError("the mood rules need a listener with two moods and a mood change")
+        return listener
+
+    def mood_probability(self, index: int, env) -> float:
+        """Probability that the listener is now in mood 1, given session ``index``'s likes so far."""
+        listener = self._listener(env)
+        affinity = listener.affinity_table
+        history = self.histories[index]
+        if self.name == "switch_on_dislike":
+            if not history:
+                return float(affinity[1, self.starts[index]] > affinity[0, self.starts[index]])
+            track, liked = history[-1]
+            own = int(affinity[1, track] > affinity[0, track])
+            return float(own if liked >= 0.5 else 1 - own)
+        low, high = listener.switch
+        changes = np.arange(low, high + 1)                       # the first step in the new mood
+        start_like = affinity[:, self.starts[index]] ** listener.like_power
+        start_prior = start_like / (affinity ** listener.like_power).sum(axis=1)
+        log_post = np.log(np.maximum(start_prior, 1e-300))[:, None] + np.zeros((2, len(changes)))
+        for step, (track, liked) in enumerate(history):
+            mood = np.where(step < changes[None, :], np.arange(2)[:, None], 1 - np.arange(2)[:, None])
+            p_like = affinity[mood, track] ** listener.like_power
+            log_post += np.log(np.maximum(p_like if liked >= 0.5 else 1 - p_like, 1e-300))
+        post = np.exp(log_post - log_post.max())
+        post /= post.sum()
+        now = len(history)
+        mood_now = np.where(now < changes[None, :], np.arange(2)[:, None], 1 - np.arange(2)[:, None])
+        return float(post[mood_now == 1].sum())
+
+    def act(self, index: int, env):
+        if env.steps == 0:
+            self.histories[index], self.starts[index] = [], int(env.current)
+        else:
+            self.histories[index].append((int(env.current), float(env.last_feedback[1])))
+        p1 = self.mood_probability(index, env)
+        lam = env.lam
+        choices = env.candidates if env.actions == "knn" else None
+        expected = ((1 - p1) * env.listener.expected_reward(lam, choices, mood=0)
+                    + p1 * env.listener.expected_reward(lam, choices, mood=1))
+        if env.actions == "knn":
+            return int(np.argmax(expected))
+        expected = np.array(expected, dtype=float)
         expected[env.played] = -np.inf
         return env.latents[int(np.argmax(expected))].copy()
 

@@ -25,7 +25,8 @@ Whatever the reward, ``info["expected_reward"]`` is the expected ``listened + la
 recommended track under the listener's current mood (what the study compares every policy by). The
 recommended track becomes the current one whatever the feedback (the listener keeps listening to the
 recommendations). The observation is the current track's latent and the last feedback ``(listened,
-liked)`` (zeros before the first recommendation; ``observe_feedback=False`` leaves it out); with
+liked)`` (zeros before the first recommendation; ``observe_feedback=False`` leaves it out,
+``observe_listened=False`` keeps only the like, a noisier signal of the hidden taste); with
 ``actions="knn"`` it also holds the ``k`` candidates' latents, in slot order (the documents' policy sees
 only the current latent, which leaves the slot numbers without meaning; ``observe_candidates=False``
 gives that variant); ``history=h`` appends the latents and feedback of the ``h`` previous tracks (a frame
@@ -136,6 +137,9 @@ class LatentRecommenderEnv(gymnasium.Env):
         Put the candidates' latents into the observation (``actions="knn"`` only).
     observe_feedback : bool
         Put the last feedback ``(listened, liked)`` into the observation.
+    observe_listened : bool
+        With ``observe_feedback``, observe the listened fraction too (False: the like alone, also in the
+        stacked ``history``; the reward still counts what was listened).
     observe_mood : bool
         Append the listener's current mood, one-hot over its ``n_moods`` (privileged information).
     reward : {"listened_liked", "liked_or_completed", "skip_penalty"}
@@ -156,7 +160,8 @@ class LatentRecommenderEnv(gymnasium.Env):
     def __init__(self, latents=None, *, listener: Mapping | Any | None = None, listener_space=None,
                  actions: str = "knn", k: int = 4, session_length: int = 20, lam: float = 10.0,
                  history: int = 0, start="listener", observe_candidates: bool = True,
-                 observe_feedback: bool = True, observe_mood: bool = False, reward: str = "listened_liked",
+                 observe_feedback: bool = True, observe_listened: bool = True, observe_mood: bool = False,
+                 reward: str = "listened_liked",
                  completed_at: float = 0.9,
                  immediate_skip_at: float = 0.1, skip_penalty: float = 1.0, neighbours=None,
                  n_tracks: int = 2000, latent_dim: int = 4, space_seed: int = 0,
@@ -182,6 +187,9 @@ class LatentRecommenderEnv(gymnasium.Env):
         self.history = int(history)
         self.observe_candidates = bool(observe_candidates) and actions == "knn"
         self.observe_feedback = bool(observe_feedback)
+        self.observe_listened = bool(observe_listened)
+        #: observed feedback values per track: (listened, liked), or (liked,) when the listened fraction is hidden
+        self.feedback_size = 2 if self.observe_listened else 1
         self.observe_mood = bool(observe_mood)
         self.reward = check_choice("reward", reward, REWARDS)
         self.completed_at = float(check_number("completed_at", completed_at, low=0, high=1))
@@ -227,8 +235,9 @@ class LatentRecommenderEnv(gymnasium.Env):
             self.neighbours = None
             self.action_space = spaces.Box(0.0, 1.0, shape=(self.latent_dim,), dtype=np.float32)
         d = self.latent_dim
-        size = d + (2 if self.observe_feedback else 0) + (self.k * d if self.observe_candidates else 0) \
-            + self.history * (d + 2) + (self.n_moods if self.observe_mood else 0)
+        f = self.feedback_size
+        size = d + (f if self.observe_feedback else 0) + (self.k * d if self.observe_candidates else 0) \
+            + self.history * (d + f) + (self.n_moods if self.observe_mood else 0)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
 
         self.played = np.zeros(self.n_tracks, dtype=bool)
@@ -255,7 +264,7 @@ class LatentRecommenderEnv(gymnasium.Env):
         self.steps = 0
         self.last_feedback = (0.0, 0.0)
         self.last_liked_track = None
-        self._past = [np.zeros(self.latent_dim + 2, dtype=np.float32)] * self.history
+        self._past = [np.zeros(self.latent_dim + self.feedback_size, dtype=np.float32)] * self.history
         self._update_candidates()
         return self._observation(), {"track": self.current, "mood": self.listener.mood}
 
@@ -266,7 +275,7 @@ class LatentRecommenderEnv(gymnasium.Env):
         self.listener.update(track, feedback)
         reward = self.reward_of(feedback)
         if self.history:
-            self._past = [np.concatenate([self.latents[self.current], self.last_feedback]).astype(np.float32),
+            self._past = [np.concatenate([self.latents[self.current], self._observed_feedback()]).astype(np.float32),
                           *self._past[:-1]]
         self.played[track] = True
         self.current = track
@@ -328,10 +337,14 @@ class LatentRecommenderEnv(gymnasium.Env):
         row = self.neighbours[self.current]
         self.candidates = row[~self.played[row]][: self.k]
 
+    def _observed_feedback(self) -> np.ndarray:
+        listened, liked = self.last_feedback
+        return np.asarray((listened, liked) if self.observe_listened else (liked,), dtype=np.float32)
+
     def _observation(self) -> np.ndarray:
         parts = [self.latents[self.current]]
         if self.observe_feedback:
-            parts.append(np.asarray(self.last_feedback, dtype=np.float32))
+            parts.append(self._observed_feedback())
         if self.observe_candidates:
             parts.append(self.latents[self.candidates].reshape(-1))
         parts.extend(self._past)

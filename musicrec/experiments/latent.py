@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from musicrec.agents.latent_policies import BASELINES
+from musicrec.agents.latent_policies import BASELINES, MOOD_RULES
 from musicrec.agents.latent_training import (SCORING_POLICIES, LatentSpace, evaluate_baseline, session_means,
                                              train_and_evaluate)
 from musicrec.data.catalog import AUDIO_FEATURES, load_catalog, normalise_features, synthetic_catalog
@@ -55,7 +55,9 @@ ENV_ID = "musicrec/LatentRecommender-v0"
 EVAL_SEED = 1_000_000
 LISTENERS = ("fixed", "mood_change")
 BASELINE_LABELS = {"random": "random neighbour", "greedy": "greedy (nearest to last liked)",
-                   "oracle": "myopic oracle (baseline)", "planner": "planner (ceiling)"}
+                   "oracle": "myopic oracle (baseline)", "planner": "planner (ceiling)",
+                   "switch_on_dislike": "rule: switch mood on a dislike (knows the moods, no memory)",
+                   "mood_filter": "rule: Bayes filter of the mood (knows the moods, memory)"}
 BASELINE_LABELS_CONTINUOUS = {**BASELINE_LABELS, "random": "random point"}
 #: The reference every policy of a setting is measured against (:mod:`musicrec.agents.latent_planner`).
 CEILING = "planner"
@@ -94,11 +96,20 @@ AGENTS = {
                              env={"history": 4}),
     "ppo_told_mood": AgentSpec("ppo", "PPO told the hidden mood (privileged)", "candidate_scoring", None,
                                env={"observe_mood": True}),
+    # The memory test: any track (continuous), and only the likes observed, so one feedback says little and the
+    # change shows only in several; the privileged PPO told the mood is what perfect inference gives the learner.
+    "ppo_likes": AgentSpec("ppo", "PPO, likes only", None, "MlpPolicy", env={"observe_listened": False}),
+    "recurrent_ppo_likes": AgentSpec("recurrent_ppo", "RecurrentPPO, likes only", None, "MlpLstmPolicy", cost=3.0,
+                                     env={"observe_listened": False}),
+    "ppo_told_mood_likes": AgentSpec("ppo", "PPO told the hidden mood (privileged), likes only", None, "MlpPolicy",
+                                     env={"observe_listened": False, "observe_mood": True}),
 }
 ACTION_SPACES = ("knn", "continuous")
 #: The agents trained on the mood-changing listener: without memory, with an LSTM, with a frame stack, and
 #: told the hidden mood (what knowing it is worth to the learner, so roughly what a memory inferring it could add).
 MOOD_AGENTS = ("ppo", "recurrent_ppo", "ppo_history", "ppo_told_mood")
+#: The agents of the memory test (any track, likes only): without memory, with an LSTM, told the hidden mood.
+MEMORY_AGENTS = ("ppo_likes", "recurrent_ppo_likes", "ppo_told_mood_likes")
 
 
 # -- the budget ----------------------------------------------------------------------------------------
@@ -175,6 +186,8 @@ class LatentBudget(Budget):
     """Training steps of DDPG in the continuous space."""
     timesteps_mood: int
     """Training steps of an agent with the mood-changing listener."""
+    timesteps_memory: int
+    """Training steps of an agent of the memory test (mood change, any track, likes only)."""
     eval_sessions: int
     """Evaluation sessions per run (shared by every policy of a setting and seed)."""
     n_jobs: int = 1
@@ -404,7 +417,7 @@ def agent_run(budget: BudgetLike, agent: str, runs_dir: str | os.PathLike, *, ac
 
 def baseline_config(budget: BudgetLike, baseline: str, *, actions: str, lam: float, listener: str, seed: int) -> dict:
     """The full config of one baseline run (:func:`musicrec.agents.latent_training.evaluate_baseline`)."""
-    check_choice("baseline", baseline, BASELINES)
+    check_choice("baseline", baseline, BASELINES + MOOD_RULES)
     budget = as_budget(budget)
     config = {"version": VERSION, "baseline": baseline, "space": vae_config(budget, budget.env_latent_dim),
               "env": env_kwargs(budget, actions=actions, lam=lam, listener=listener), "seed": int(seed),
@@ -436,7 +449,7 @@ def study_plan(budget: BudgetLike) -> pd.DataFrame:
     Fixed taste, kNN candidates: PPO for each lambda; at the first lambda the flat-MLP PPO, the documents'
     design (current latent only, flat MLP) and PPO trained on the README's other reward and on the blog's
     immediate-skip penalty. Continuous space: PPO and DDPG. Mood change: the :data:`MOOD_AGENTS` on the kNN
-    candidates.
+    candidates, and the memory test's :data:`MEMORY_AGENTS` in the continuous space.
     """
     budget = as_budget(budget)
     lam0 = float(budget.lambdas[0])
@@ -450,6 +463,8 @@ def study_plan(budget: BudgetLike) -> pd.DataFrame:
               "timesteps": budget.timesteps_ddpg}]
     rows += [{"listener": "mood_change", "actions": "knn", "lam": lam0, "agent": agent,
               "timesteps": budget.timesteps_mood} for agent in MOOD_AGENTS]
+    rows += [{"listener": "mood_change", "actions": "continuous", "lam": lam0, "agent": agent,
+              "timesteps": budget.timesteps_memory} for agent in MEMORY_AGENTS]
     return pd.DataFrame(rows)
 
 
@@ -475,12 +490,13 @@ def run_agents(budget: BudgetLike, runs_dir: str | os.PathLike, *, plan: pd.Data
 def run_baselines(budget: BudgetLike, runs_dir: str | os.PathLike, plan: pd.DataFrame, *, device: str = "cpu"
                   ) -> pd.DataFrame:
     """Every baseline for every setting of ``plan`` and every seed (``n_jobs`` at a time, the planner's searches
-    first: they take the longest); one row per run."""
+    first: they take the longest), with the :data:`MOOD_RULES` where the listener changes mood; one row per run."""
     budget = as_budget(budget)
     space = study_space(budget, runs_dir, device=device, progress=False)
     settings = plan[["listener", "actions", "lam"]].drop_duplicates().to_dict("records")
-    rows = [{**setting, "agent": baseline, "seed": int(seed)}
-            for setting in settings for baseline in BASELINES for seed in budget.seeds]
+    rows = [{**setting, "agent": baseline, "seed": int(seed)} for setting in settings
+            for baseline in BASELINES + (MOOD_RULES if setting["listener"] == "mood_change" else ())
+            for seed in budget.seeds]
     work = [_baseline_task(budget, row["agent"], runs_dir, space, actions=row["actions"], lam=row["lam"],
                            listener=row["listener"], seed=row["seed"]) for row in rows]
     order = sorted(range(len(rows)), key=lambda i: rows[i]["agent"] != CEILING)
@@ -543,7 +559,7 @@ def agent_table(results: pd.DataFrame) -> pd.DataFrame:
         table[column] = table[column].fillna(0.0)
     for column in ("expected_before", "expected_after"):  # no std where there is no mean
         table.loc[table[column].isna(), f"{column}_std"] = np.nan
-    order = {name: i for i, name in enumerate([*AGENTS, *BASELINES])}
+    order = {name: i for i, name in enumerate([*AGENTS, *MOOD_RULES, *BASELINES])}
     table["_listener"] = table.listener.map({name: i for i, name in enumerate(LISTENERS)})
     table["_actions"] = table.actions.map({name: i for i, name in enumerate(ACTION_SPACES)})
     table["_agent"] = table.agent.map(order)

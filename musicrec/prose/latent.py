@@ -212,6 +212,64 @@ def mood_sentences(table: pd.DataFrame, *, lam: float) -> str:
     return bullets(lines)
 
 
+def memory_sentences(table: pd.DataFrame, *, lam: float) -> str:
+    """The memory test (mood change, any track, likes only): the two rules that know the moods (without and
+    with memory), the ceiling after the change, and PPO, RecurrentPPO and PPO told the mood before and after
+    it; whether the LSTM recovers any of what knowing the mood is worth to the learner."""
+    def row(agent):
+        return _row(table, agent, listener="mood_change", actions="continuous", lam=lam)
+
+    planner, rule, bayes = row("planner"), row("switch_on_dislike"), row("mood_filter")
+    ppo, recurrent, told = row("ppo_likes"), row("recurrent_ppo_likes"), row("ppo_told_mood_likes")
+    if planner is None or ppo is None or recurrent is None:
+        return ""
+    lines = [f"**The ceiling after the change**: the planner earns {planner.expected_after:.2f} expected reward per "
+             f"recommendation after the mood change ({planner.expected_before:.2f} before): a listener that can "
+             "still be served well."]
+    if rule is not None and bayes is not None:
+        gap, spread = _after_gap(rule, bayes)
+        lines.append(f"**What memory is worth to a rule that knows the moods**: switching mood on a dislike (no "
+                     f"memory) {_pct(rule)} of the ceiling, {rule.expected_after:.2f} per recommendation after the "
+                     f"change; the Bayes filter of the mood (the same knowledge, with memory) {_pct(bayes)}, "
+                     f"{bayes.expected_after:.2f} after the change ({gap:+.2f}"
+                     + (f", beyond the seeds' spread of {spread:.2f}" if abs(gap) > spread else
+                        f", within the seeds' spread of {spread:.2f}") + "): with only likes observed, one "
+                     "dislike does not tell a changed mood from a miss, and several do.")
+    labels = {"ppo_likes": "PPO", "recurrent_ppo_likes": "RecurrentPPO", "ppo_told_mood_likes": "PPO told the mood"}
+    for agent, label in labels.items():
+        each = row(agent)
+        if each is None:
+            continue
+        lines.append(f"**{label}**: {_pm(each.expected_before, each.expected_before_std, 2)} per recommendation "
+                     f"before the change, {_pm(each.expected_after, each.expected_after_std, 2)} after; "
+                     f"{_pct(each)} of the ceiling over the session.")
+    verdict = []
+    if told is not None:
+        worth, spread = _after_gap(ppo, told)
+        verdict.append(f"told the hidden mood, PPO earns {worth:+.2f} per recommendation after the change against "
+                       "PPO without it, " + ("beyond" if worth > spread else "within")
+                       + f" the seeds' spread ({spread:.2f})")
+    gained, spread = _after_gap(ppo, recurrent)
+    verdict.append(f"RecurrentPPO is {abs(gained):.2f} {'ahead of' if gained > 0 else 'behind'} PPO after the "
+                   "change, " + ("beyond" if abs(gained) > spread else "within") + f" the seeds' spread ({spread:.2f})")
+    if told is not None and worth > spread and gained > spread:
+        verdict.append(f"so the LSTM recovers about {100 * gained / worth:.0f}% of what knowing the mood is worth "
+                       "to this learner")
+    elif told is not None and worth > spread:
+        verdict.append("so knowing the mood would help this learner, and its LSTM does not recover that at "
+                       "this budget: the memory test separates the rules, not the learners")
+    lines.append("**Memory in the learners**: " + "; ".join(verdict) + ".")
+    if rule is not None:
+        best = max((a for a in labels if row(a) is not None), key=lambda a: row(a).pct_of_ceiling)
+        if row(best).pct_of_ceiling < rule.pct_of_ceiling:
+            lines.append(f"**Where the learners stand**: the best of them, {labels[best]} at {_pct(row(best))} of "
+                         f"the ceiling, stays below even the rule without memory ({_pct(rule)}), which plays "
+                         "each mood's best tracks by name: a policy that names a point of the latent space and gets "
+                         "its nearest unplayed track must first learn where those tracks lie, and that, more than "
+                         "memory, is what these budgets leave unlearned.")
+    return bullets(lines)
+
+
 def curve_flattened(curves: Sequence[pd.DataFrame], *, column: str = "return", tail: float = 0.25) -> dict:
     """Whether learning curves have flattened: the mean over runs of ``column`` in the last ``tail`` of the
     steps against the ``tail`` before it. Returns ``{"last", "before", "change_pct"}``."""

@@ -85,3 +85,37 @@ def test_session_means_count_sessions_above_the_ceiling():
     means = session_means(frame([9.0, 11.0, 10.0]), frame([10.0, 10.0, 10.0]))
     assert means["above_ceiling"] == pytest.approx(1 / 3) and means["expected"] == pytest.approx(10.0)
     assert np.isnan(session_means(frame([1.0, 2.0, 3.0]))["above_ceiling"])
+
+
+def test_the_mood_rules_infer_the_change_from_dislikes_with_and_without_memory():
+    from musicrec.agents.latent_policies import MoodRulePolicy
+    from musicrec.envs.latent import LatentRecommenderEnv
+
+    env = LatentRecommenderEnv(n_tracks=400, latent_dim=2, actions="continuous", observe_listened=False,
+                               listener={"moods": 2, "switch": [3, 3], "min_mood_distance": 0.6, "tolerance": 0.15})
+    affinity = env.listener.affinity_table
+    rules = {name: MoodRulePolicy(name) for name in ("switch_on_dislike", "mood_filter")}
+    for rule in rules.values():
+        rule.reset(1)
+    obs, info = env.reset(seed=1)
+    start_mood = info["mood"]
+    # before any feedback both read the start track's mood
+    for rule in rules.values():
+        rule.act(0, env)
+        assert round(rule.mood_probability(0, env)) == start_mood
+    # a dislike of a track of the start mood (liked half the time in it, rarely in the other) before the
+    # window: noise for the filter, a change for the rule
+    like = affinity ** env.listener.like_power
+    track = int(np.argmin(np.abs(like[start_mood] - 0.5) + (like[1 - start_mood] > 0.05)))
+    env.current, env.last_feedback, env.steps = track, (0.0, 0.0), 1
+    for rule in rules.values():
+        rule.act(0, env)
+    assert round(rules["switch_on_dislike"].mood_probability(0, env)) == 1 - start_mood
+    assert round(rules["mood_filter"].mood_probability(0, env)) == start_mood
+    # from the window on, dislikes of the start mood's tracks move the filter to the other mood
+    for step in (2, 3, 4):
+        env.steps = step
+        rules["mood_filter"].act(0, env)
+    assert round(rules["mood_filter"].mood_probability(0, env)) == 1 - start_mood
+    with pytest.raises(ParameterError, match="two moods and a mood change"):
+        MoodRulePolicy("mood_filter").mood_probability(0, LatentRecommenderEnv(n_tracks=50))

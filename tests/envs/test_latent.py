@@ -20,6 +20,7 @@ MOODS = {"moods": 2, "switch": [2, 4]}
     {"actions": "knn", "history": 2, "listener": MOODS},
     {"actions": "knn", "observe_mood": True, "listener": MOODS},
     {"actions": "knn", "observe_candidates": False, "start": "uniform"},
+    {"actions": "continuous", "observe_listened": False, "history": 2, "listener": MOODS},
 ])
 def test_check_env_passes(kwargs):
     env = gymnasium.make("musicrec/LatentRecommender-v0", n_tracks=300, **kwargs)
@@ -97,6 +98,17 @@ def test_history_stacks_previous_tracks():
     obs, _, _, _, info = env.step(0)
     np.testing.assert_allclose(obs[4:6], env.latents[first])
     assert not obs[8:].any()
+
+
+def test_observe_listened_false_shows_the_like_alone_also_in_the_history():
+    env = LatentRecommenderEnv(n_tracks=100, latent_dim=2, actions="continuous", history=1, observe_listened=False)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (2 + 1 + 1 * 3,)
+    for _ in range(3):
+        previous_feedback = obs[2:3].copy()
+        obs, reward, _, _, info = env.step(np.array([0.5, 0.5], dtype=np.float32))
+        assert obs[2] == info["liked"] and obs[5] == previous_feedback[0]
+        assert reward == pytest.approx(info["listened"] + 10.0 * info["liked"])  # the reward still counts it
 
 
 def test_observe_mood_appends_the_mood_the_next_track_meets():

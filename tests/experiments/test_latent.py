@@ -77,7 +77,8 @@ def test_runs_are_cached_and_reused(budget, tmp_path):
 def test_study_plan_and_bad_agents(budget):
     plan = latent.study_plan(budget)
     assert set(plan.agent) == {"ppo", "ppo_mlp", "ppo_documents", "ppo_liked_or_completed", "ppo_skip_penalty",
-                               "ddpg", "recurrent_ppo", "ppo_history", "ppo_told_mood"}
+                               "ddpg", "recurrent_ppo", "ppo_history", "ppo_told_mood", "ppo_likes",
+                               "recurrent_ppo_likes", "ppo_told_mood_likes"}
     documents = latent.agent_config(budget, "ppo_documents", actions="knn", lam=10.0, listener="fixed", seed=0,
                                     timesteps=64)
     kwargs = documents["sb3"]["env"]["kwargs"]
@@ -87,8 +88,17 @@ def test_study_plan_and_bad_agents(budget):
     other = latent.agent_config(budget, "ppo_skip_penalty", actions="knn", lam=10.0, listener="fixed", seed=0,
                                 timesteps=64)
     assert other["sb3"]["env"]["kwargs"]["reward"] == "skip_penalty"
-    assert set(plan[plan.listener == "mood_change"].agent) == {"ppo", "recurrent_ppo", "ppo_history",
-                                                                 "ppo_told_mood"}
+    mood = plan[plan.listener == "mood_change"]
+    assert set(mood[mood.actions == "knn"].agent) == {"ppo", "recurrent_ppo", "ppo_history", "ppo_told_mood"}
+    # the memory test: any track, likes only, for every agent of the setting
+    memory = mood[mood.actions == "continuous"]
+    assert set(memory.agent) == set(latent.MEMORY_AGENTS) and (memory.timesteps == budget["timesteps_memory"]).all()
+    for agent in latent.MEMORY_AGENTS:
+        config = latent.agent_config(budget, agent, actions="continuous", lam=10.0, listener="mood_change", seed=0,
+                                     timesteps=64)
+        assert config["sb3"]["env"]["kwargs"]["observe_listened"] is False
+    assert latent.agent_config(budget, "ppo_told_mood_likes", actions="continuous", lam=10.0, listener="mood_change",
+                               seed=0, timesteps=64)["sb3"]["env"]["kwargs"]["observe_mood"] is True
     # the probes' observations and the scoring policy agree on the observation's layout
     stacked = latent.agent_config(budget, "ppo_history", actions="knn", lam=10.0, listener="mood_change", seed=0,
                                   timesteps=64)

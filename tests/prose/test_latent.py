@@ -178,3 +178,31 @@ def test_propagation_sentences():
     assert "lowers the RMSE in 2 of 2" in text and "raises the Spearman coefficient in 0" in text
     assert "earns 44.0 ± 1.0 per session (43.0% of the planner ceiling) against 65.0 ± 2.0 (63.0%)" in text
     assert "predicts 23.0, less than it earns" in text
+
+
+def memory_table(**after):
+    """The memory test's rows (mood change, continuous): expected reward per recommendation after the change."""
+    values = {"planner": (8.4, 7.8, 100.0), "switch_on_dislike": (7.4, 5.9, 80.0), "mood_filter": (7.9, 7.3, 94.0),
+              "ppo_likes": (2.8, 1.8, 27.0), "recurrent_ppo_likes": (3.0, 2.4, 32.0),
+              "ppo_told_mood_likes": (3.2, 3.0, 37.0)}
+    values.update({agent: (values[agent][0], value, values[agent][2]) for agent, value in after.items()})
+    return pd.DataFrame([dict(agent=f"{agent} [mood change]", agent_id=agent, listener="mood_change",
+                              action_space="continuous", **{"lambda": 10.0}, expected_before=before,
+                              expected_before_std=0.1, expected_after=late, expected_after_std=0.1,
+                              pct_of_ceiling=pct, pct_of_ceiling_std=1.0)
+                         for agent, (before, late, pct) in values.items()])
+
+
+def test_memory_sentences_weigh_the_lstm_against_what_the_mood_is_worth():
+    text = latent_prose.memory_sentences(memory_table(), lam=10.0)
+    assert "the planner earns 7.80 expected reward per recommendation after the mood change" in text
+    assert "(no memory) 80.0 ± 1.0% of the ceiling, 5.90" in text and "94.0 ± 1.0%, 7.30 after the change (+1.40, beyond" in text
+    assert "told the hidden mood, PPO earns +1.20 per recommendation after the change against PPO without it, beyond" in text
+    assert "RecurrentPPO is 0.60 ahead of PPO after the change, beyond" in text and "recovers about 50%" in text
+    assert "the best of them, PPO told the mood at 37.0 ± 1.0% of the ceiling, stays below even the rule without " \
+        "memory (80.0 ± 1.0%)" in text
+    # an LSTM no better than PPO: knowing the mood would help, the LSTM does not get it
+    text = latent_prose.memory_sentences(memory_table(recurrent_ppo_likes=1.85), lam=10.0)
+    assert "RecurrentPPO is 0.05 ahead of PPO after the change, within" in text
+    assert "its LSTM does not recover that at this budget" in text and "recovers about" not in text
+    assert latent_prose.memory_sentences(memory_table().iloc[:2], lam=10.0) == ""
