@@ -624,9 +624,9 @@ def skip_table(study: pd.DataFrame, data: SessionData, bayes: Run | None = None)
 
 
 def table_std(study: pd.DataFrame, labels: dict) -> pd.DataFrame:
-    """Std over seeds of the summary scores per model."""
+    """Std over seeds (ddof 1) of the summary scores per model."""
     summaries = run_summaries(study)
-    table = summaries.groupby("model", sort=False)[list(SUMMARY_COLUMNS)].std(ddof=0).reset_index()
+    table = summaries.groupby("model", sort=False)[list(SUMMARY_COLUMNS)].std(ddof=1).reset_index()
     table["model"] = table.model.map(labels)
     return table
 

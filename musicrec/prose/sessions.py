@@ -26,7 +26,8 @@ def _pm(mean: float, std: float, digits: int = 1) -> str:
 
 
 def maa_stats(summaries: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
-    """Test and validation MAA per model, mean and std over seeds (``ddof=0``), indexed by the model's label.
+    """Test and validation MAA per model, mean and std over seeds (``ddof=1``, as every table of seeds; NaN for
+    one seed), indexed by the model's label.
 
     ``summaries``: :func:`musicrec.experiments.sessions.run_summaries` (``model, seed, val_maa, test_maa``).
     """
@@ -34,7 +35,7 @@ def maa_stats(summaries: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFram
     grouped = summaries.groupby("model", sort=False)
     frame = pd.DataFrame({"seeds": grouped.size(), "train_maa": grouped.train_maa.mean(),
                           "val_maa": grouped.val_maa.mean(), "test_maa": grouped.test_maa.mean(),
-                          "test_maa_std": grouped.test_maa.std(ddof=0)})
+                          "test_maa_std": grouped.test_maa.std(ddof=1)})
     frame.index = [labels[m] for m in frame.index]
     return frame
 
@@ -210,9 +211,17 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
     neural = [labels[k] for k in labels if not k.startswith("ddpg") and labels[k] in stats.index]
     text = []
     ranked = sorted(neural, key=lambda label: -stats.test_maa[label])
-    text.append("**Neural models** (test MAA, mean ± std over seeds): "
-                + " > ".join(f"{label} {_pm(stats.test_maa[label], stats.test_maa_std[label])}" for label in ranked)
-                + "; the paper's: " + " > ".join(
+    # ">" only where the gap exceeds the larger std over seeds of the two, "≈" where the seeds cannot order them
+    chain = ""
+    for i, label in enumerate(ranked):
+        if i:
+            before = ranked[i - 1]
+            gap = stats.test_maa[before] - stats.test_maa[label]
+            spread = max(stats.test_maa_std[before], stats.test_maa_std[label])
+            chain += " > " if gap > spread else " ≈ "
+        chain += f"{label} {_pm(stats.test_maa[label], stats.test_maa_std[label])}"
+    text.append("**Neural models** (test MAA, mean ± std over seeds; ≈ where the gap is within the larger std): "
+                + chain + "; the paper's: " + " > ".join(
                     f"{label} {paper_rows.paper_test_maa[label]:.2f}%" for label in sorted(
                         (label for label in neural if label in paper_rows.index),
                         key=lambda label: -paper_rows.paper_test_maa[label])) + ".")
@@ -222,8 +231,12 @@ def sequence_sentences(stats: pd.DataFrame, table: pd.DataFrame, *, labels: Mapp
         best_h = max(present, key=lambda label: rows.test_maa[label])
         gap = stats.test_maa[best_n] - rows.test_maa[best_h]
         verdict = ("at or above" if gap >= 0 else "below")
+        spread = stats.test_maa_std[best_n]
+        seeds = (f", within {best_n}'s std over seeds ({100 * spread:.2f}): its seeds do not separate the two"
+                 if abs(gap) <= spread else (f", beyond its std over seeds ({100 * spread:.2f})"
+                                             if np.isfinite(spread) else ""))
         text.append(f"**Best neural model vs the best heuristic**: {best_n} {_pct(stats.test_maa[best_n])} is "
-                    f"{verdict} {best_h} ({_pct(rows.test_maa[best_h])}), by {100 * abs(gap):.2f} points.")
+                    f"{verdict} {best_h} ({_pct(rows.test_maa[best_h])}), by {100 * abs(gap):.2f} points{seeds}.")
         transformer = paper_rows.paper_test_maa.get("Transformer", np.nan)
         above = [label for label in neural if 100 * stats.test_maa[label] > transformer]
         text.append(f"**The paper's Transformer figure** ({transformer:g}% test MAA): "
@@ -311,19 +324,18 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
             continue
         for frame in frames:
             require_columns(frame, ["timesteps", "val_maa"], f"the curve of {key}")
-        level = np.mean([f.val_maa.iloc[-last:].mean() for f in frames])
-        level_sd = np.std([f.val_maa.iloc[-last:].mean() for f in frames])
-        jitter = np.mean([np.abs(np.diff(f.val_maa.to_numpy())).mean() for f in frames])
+        levels = [f.val_maa.iloc[-last:].mean() for f in frames]
+        jitters = [np.abs(np.diff(f.val_maa.to_numpy())).mean() for f in frames]
         peak = np.mean([f.val_maa.max() for f in frames])
-        lines.append((key, level, level_sd, jitter, peak, len(frames), len(frames[0]),
-                      int(frames[0].timesteps.iloc[-1])))
+        lines.append((key, np.mean(levels), _sd(levels), np.mean(jitters), peak, len(frames), len(frames[0]),
+                      int(frames[0].timesteps.iloc[-1]), _sd(jitters)))
     if not lines:
         return ""
     # the budgets are named only where the variants' differ
-    budgets = len({line[-1] for line in lines}) > 1
+    budgets = len({line[7] for line in lines}) > 1
     text = [f"**{labels[k]}** ({seeds} seeds, {points} evaluations{f' over {steps:,} env steps' if budgets else ''}): "
             f"last-{last} mean {_pm(level, sd, 2)}, peak {_pct(peak, 2)}, mean step-to-step change "
-            f"{100 * jitter:.2f} points" for k, level, sd, jitter, peak, seeds, points, steps in lines]
+            f"{100 * jitter:.2f} points" for k, level, sd, jitter, peak, seeds, points, steps, _ in lines]
     text.append("References: " + ", ".join(f"{name} {_pct(value, 2)}" for name, value in references.items()) + ".")
     by_level = max(lines, key=lambda line: line[1])
     by_jitter = min(lines, key=lambda line: line[3])
@@ -368,9 +380,23 @@ def exploration_sentences(curves: Mapping[str, Sequence[pd.DataFrame]], labels: 
     return bullets(text)
 
 
+def _sd(values: Sequence[float]) -> float:
+    """Std over seeds (ddof 1, as the tables); 0 for one seed."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def _beyond(gap: float, spread: float) -> str:
+    """A claim that ``gap`` > 0: ``holds``, ``does not hold``, or within ``spread`` (the seeds' std) not told."""
+    if abs(gap) <= spread:
+        return "cannot be told from seed noise"
+    return "holds" if gap > 0 else "does not hold"
+
+
 def _exploration_claims(stats: Mapping[str, tuple], labels: Mapping[str, str], variants: Mapping[str, str]
                         ) -> list[str]:
-    """The paper's two claims of figure 4 checked on ``stats`` (key -> level, level std, change, peak, ...)."""
+    """The paper's two claims of figure 4 checked on ``stats`` (key -> level, level std, change, peak, seeds,
+    points, steps, change std): a difference of level or of step-to-step change within the larger std over
+    seeds is not read as one."""
     unknown = sorted(set(variants) - {"decaying", "constant", "none"})
     if unknown:
         raise ParameterError(f"variants takes decaying, constant and none, not {unknown}")
@@ -378,20 +404,22 @@ def _exploration_claims(stats: Mapping[str, tuple], labels: Mapping[str, str], v
     text = []
     if {"decaying", "constant"} <= set(present):
         decaying, constant = stats[present["decaying"]], stats[present["constant"]]
-        holds = constant[2] > decaying[2]
+        verdict = _beyond(constant[2] - decaying[2], max(constant[-1], decaying[-1]))
         text.append(f"The paper's \"noise alone is very unstable\": the constant mask's curve "
                     f"({labels[present['constant']]}) changes by {100 * constant[2]:.2f} points from one evaluation "
-                    f"to the next, the decaying mask's ({labels[present['decaying']]}) by {100 * decaying[2]:.2f}: "
-                    + ("it holds here." if holds else "it does not hold here."))
+                    f"to the next, the decaying mask's ({labels[present['decaying']]}) by {100 * decaying[2]:.2f} "
+                    f"(largest std over seeds {100 * max(constant[-1], decaying[-1]):.2f}): "
+                    + {"holds": "it holds here.", "does not hold": "it does not hold here.",
+                       "cannot be told from seed noise": "the seeds cannot tell."}[verdict])
     if {"decaying", "none"} <= set(present):
         decaying, none = stats[present["decaying"]], stats[present["none"]]
         gap = decaying[0] - none[0]
         spread = max(decaying[1], none[1])
-        smoother = "holds" if decaying[2] < none[2] else "does not hold"
-        higher = ("cannot be told from seed noise" if abs(gap) <= spread
-                  else "holds" if gap > 0 else "does not hold")
+        smoother = _beyond(none[2] - decaying[2], max(decaying[-1], none[-1]))
+        higher = _beyond(gap, spread)
         text.append(f"The paper's \"decayed mask smoother and higher than no noise\": step-to-step change "
-                    f"{100 * decaying[2]:.2f} vs {100 * none[2]:.2f} points, final level {_pct(decaying[0], 2)} vs "
+                    f"{100 * decaying[2]:.2f} vs {100 * none[2]:.2f} points (largest std over seeds "
+                    f"{100 * max(decaying[-1], none[-1]):.2f}), final level {_pct(decaying[0], 2)} vs "
                     f"{_pct(none[0], 2)} ({labels[present['decaying']]} vs {labels[present['none']]}): smoother "
                     f"{smoother}; higher {higher} (gap {100 * gap:+.2f} points, largest std over seeds "
                     f"{100 * spread:.2f}).")

@@ -25,7 +25,7 @@ def _table(neural, heuristics):
 def test_maa_stats_are_mean_and_std_over_seeds():
     stats = sessions_prose.maa_stats(_summaries({"lstm": 0.2, "gru4rec": 0.4}), SEQ)
     assert stats.loc["GRU4Rec", "test_maa"] == pytest.approx(0.41)
-    assert stats.loc["GRU4Rec", "test_maa_std"] == pytest.approx(np.std([0.4, 0.41, 0.42]))
+    assert stats.loc["GRU4Rec", "test_maa_std"] == pytest.approx(np.std([0.4, 0.41, 0.42], ddof=1))
     with pytest.raises(ParameterError, match="test_maa"):
         sessions_prose.maa_stats(pd.DataFrame({"model": ["lstm"]}), SEQ)
 
@@ -44,6 +44,12 @@ def test_the_heuristic_sentence_follows_the_numbers(neural_best, verdict):
                                              ceiling_label=sessions.CEILING_LABEL, paper=sessions.PAPER_SEQUENCE,
                                              source="simulated", size="tiny", by_kind=by_kind)
     assert f"GRU4Rec {100 * stats.test_maa['GRU4Rec']:.1f}% is {verdict} Session-kNN" in text
+    assert "beyond its std over seeds (1.00)" in text  # seeds 0.01 apart; gaps of 20 and 5 points
+    close = _table({k: stats.test_maa[SEQ[k]] for k in neural}, {"Session-kNN": stats.test_maa["GRU4Rec"] - 0.005})
+    close_text = sessions_prose.sequence_sentences(stats, close, labels=SEQ, heuristic_labels=["Session-kNN"],
+                                                   ceiling_label=sessions.CEILING_LABEL,
+                                                   paper=sessions.PAPER_SEQUENCE, source="simulated", size="tiny")
+    assert "by 0.50 points, within GRU4Rec's std over seeds (1.00): its seeds do not separate the two" in close_text
     losses = text.split("Where GRU4Rec loses to Session-kNN**: on ")[1].split("\n")[0]
     assert "shuffle sessions (" in losses and "personal sessions (" in losses  # 0.1 < 0.2 and 0.05 < 0.1
     assert "playlist sessions (" not in losses
@@ -104,7 +110,13 @@ def test_exploration_claims_test_the_papers_two_sentences_on_the_curves():
     assert "it does not hold here." in reversed_ and "smoother does not hold; higher does not hold" in reversed_
     close = sessions_prose.exploration_sentences({"ddpg": rising, "ddpg_no_noise": rising}, labels, {},
                                                  variants=variants)
-    assert "higher cannot be told from seed noise" in close
+    assert "higher cannot be told from seed noise" in close and "smoother cannot be told from seed noise" in close
+    # step-to-step changes 0.10 vs 0.12 on average, but seeds that range over 0.02-0.20: no verdict either way
+    uneven = [pd.DataFrame({"timesteps": steps, "val_maa": 0.45 + a * (-1.0) ** np.arange(31)}) for a in (0.01, 0.05, 0.09)]
+    jumpy = [pd.DataFrame({"timesteps": steps, "val_maa": 0.45 + a * (-1.0) ** np.arange(31)}) for a in (0.02, 0.06, 0.10)]
+    mixed = sessions_prose.exploration_sentences({"ddpg": uneven, "ddpg_constant_noise": jumpy}, labels, {},
+                                                 variants=variants)
+    assert "(largest std over seeds 8.00): the seeds cannot tell." in mixed
     bounded = sessions_prose.exploration_sentences({"ddpg": rising}, labels, {"all skipped": 0.4, "oracle": 0.7},
                                                    ceiling="oracle")
     assert "decaying ends above all skipped" in bounded and "oracle bounds every policy" in bounded
