@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     listing.set_defaults(func=_list)
 
     sync = sub.add_parser("sync", help="pair each notebook with its jupytext .py source (newer file wins)")
-    sync.add_argument("notebooks", nargs="*", help="notebook files (default: every numbered notebook)")
+    sync.add_argument("notebooks", nargs="*", help="notebooks, as .ipynb or their paired .py (default: every numbered notebook)")
     sync.add_argument("--from", dest="source", default="newer", choices=("newer", "ipynb", "py"),
                       help="which side holds the cells: the file changed last (default), or the one named")
     sync.add_argument("--check", action="store_true",
