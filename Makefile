@@ -127,7 +127,7 @@ reproduce: setup $(if $(filter smoke,$(PROFILE)),,data) $(STAMPS)  ## execute ev
 	@$(if $(filter smoke,$(PROFILE)),,$(PY) -m musicrec notebook timings --csv figures/notebook_timings.csv)
 	@echo "all notebooks executed with PROFILE=$(PROFILE); figures are in figures/, sources in notebooks/*.py"
 
-compare: setup  ## after a rerun: each table of figures/ beside the committed one (REF=HEAD), mean by mean inside its 95% interval?
+compare: setup  ## after a rerun: each table of figures/ beside the committed one (REF=HEAD): does each mean land inside the 95% interval of a rerun?
 	$(PY) -m musicrec notebook compare --against $(or $(REF),HEAD)
 
 sync: setup  ## pair every notebook with its jupytext .py (the file changed last holds the cells)
