@@ -32,7 +32,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +45,24 @@ from musicrec.agents.latent_training import (SCORING_POLICIES, LatentSpace, eval
 from musicrec.data.catalog import AUDIO_FEATURES, load_catalog, normalise_features, synthetic_catalog
 from musicrec.errors import ParameterError, check_choice, check_number
 from musicrec.profiles import Budget
-from musicrec.runs import Run, run_all
+from musicrec.runs import Run, code_fingerprint, library_versions, run_all
 from musicrec.users.listener import TASTE_FEATURES
 from musicrec.utils import project_path
 
 VERSION = 1
+#: The modules whose code computes a VAE run's result, and an agent's or a baseline's: their fingerprint is part of
+#: every run's cache key (as in :mod:`musicrec.experiments.grid_agents`), so a change of that code retrains.
+VAE_MODULES = ("musicrec.features.vae", "musicrec.data.catalog")
+POLICY_MODULES = ("musicrec.envs.latent", "musicrec.users.listener", "musicrec.agents.latent_training",
+                  "musicrec.agents.latent_policies", "musicrec.agents.latent_planner",
+                  "musicrec.agents.candidate_policy", "musicrec.agents.sb3")
+
+
+@lru_cache(maxsize=None)
+def _fingerprint(modules: tuple[str, ...]) -> str:
+    return code_fingerprint(*modules)
+
+
 STUDY = "latent"
 ENV_ID = "musicrec/LatentRecommender-v0"
 EVAL_SEED = 1_000_000
@@ -278,6 +291,8 @@ def vae_config(budget: BudgetLike, latent_dim: int, beta: float | None = None) -
         "learning_rate": budget.vae_learning_rate,
         "validation_fraction": budget.vae_validation_fraction,
         "seed": budget.vae_seed,
+        "code": _fingerprint(VAE_MODULES),
+        "versions": library_versions("numpy", "torch"),
     }
 
 
@@ -372,6 +387,8 @@ def agent_config(budget: BudgetLike, agent: str, *, actions: str, lam: float, li
     sb3["policy"] = policy
     return {
         "version": VERSION,
+        "code": _fingerprint(POLICY_MODULES),
+        "versions": library_versions("numpy", "torch", "gymnasium", "stable-baselines3", "sb3-contrib"),
         "agent": agent,
         "space": space or vae_config(budget, budget.env_latent_dim),
         "sb3": sb3,
@@ -419,7 +436,8 @@ def baseline_config(budget: BudgetLike, baseline: str, *, actions: str, lam: flo
     """The full config of one baseline run (:func:`musicrec.agents.latent_training.evaluate_baseline`)."""
     check_choice("baseline", baseline, BASELINES + MOOD_RULES)
     budget = as_budget(budget)
-    config = {"version": VERSION, "baseline": baseline, "space": vae_config(budget, budget.env_latent_dim),
+    config = {"version": VERSION, "code": _fingerprint(POLICY_MODULES), "versions": library_versions("numpy"),
+              "baseline": baseline, "space": vae_config(budget, budget.env_latent_dim),
               "env": env_kwargs(budget, actions=actions, lam=lam, listener=listener), "seed": int(seed),
               "eval": {"first_seed": session_seeds(budget, seed)[0], "sessions": budget.eval_sessions}}
     if baseline == "planner":

@@ -72,6 +72,13 @@ def test_runs_are_cached_and_reused(budget, tmp_path):
                              listener="fixed", seed=0, timesteps=64, progress=False)
     assert again.path == run.path and again.file("eval.csv").stat().st_mtime_ns == stamp
     assert run.config["sb3"]["policy"] == "candidate_scoring"
+    # the cache key holds the code that computes the result: another fingerprint is another run
+    from musicrec.runs import Run, code_fingerprint
+
+    assert run.config["code"] == code_fingerprint(*latent.POLICY_MODULES)
+    assert vae.config["code"] == code_fingerprint(*latent.VAE_MODULES) and run.config["space"] == vae.config
+    edited = Run(tmp_path, "latent_agent", {**run.config, "code": "0" * 12}, name=run.path.name.rsplit("-", 1)[0])
+    assert edited.path != run.path and not edited.finished
 
 
 def test_study_plan_and_bad_agents(budget):
