@@ -90,12 +90,14 @@ class MoodRulePolicy:
 
     def __init__(self, name: str):
         self.name = check_choice("mood rule", name, MOOD_RULES)
-        self.histories: list[list[tuple[int, float]]] = []
+        self.reset(0)
 
     def reset(self, n: int) -> None:
         """Start ``n`` sessions with empty feedback histories."""
-        self.histories = [[] for _ in range(n)]
-        self.starts = [None] * n
+        #: per session: the start track, the log prior of the starting mood (2,), the (track, liked) so far
+        self.starts: list[int | None] = [None] * n
+        self.log_priors: list[np.ndarray | None] = [None] * n
+        self.histories: list[list[tuple[int, float]]] = [[] for _ in range(n)]
 
     def __call__(self, envs: Sequence, obs: np.ndarray) -> list:
         return [self.act(i, env) for i, env in enumerate(envs)]
@@ -120,22 +122,28 @@ class MoodRulePolicy:
             return float(own if liked >= 0.5 else 1 - own)
         low, high = listener.switch
         changes = np.arange(low, high + 1)                       # the first step in the new mood
-        start_like = affinity[:, self.starts[index]] ** listener.like_power
-        start_prior = start_like / (affinity ** listener.like_power).sum(axis=1)
-        log_post = np.log(np.maximum(start_prior, 1e-300))[:, None] + np.zeros((2, len(changes)))
+
+        def moods_at(step: int) -> np.ndarray:
+            """The mood at ``step`` under each hypothesis (starting mood x step of the change), (2, changes)."""
+            start = np.arange(2)[:, None]
+            return np.where(step < changes[None, :], start, 1 - start)
+
+        log_post = self.log_priors[index][:, None] + np.zeros((2, len(changes)))
         for step, (track, liked) in enumerate(history):
-            mood = np.where(step < changes[None, :], np.arange(2)[:, None], 1 - np.arange(2)[:, None])
-            p_like = affinity[mood, track] ** listener.like_power
+            p_like = affinity[moods_at(step), track] ** listener.like_power
             log_post += np.log(np.maximum(p_like if liked >= 0.5 else 1 - p_like, 1e-300))
         post = np.exp(log_post - log_post.max())
         post /= post.sum()
-        now = len(history)
-        mood_now = np.where(now < changes[None, :], np.arange(2)[:, None], 1 - np.arange(2)[:, None])
-        return float(post[mood_now == 1].sum())
+        return float(post[moods_at(len(history)) == 1].sum())
 
     def act(self, index: int, env):
         if env.steps == 0:
-            self.histories[index], self.starts[index] = [], int(env.current)
+            listener = self._listener(env)
+            start = int(env.current)
+            # the listener picks the start track in proportion to its like probability in the starting mood
+            like = listener.affinity_table ** listener.like_power
+            self.histories[index], self.starts[index] = [], start
+            self.log_priors[index] = np.log(np.maximum(like[:, start] / like.sum(axis=1), 1e-300))
         else:
             self.histories[index].append((int(env.current), float(env.last_feedback[1])))
         p1 = self.mood_probability(index, env)

@@ -804,33 +804,38 @@ def reproducibility_table(study: pd.DataFrame, reruns: Mapping[tuple[str, int], 
     retrained seeds (``reruns``), their mean and whether it lies inside the 95% interval of a rerun's mean over
     as many seeds."""
     summary = final_summary(study)
+    retrained = pd.Series([name for name, _ in reruns]).value_counts()
+    # per experiment: its seeds' mean and spread, the interval of the mean, of one fresh seed, of a rerun's mean
+    spreads = {}
+    for name, count in retrained.items():
+        means = summary[summary.experiment == name]["mean"]
+        mean, sd, n = float(means.mean()), float(means.std(ddof=1)) if len(means) > 1 else float("nan"), len(means)
+        spreads[name] = {"seeds_mean": mean, "ci": confidence_interval(means),
+                         "seed": rerun_interval_from_summary(mean, sd, n, rerun_seeds=1),
+                         "reruns": rerun_interval_from_summary(mean, sd, n, rerun_seeds=int(count))}
+
+    def inside(value: float, bounds: tuple[float, float]) -> bool | None:
+        return bool(bounds[0] <= value <= bounds[1]) if not math.isnan(bounds[0]) else None
+
     rows = []
     for (name, seed), rerun in reruns.items():
         original = study[(study.experiment == name) & (study.seed == seed)].run.iloc[0]
-        group = summary[summary.experiment == name]
-        low, high = confidence_interval(group["mean"])
-        seed_low, seed_high = rerun_interval_from_summary(float(group["mean"].mean()), float(group["mean"].std(ddof=1))
-                                                          if len(group) > 1 else float("nan"), len(group),
-                                                          rerun_seeds=1)
+        spread = spreads[name]
         rerun_mean = float(final_returns(rerun)["return"].mean())
         rows.append({"experiment": name, "seed": seed,
                      "metrics_identical": (original.path / "metrics.csv").read_bytes()
                      == (rerun.path / "metrics.csv").read_bytes(),
-                     "original_mean": float(group[group.seed == seed]["mean"].iloc[0]), "rerun_mean": rerun_mean,
-                     "ci_low": low, "ci_high": high,
-                     "rerun_inside_ci": bool(low <= rerun_mean <= high) if not math.isnan(low) else None,
-                     "seed_interval_low": seed_low, "seed_interval_high": seed_high,
-                     "rerun_inside_seed_interval": bool(seed_low <= rerun_mean <= seed_high)
-                     if not math.isnan(seed_low) else None})
+                     "original_mean": float(summary[(summary.experiment == name)
+                                                    & (summary.seed == seed)]["mean"].iloc[0]),
+                     "rerun_mean": rerun_mean, "ci_low": spread["ci"][0], "ci_high": spread["ci"][1],
+                     "rerun_inside_ci": inside(rerun_mean, spread["ci"]),
+                     "seed_interval_low": spread["seed"][0], "seed_interval_high": spread["seed"][1],
+                     "rerun_inside_seed_interval": inside(rerun_mean, spread["seed"])})
     table = pd.DataFrame(rows)
-    # several seeds of one experiment retrained: their mean against where a rerun's mean over as many lands
+    # the retrained seeds of one experiment together: their mean against where a rerun's mean over as many lands
     for name, part in table.groupby("experiment", sort=False):
-        group = summary[summary.experiment == name]["mean"]
-        low, high = rerun_interval_from_summary(float(group.mean()), float(group.std(ddof=1)) if len(group) > 1
-                                                else float("nan"), len(group), rerun_seeds=len(part))
-        mean = float(part.rerun_mean.mean())
+        spread, mean = spreads[name], float(part.rerun_mean.mean())
         table.loc[part.index, ["reruns", "reruns_mean", "original_seeds_mean", "rerun_mean_interval_low",
-                               "rerun_mean_interval_high"]] = [len(part), mean, float(group.mean()), low, high]
-        table.loc[part.index, "reruns_inside_rerun_interval"] = (bool(low <= mean <= high) if not math.isnan(low)
-                                                                 else None)
+                               "rerun_mean_interval_high"]] = [len(part), mean, spread["seeds_mean"], *spread["reruns"]]
+        table.loc[part.index, "reruns_inside_rerun_interval"] = inside(mean, spread["reruns"])
     return table.astype({"reruns": int})
