@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -371,13 +372,14 @@ class RunsFailed(RuntimeError):
         super().__init__(f"{len(self.failures)} run(s) failed (the others finished):\n{lines}")
 
 
+@functools.lru_cache(maxsize=None)
 def code_fingerprint(*modules: str) -> str:
     """A hash of the code of ``modules`` (dotted names): their definitions, without docstrings, comments
     and import statements, in the order of their names.
 
     Put into a run's config, it makes the cache key change with any change of the code that computes the
     result, while edits of its documentation, and moving a definition from one of the modules to another,
-    keep finished runs valid.
+    keep finished runs valid. Computed once per process and set of modules (as the modules are imported once).
     """
     import ast
     import importlib.util

@@ -40,12 +40,26 @@ from musicrec.data.gtzan import DATASETS, dataset_table
 from musicrec.errors import ParameterError, check_choice
 from musicrec.features.space import knn_accuracy_table, pca_coordinates
 from musicrec.profiles import Budget
-from musicrec.runs import DIGEST_CACHE_FILE, Run, files_digest, write_csv_atomic, write_metrics
+from musicrec.runs import (
+    DIGEST_CACHE_FILE,
+    Run,
+    code_fingerprint,
+    files_digest,
+    library_versions,
+    write_csv_atomic,
+    write_metrics,
+)
 from musicrec.utils import project_path
 
 STUDY = "features"
 EMBEDDINGS_VERSION = 1
 FEATURE_SPACE_VERSION = 1
+#: The modules whose code computes a run's result (tagging, the PCA of a layer, the tempo check): their
+#: fingerprint and the library versions are part of the run's cache key, so a change of that code recomputes.
+TAGGING_MODULES = ("musicrec.features.tagger", "musicrec.features.tf_checkpoint", "musicrec.features.batch_tagging",
+                   "musicrec.data.audio")
+SPACE_MODULES = ("musicrec.features.space",)
+TEMPO_MODULES = ("musicrec.features.rhythm", "musicrec.data.audio")
 CORPORA = ("data", "runs")
 
 
@@ -215,7 +229,8 @@ def embeddings_run(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, dat
     seconds = float(budget["seconds"])
     model = model or budget["model"]
     config = {"version": EMBEDDINGS_VERSION, "model": model, "collection": identity,
-              "seconds": seconds, "overlap": None}
+              "seconds": seconds, "overlap": None, "code": code_fingerprint(*TAGGING_MODULES),
+              "versions": library_versions("numpy", "torch", "librosa", "soundfile")}
     at_source_level = identity["dataset"] == "real"
     if at_source_level:
         config["level"] = "source"
@@ -291,7 +306,8 @@ def feature_space_run(profile_or_budget: str | Mapping, runs_dir: str | os.PathL
     tracks, embeddings = load_embeddings(source)
     check_choice("layer", layer, embeddings)
     config = {"version": FEATURE_SPACE_VERSION, "embeddings": f"{source.kind}/{source.path.name}",
-              "layer": layer, "dims": int(dims)}
+              "layer": layer, "dims": int(dims), "code": code_fingerprint(*SPACE_MODULES),
+              "versions": library_versions("numpy", "scikit-learn")}
 
     def work(folder: Path) -> None:
         values = embeddings[layer]
@@ -447,7 +463,8 @@ def tempo_check_run(budget: Mapping, runs_dir: str | os.PathLike = "runs", *, pr
     table, identity = collection(budget, runs_dir, dataset="synthetic")
     seconds = float(budget["seconds"])
     jobs = max(1, int(budget.get("tag_jobs", 1)))
-    config = {"version": TEMPO_VERSION, "collection": identity, "seconds": seconds, "tolerance": TOLERANCE}
+    config = {"version": TEMPO_VERSION, "collection": identity, "seconds": seconds, "tolerance": TOLERANCE,
+              "code": code_fingerprint(*TEMPO_MODULES), "versions": library_versions("numpy", "librosa")}
 
     def work(folder: Path) -> None:
         estimates = estimate_tempos(list(table.path), seconds=seconds, jobs=jobs)

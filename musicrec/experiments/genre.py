@@ -22,7 +22,7 @@ from musicrec.errors import ParameterError
 from musicrec.hyperparams import load_hyperparams
 from musicrec.profiles import Budget
 from musicrec.prose import genre as prose_genre
-from musicrec.runs import Run, write_csv_atomic
+from musicrec.runs import Run, code_fingerprint, library_versions, write_csv_atomic
 from musicrec.utils import set_seed
 
 ENV_ID = "musicrec/Genre-v0"
@@ -67,6 +67,11 @@ def as_budget(budget: Mapping) -> GenreBudget:
     return GenreBudget.of(budget)
 
 
+#: The modules whose code computes a run's result: their fingerprint is part of every run's cache key (as in the
+#: other studies), so a change of that code retrains.
+RESULT_MODULES = ("musicrec.agents.qtable", "musicrec.envs.genre", "musicrec.users.genre")
+
+
 def run_config(user: str, agent: str, seed: int, budget: Mapping) -> dict:
     """The full config of one training run (everything that changes its result)."""
     budget = as_budget(budget)
@@ -87,6 +92,8 @@ def run_config(user: str, agent: str, seed: int, budget: Mapping) -> dict:
         "like_reward": float(budget["like_reward"]),
         "dislike_reward": float(budget["dislike_reward"]),
         "seed": int(seed),
+        "code": code_fingerprint(*RESULT_MODULES),
+        "versions": library_versions("numpy"),
     }
 
 

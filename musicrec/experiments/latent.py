@@ -32,7 +32,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +56,6 @@ VAE_MODULES = ("musicrec.features.vae", "musicrec.data.catalog")
 POLICY_MODULES = ("musicrec.envs.latent", "musicrec.users.listener", "musicrec.agents.latent_training",
                   "musicrec.agents.latent_policies", "musicrec.agents.latent_planner",
                   "musicrec.agents.candidate_policy", "musicrec.agents.sb3")
-
-
-@lru_cache(maxsize=None)
-def _fingerprint(modules: tuple[str, ...]) -> str:
-    return code_fingerprint(*modules)
 
 
 STUDY = "latent"
@@ -291,7 +286,7 @@ def vae_config(budget: BudgetLike, latent_dim: int, beta: float | None = None) -
         "learning_rate": budget.vae_learning_rate,
         "validation_fraction": budget.vae_validation_fraction,
         "seed": budget.vae_seed,
-        "code": _fingerprint(VAE_MODULES),
+        "code": code_fingerprint(*VAE_MODULES),
         "versions": library_versions("numpy", "torch"),
     }
 
@@ -387,7 +382,7 @@ def agent_config(budget: BudgetLike, agent: str, *, actions: str, lam: float, li
     sb3["policy"] = policy
     return {
         "version": VERSION,
-        "code": _fingerprint(POLICY_MODULES),
+        "code": code_fingerprint(*POLICY_MODULES),
         "versions": library_versions("numpy", "torch", "gymnasium", "stable-baselines3", "sb3-contrib"),
         "agent": agent,
         "space": space or vae_config(budget, budget.env_latent_dim),
@@ -436,7 +431,7 @@ def baseline_config(budget: BudgetLike, baseline: str, *, actions: str, lam: flo
     """The full config of one baseline run (:func:`musicrec.agents.latent_training.evaluate_baseline`)."""
     check_choice("baseline", baseline, BASELINES + MOOD_RULES)
     budget = as_budget(budget)
-    config = {"version": VERSION, "code": _fingerprint(POLICY_MODULES), "versions": library_versions("numpy"),
+    config = {"version": VERSION, "code": code_fingerprint(*POLICY_MODULES), "versions": library_versions("numpy"),
               "baseline": baseline, "space": vae_config(budget, budget.env_latent_dim),
               "env": env_kwargs(budget, actions=actions, lam=lam, listener=listener), "seed": int(seed),
               "eval": {"first_seed": session_seeds(budget, seed)[0], "sessions": budget.eval_sessions}}

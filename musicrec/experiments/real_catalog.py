@@ -35,10 +35,14 @@ from musicrec.data.catalog import AUDIO_FEATURES, GENRE_PROFILES, normalise_feat
 from musicrec.errors import ParameterError
 from musicrec.experiments import features
 from musicrec.profiles import PROFILES, Budget, load_profile
-from musicrec.runs import Run, write_csv_atomic
+from musicrec.runs import Run, code_fingerprint, library_versions, write_csv_atomic
 
 STUDY = "real_catalog"
 VERSION = 1
+#: The modules whose code computes the catalog's audio features and its VAE: their fingerprint and the library
+#: versions are part of the runs' cache keys (as in the other studies), so a change of that code recomputes.
+CATALOG_MODULES = ("musicrec.features.audio_features", "musicrec.data.audio")
+VAE_MODULES = ("musicrec.features.vae", "musicrec.data.catalog")
 #: Real-corpus labels -> the synthetic catalog's genre of the same kind.
 REAL_TO_SYNTHETIC = {"ambient": "ambient", "classical": "classical", "electronic": "edm", "metal": "metal",
                      "rock": "rock"}
@@ -88,7 +92,8 @@ def catalog_run(budget: Mapping[str, Any], runs_dir: str | os.PathLike = "runs",
     table, identity = features.collection(fbudget, runs_dir, dataset="real")
     seconds = float(fbudget["seconds"])
     jobs = max(1, min(int(budget.get("jobs", 1)), len(table)))
-    config = {"version": VERSION, "collection": identity, "seconds": seconds, "vibenet": "0.1.0"}
+    config = {"version": VERSION, "collection": identity, "seconds": seconds, "vibenet": "0.1.0",
+              "code": code_fingerprint(*CATALOG_MODULES), "versions": library_versions("numpy", "librosa", "onnxruntime")}
 
     def work(folder: Path) -> None:
         clips = clip_feature_table(table, seconds=seconds, jobs=jobs)
@@ -114,7 +119,8 @@ def vae_run(budget: Mapping[str, Any], catalog_run_: Run, runs_dir: str | os.Pat
     latent_dim = int(latent_dim or latent["env_latent_dim"])
     config = {"version": VERSION, "catalog": f"{catalog_run_.kind}/{catalog_run_.path.name}", "latent_dim": latent_dim,
               **{k: latent[k] for k in ("vae_beta", "vae_hidden", "vae_epochs", "vae_patience", "vae_batch_size",
-                                        "vae_learning_rate", "vae_validation_fraction", "vae_seed")}}
+                                        "vae_learning_rate", "vae_validation_fraction", "vae_seed")},
+              "code": code_fingerprint(*VAE_MODULES), "versions": library_versions("numpy", "torch")}
 
     def work(folder: Path) -> None:
         x = normalise_features(real_catalog(catalog_run_))

@@ -60,11 +60,30 @@ from musicrec.models.scoring import (
 )
 from musicrec.models.selection import widening_search
 from musicrec.profiles import Budget
-from musicrec.runs import Run, run_all, write_csv_atomic
+from musicrec.runs import Run, code_fingerprint, library_versions, run_all, write_csv_atomic
 from musicrec.sources import published
 
 
 VERSION = 3
+#: The modules whose code computes the simulated sessions (DATA_MODULES), and a model's, a baseline's or a
+#: reference's scores on them (MODEL_MODULES): their fingerprint and the library versions are part of every
+#: run's cache key (as in the grid and latent studies), so a change of that code retrains what it computes.
+DATA_MODULES = ("musicrec.data.session_simulator", "musicrec.users.session_user", "musicrec.data.catalog")
+MODEL_MODULES = ("musicrec.data.sessions", "musicrec.metrics", "musicrec.envs.sessions", "musicrec.agents.session_ddpg",
+                 "musicrec.agents.sb3", "musicrec.models.baselines", "musicrec.models.bert",
+                 "musicrec.models.bert_fused", "musicrec.models.common", "musicrec.models.factory",
+                 "musicrec.models.next_track", "musicrec.models.scoring", "musicrec.models.selection",
+                 "musicrec.models.sequence", "musicrec.models.skip", "musicrec.models.training",
+                 "musicrec.models.word2vec", *DATA_MODULES)
+#: The libraries whose versions can change a run's numbers.
+DATA_LIBRARIES = ("numpy", "pandas")
+MODEL_LIBRARIES = ("numpy", "pandas", "torch", "gensim", "gymnasium", "stable-baselines3")
+
+
+def _code(modules: tuple[str, ...], libraries: tuple[str, ...]) -> dict:
+    """The ``code`` and ``versions`` entries of a run's config."""
+    return {"code": code_fingerprint(*modules), "versions": library_versions(*libraries)}
+
 SKIP_MODELS = {
     "lstm_no_skip": "Standard LSTM (no SKIP token)",
     "lstm": "Standard LSTM (SKIP token)",
@@ -216,7 +235,8 @@ def simulated_data_run(budget: str | Mapping, runs_dir: str | os.PathLike) -> Ru
 
     budget = as_budget(budget)
     settings = simulator_settings(budget)
-    config = {"version": VERSION, "simulator": settings, "seed": int(budget["data_seed"])}
+    config = {"version": VERSION, "simulator": settings, "seed": int(budget["data_seed"]),
+              **_code(DATA_MODULES, DATA_LIBRARIES)}
 
     def work(folder: Path) -> None:
         sim = simulate_sessions(SimulatorConfig.from_dict(settings), seed=config["seed"])
@@ -281,7 +301,7 @@ def bert_pretrain_run(data: SessionData, budget: str | Mapping, seed: int, runs_
     config = {"version": VERSION, "data": data.key, "architecture": architecture(budget["architecture"], "bert"),
               "epochs": int(training["bert_pretrain_epochs"]), "lr": float(training["bert_pretrain_lr"]),
               "batch_size": int(training["batch_size"]), "mask_prob": float(training["mask_prob"]),
-              "seed": int(seed)}
+              "seed": int(seed), **_code(MODEL_MODULES, MODEL_LIBRARIES)}
     work = functools.partial(pretrain_encoder, data, arch=budget["architecture"], epochs=config["epochs"],
                              lr=config["lr"], batch_size=config["batch_size"], mask_prob=config["mask_prob"],
                              seed=int(seed), progress=progress)
@@ -360,7 +380,8 @@ def _model_config(task: str, model: str, data: SessionData, budget: SessionsBudg
     training = budget["training"]
     family = model_family(model)
     config = {"version": VERSION, "task": task, "model": model, "data": data.key, "seed": int(seed),
-              "eval_train": int(budget["eval_train"]), "eval_valid": int(budget["eval_valid"])}
+              "eval_train": int(budget["eval_train"]), "eval_valid": int(budget["eval_valid"]),
+              **_code(MODEL_MODULES, MODEL_LIBRARIES)}
     if family == "ddpg":
         from musicrec.agents.sb3 import resolve_config
 
@@ -578,7 +599,7 @@ def population_bayes_run(data: SessionData, budget: str | Mapping, runs_dir, *, 
     data_run = simulated_data_run(budget, runs_dir)
     settings = simulator_settings(budget)
     config = {"version": VERSION, "data": data.key, "simulator": settings, "data_seed": int(budget["data_seed"]),
-              "samples": int(samples), "mood_points": int(mood_points)}
+              "samples": int(samples), "mood_points": int(mood_points), **_code(MODEL_MODULES, MODEL_LIBRARIES)}
 
     def work(folder: Path) -> None:
         simulator = SimulatorConfig.from_dict(settings)
@@ -662,7 +683,7 @@ def sequence_baseline_run(name: str, data: SessionData, budget: str | Mapping, r
     check_choice("baseline", name, baselines.SEQUENCE_BASELINES)
     params = sequence_baseline_params(name, budget)
     config = {"version": VERSION, "baseline": name, "params": params, "data": data.key,
-              "eval_train": int(budget["eval_train"])}
+              "eval_train": int(budget["eval_train"]), **_code(MODEL_MODULES, MODEL_LIBRARIES)}
 
     def work(folder: Path) -> None:
         model = baselines.SEQUENCE_BASELINES[name](**params).fit(data.train, data.n_tokens)
@@ -679,7 +700,7 @@ def sequence_ceiling_run(data: SessionData, runs_dir) -> Run | None:
     session. Its train and validation scores are NaN (only the test sessions' knowledge is kept)."""
     if data.test_knowledge is None:
         return None
-    config = {"version": VERSION, "baseline": "ceiling", "data": data.key}
+    config = {"version": VERSION, "baseline": "ceiling", "data": data.key, **_code(MODEL_MODULES, MODEL_LIBRARIES)}
 
     def work(folder: Path) -> None:
         scores, correct = ceiling_scores(data)

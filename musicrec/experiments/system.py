@@ -39,7 +39,7 @@ from musicrec.data.corpus import genre_order
 from musicrec.errors import ParameterError, check_choice
 from musicrec.experiments import features
 from musicrec.profiles import PROFILES, Budget, load_profile
-from musicrec.runs import Run, write_csv_atomic
+from musicrec.runs import Run, code_fingerprint, library_versions, write_csv_atomic
 from musicrec.system.evaluation import (
     ORACLE,
     build_system,
@@ -211,6 +211,15 @@ def agent_env(run: Run) -> dict[str, Any]:
 
 
 # -- the evaluation run --------------------------------------------------------------------------------
+#: The modules whose code computes the evaluation from its feature and agent runs (which key their own code):
+#: their fingerprint and the library versions are part of the run's cache key, so a change of that code re-evaluates.
+EVALUATION_MODULES = ("musicrec.system.evaluation", "musicrec.system.playback", "musicrec.system.song_grid",
+                      "musicrec.users.perceptual", "musicrec.users.grid", "musicrec.envs.grid_core",
+                      "musicrec.envs.grid_vec", "musicrec.agents.batched_ac", "musicrec.agents.grid_rule",
+                      "musicrec.agents.grid_optimum", "musicrec.agents.grid_bayes", "musicrec.agents.sb3",
+                      "musicrec.features.space")
+
+
 def run_config(budget: Mapping[str, Any], feature_run: Run, agents: Mapping[str, Mapping[int, Run]],
                independent_run: Run | None = None) -> dict[str, Any]:
     """Everything that changes the evaluation's result."""
@@ -227,6 +236,8 @@ def run_config(budget: Mapping[str, Any], feature_run: Run, agents: Mapping[str,
         "playbacks": [p.name for p in playbacks(budget)],
         "rerank_k": int(budget.get("rerank_k", 10)),
         "anchor_rating": int(budget.get("anchor_rating", 4)),
+        "code": code_fingerprint(*EVALUATION_MODULES),
+        "versions": library_versions("numpy", "torch", "stable-baselines3"),
     }
 
 

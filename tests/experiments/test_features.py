@@ -41,6 +41,13 @@ def test_corpus_features_from_cached_runs(runs_dir):
     assert again.equals(frame)
     taggram = fx.corpus_features(TINY, runs_dir, layer="taggram", dims=2)
     assert [c for c in taggram.columns if c.startswith("pc")] == ["pc1", "pc2"]
+    # the cache keys hold the code that computes them (tagging, then the PCA of a layer)
+    from musicrec.runs import code_fingerprint
+
+    assert run.config["code"] == code_fingerprint(*fx.SPACE_MODULES)
+    embeddings = fx.embeddings_run(TINY, runs_dir)
+    assert embeddings.config["code"] == code_fingerprint(*fx.TAGGING_MODULES) and "torch" in embeddings.config["versions"]
+    assert run.config["embeddings"] == f"{embeddings.kind}/{embeddings.path.name}"
 
 
 def test_study_tables(runs_dir):
@@ -154,6 +161,9 @@ def test_real_stand_in_grouped_accuracy_and_second_tagger(runs_dir):
 
 def test_tempo_check_on_the_tiny_corpus(runs_dir):
     scores = fx.tempo_check_run(TINY, runs_dir).metrics()
+    from musicrec.runs import code_fingerprint
+
+    assert fx.tempo_check_run(TINY, runs_dir).config["code"] == code_fingerprint(*fx.TEMPO_MODULES)
     assert len(scores) == 10 and {"accuracy1", "accuracy2", "estimated_bpm"} <= set(scores.columns)
     summary = fx.tempo_summary(scores)
     assert summary.genre.iloc[-1] == "all" and (summary.accuracy2 >= summary.accuracy1).all()

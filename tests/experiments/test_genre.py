@@ -38,6 +38,14 @@ def test_second_study_reuses_finished_runs(tmp_path):
     assert [run.info()["started"] for run in second.run] == stamps
 
 
+def test_the_cache_key_holds_the_code_that_computes_a_run():
+    from musicrec.runs import code_fingerprint
+
+    budget = _budget()
+    config = genre.run_config("pop_lover", "q_learning", 0, budget)
+    assert config["code"] == code_fingerprint(*genre.RESULT_MODULES) and "numpy" in config["versions"]
+
+
 def test_favourite_genres_are_those_of_profiled_listeners():
     assert genre.favourite_genres(["generic", "pop_lover", "transition"]) == {"pop_lover": "Pop"}
 

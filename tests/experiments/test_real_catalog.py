@@ -53,3 +53,7 @@ def test_catalog_and_vae_runs_on_the_stand_in_corpus(tmp_path):
     vae = rcat.vae_run(budget, run, tmp_path, latent_dim=2)
     assert np.load(vae.file("latents.npy")).shape == (len(catalog), 2)
     assert len(pd.read_csv(vae.file("reconstruction.csv"))) == 11
+    from musicrec.runs import code_fingerprint
+
+    assert run.config["code"] == code_fingerprint(*rcat.CATALOG_MODULES)
+    assert vae.config["code"] == code_fingerprint(*rcat.VAE_MODULES)

@@ -72,6 +72,23 @@ def test_finished_runs_are_reused_and_seeds_reproduce(budget, runs, data, tmp_pa
                                   pd.read_csv(elsewhere.file("summary.csv")))
 
 
+def test_the_cache_keys_hold_the_code_that_computes_the_runs(budget, runs, data):
+    from musicrec.runs import Run, code_fingerprint
+
+    data_run = sessions.simulated_data_run(budget, runs)
+    assert data_run.config["code"] == code_fingerprint(*sessions.DATA_MODULES)
+    assert data.key["data_run"] == data_run.path.name  # every model run's key holds the data run's
+    model = sessions.model_run("skip", "lstm", data, budget, 0, runs)
+    baseline = sessions.sequence_baseline_run("most_popular", data, budget, runs)
+    for run in (model, baseline):
+        assert run.config["code"] == code_fingerprint(*sessions.MODEL_MODULES)
+        assert set(run.config["versions"]) >= {"python", "numpy", "torch"}
+    # the model code covers the simulator's: what changes the sessions changes every run on them
+    assert set(sessions.DATA_MODULES) <= set(sessions.MODEL_MODULES)
+    edited = Run(runs, model.kind, {**model.config, "code": "0" * 12}, name=model.path.name.rsplit("-", 1)[0])
+    assert edited.path != model.path and not edited.finished
+
+
 def test_sequence_tables(budget, runs, data):
     study = sessions.run_study("sequence", data, budget, runs, progress=False)
     baselines = sessions.sequence_baseline_study(data, budget, runs)

@@ -72,3 +72,13 @@ def test_the_notebook_tables_of_the_metrics(song_features, thesis_grid):
 def test_load_corpus_passes_the_dataset_on(tmp_path):
     with pytest.raises(ParameterError, match="dataset='gtzan' needs root=PATH"):
         system.load_corpus(system.load_budget("smoke"), tmp_path, dims=2, dataset="gtzan")
+
+
+def test_the_evaluation_key_holds_the_code_that_computes_it(tmp_path):
+    from musicrec.runs import Run, code_fingerprint
+
+    feature_run = Run(tmp_path, "feature_space", {"layer": "pool3"}, name="pool3-pca4")
+    agent_run = Run(tmp_path, "grid_agents", {"seed": 0}, name="agent")
+    config = system.run_config(system.load_budget("smoke"), feature_run, {"a2c": {0: agent_run}})
+    assert config["code"] == code_fingerprint(*system.EVALUATION_MODULES)
+    assert config["features"] == f"feature_space/{feature_run.path.name}"
